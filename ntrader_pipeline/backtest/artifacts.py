@@ -1,0 +1,83 @@
+"""Backtest frames on disk: one Parquet file per frame, each replaced atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import NamedTuple
+
+import polars as pl
+
+from ntrader_pipeline.backtest.result import EQUITY_SCHEMA, FILLS_SCHEMA, TRADES_SCHEMA, BacktestResult
+
+EQUITY_FILE = "equity.parquet"
+FILLS_FILE = "fills.parquet"
+TRADES_FILE = "trades.parquet"
+
+
+class BacktestFrames(NamedTuple):
+    """The three frames of a `BacktestResult`, as read back from disk."""
+
+    equity: pl.DataFrame
+    fills: pl.DataFrame
+    trades: pl.DataFrame
+
+
+def save_backtest_artifacts(result: BacktestResult, directory: Path) -> dict[str, Path]:
+    """
+    Write `equity.parquet`, `fills.parquet` and `trades.parquet` into `directory` (created if missing).
+
+    Each file is written to a temporary name in the same directory and renamed over the target, so a
+    reader never sees a half-written file and a rerun replaces the previous output.
+
+    Returns
+    -------
+    dict[str, Path]
+        {"equity": ..., "fills": ..., "trades": ...} paths of the written files.
+
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    frames = {"equity": result.equity, "fills": result.fills, "trades": result.trades}
+    names = {"equity": EQUITY_FILE, "fills": FILLS_FILE, "trades": TRADES_FILE}
+    return {key: _write_parquet_atomically(frame, directory / names[key]) for key, frame in frames.items()}
+
+
+def load_backtest_artifacts(directory: Path) -> BacktestFrames:
+    """
+    Read the frames written by `save_backtest_artifacts`.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a file is missing; the message names it and says to rerun the backtest.
+    ValueError
+        If a file's schema differs from the expected one.
+
+    """
+    return BacktestFrames(
+        equity=_read_parquet(directory / EQUITY_FILE, EQUITY_SCHEMA),
+        fills=_read_parquet(directory / FILLS_FILE, FILLS_SCHEMA),
+        trades=_read_parquet(directory / TRADES_FILE, TRADES_SCHEMA),
+    )
+
+
+def _write_parquet_atomically(frame: pl.DataFrame, path: Path) -> Path:
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        frame.write_parquet(tmp_name)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _read_parquet(path: Path, schema: pl.Schema) -> pl.DataFrame:
+    if not path.exists():
+        raise FileNotFoundError(f"backtest artifact {path} is missing; rerun the backtest to write it")
+    frame = pl.read_parquet(path)
+    if frame.schema != schema:
+        raise ValueError(f"backtest artifact {path} has schema {dict(frame.schema)}, expected {dict(schema)}")
+    return frame

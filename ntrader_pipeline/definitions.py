@@ -1,0 +1,16 @@
+"""The code location: every asset, check and resource from `defs/` (workspace.yaml and `-m` point here)."""
+
+import dagster as dg
+
+from ntrader_pipeline.defs import backtests, bars, checks, jobs
+from ntrader_pipeline.defs.resources import resource_defs
+from ntrader_pipeline.logs import configure_logging
+
+configure_logging()
+
+defs = dg.Definitions(
+    assets=[*bars.bars_assets, backtests.sma_backtest, backtests.backtest_metrics, backtests.backtest_report],
+    asset_checks=checks.bar_quality_checks,
+    jobs=jobs.all_jobs,
+    resources=resource_defs(),
+)

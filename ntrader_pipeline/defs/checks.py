@@ -1,0 +1,51 @@
+"""Blocking data-quality checks on the bars assets: a failed session never reaches a backtest."""
+
+
+import dagster as dg
+
+from ntrader_pipeline.defs.bars import bars_asset_name, bars_assets
+from ntrader_pipeline.defs.partitions import UNIVERSE, bar_partitions, split_bar_partition_keys
+from ntrader_pipeline.defs.resources import StorageResource
+from ntrader_pipeline.markets.sessions import session_for
+from ntrader_pipeline.markets.universe import BarSpec
+from ntrader_pipeline.quality.catalog_quality import check_stored_sessions, failure_counts
+from ntrader_pipeline.quality.session_quality import SAMPLE_ROWS
+
+
+def build_bar_quality_check(spec: BarSpec, asset: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=asset,
+        name="bar_quality",
+        blocking=True,
+        partitions_def=bar_partitions,
+        description="pandera BarFrame rules (OHLC, prices, volume, timestamps, inside session) + completeness.",
+    )
+    def _check(context: dg.AssetCheckExecutionContext, storage: StorageResource) -> dg.AssetCheckResult:
+        store = storage.catalog()
+        keys = list(context.op_execution_context.partition_keys)
+        results = []
+        for instrument_id, dates in split_bar_partition_keys(keys).items():
+            sessions = [session_for(date) for date in dates]
+            results.extend(check_stored_sessions(store, instrument_id, spec, sessions))
+        failed = [r for r in results if not r.passed]
+        samples = [dict(s, session=str(r.session)) for r in failed for s in r.samples][:SAMPLE_ROWS]
+        metadata: dict[str, object] = {
+            "sessions_checked": len(results),
+            "sessions_failed": len(failed),
+            "bars_checked": sum(r.bar_count for r in results),
+            **{f"failures_{rule}": count for rule, count in failure_counts(results).items()},
+        }
+        if failed:
+            metadata["failed_sessions"] = dg.MetadataValue.md("\n".join(f"- {r.describe()}" for r in failed))
+            metadata["sample_rows"] = dg.MetadataValue.json(samples)
+        return dg.AssetCheckResult(passed=not failed, metadata=metadata)
+
+    return _check
+
+
+bar_quality_checks = [
+    build_bar_quality_check(spec, asset)
+    for spec in UNIVERSE.bar_specs
+    for asset in bars_assets
+    if asset.key.path[-1] == bars_asset_name(spec)
+]

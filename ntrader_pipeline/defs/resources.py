@@ -1,0 +1,84 @@
+"""Resources: the IB gateway connection and where data is stored, configured from the environment."""
+
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from ntrader_pipeline.catalog.store import CatalogStore
+from ntrader_pipeline.ingest.ib_connection import IBConnection
+from ntrader_pipeline.settings import IBSettings, PipelineSettings
+
+
+class IBGatewayResource(dg.ConfigurableResource):
+    """An IB Gateway / TWS (or the embedded gateway) reachable over the TWS socket protocol."""
+
+    host: str = "127.0.0.1"
+    port: int = 4002
+    client_id: int = 1
+    request_timeout_s: float = 30.0
+    connect_timeout_s: float = 15.0
+
+    def connect(self) -> IBConnection:
+        """A connected IBConnection; use it as a context manager so it always disconnects."""
+        settings = IBSettings(
+            host=self.host,
+            port=self.port,
+            client_id=self.client_id,
+            request_timeout_s=self.request_timeout_s,
+            connect_timeout_s=self.connect_timeout_s,
+        )
+        connection = IBConnection(settings)
+        connection.connect()
+        return connection
+
+
+class StorageResource(dg.ConfigurableResource):
+    """The Nautilus catalog plus the backtest artefact and report directories."""
+
+    catalog_path: str
+    backtests_path: str
+    reports_path: str
+
+    def catalog(self) -> CatalogStore:
+        return CatalogStore(self.catalog_path)
+
+    @property
+    def backtests_dir(self) -> Path:
+        return Path(self.backtests_path)
+
+    @property
+    def reports_dir(self) -> Path:
+        return Path(self.reports_path)
+
+
+def _env(name: str, default: object, *, as_int: bool = False) -> object:
+    """EnvVar when set (the UI shows the variable name, not its value), else the documented default."""
+    if name not in os.environ:
+        return default
+    return dg.EnvVar.int(name) if as_int else dg.EnvVar(name)
+
+
+def ib_gateway_from_env() -> IBGatewayResource:
+    defaults = IBSettings.model_construct()
+    return IBGatewayResource(
+        host=_env("IB_HOST", defaults.host),
+        port=_env("IB_PORT", defaults.port, as_int=True),
+        client_id=_env("IB_CLIENT_ID", defaults.client_id, as_int=True),
+        request_timeout_s=float(os.environ.get("IB_REQUEST_TIMEOUT_S", defaults.request_timeout_s)),
+        connect_timeout_s=float(os.environ.get("IB_CONNECT_TIMEOUT_S", defaults.connect_timeout_s)),
+    )
+
+
+def storage_from_env() -> StorageResource:
+    settings = PipelineSettings()
+    return StorageResource(
+        catalog_path=str(settings.catalog),
+        backtests_path=str(settings.artifacts),
+        reports_path=str(settings.reports),
+    )
+
+
+def resource_defs() -> dict[str, dg.ConfigurableResource]:
+    return {"ib": ib_gateway_from_env(), "storage": storage_from_env()}

@@ -1,0 +1,96 @@
+"""CLI: `python -m ntrader_pipeline.gateway --port 4002 [--port-file PATH] [--fault SPY:short_bars=5]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from ntrader_pipeline.gateway.faults import GatewayFaults
+from ntrader_pipeline.gateway.messages import MAX_SUPPORTED_VERSION, MIN_SUPPORTED_VERSION
+from ntrader_pipeline.gateway.server import DEFAULT_ACCOUNT, DEFAULT_HOST, LOGGER, GatewayServer
+
+DEFAULT_PORT = 4002  # IB Gateway's paper-trading port
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m ntrader_pipeline.gateway",
+        description="Embedded IB gateway: speaks the TWS socket protocol and serves deterministic synthetic "
+        "bars for NYSE sessions.",
+    )
+    parser.add_argument("--host", default=DEFAULT_HOST, help="loopback address to bind (default %(default)s)")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="0 picks a free port (default %(default)s)"
+    )
+    parser.add_argument("--port-file", type=Path, help="write the bound port to this file once listening")
+    parser.add_argument(
+        "--server-version",
+        type=int,
+        help=f"force a server version ({MIN_SUPPORTED_VERSION}..{MAX_SUPPORTED_VERSION}); "
+        "default: the highest the client allows",
+    )
+    parser.add_argument("--account", default=DEFAULT_ACCOUNT, help="managed account id (default %(default)s)")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="inject a fault, repeatable: SPY:short_bars=5, SPY@2024-01-05:error=162[:text], "
+        "QQQ:high_below_low",
+    )
+    parser.add_argument("--log-level", default="INFO", help="stdlib logging level (default %(default)s)")
+    return parser
+
+
+def _write_port_file(path: Path, port: int) -> None:
+    # write then rename, so a reader polling for the file never sees it half written
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(f"{port}\n")
+    os.replace(temporary, path)
+
+
+async def serve(args: argparse.Namespace, faults: GatewayFaults) -> None:
+    server = GatewayServer(
+        args.host, args.port, server_version=args.server_version, faults=faults, account=args.account
+    )
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(f"embedded IB gateway listening on {server.host}:{server.port}", flush=True)
+    if args.port_file:
+        _write_port_file(args.port_file, server.port)
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
+        if args.port_file:
+            args.port_file.unlink(missing_ok=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        faults = GatewayFaults.from_specs(args.fault)
+        asyncio.run(serve(args, faults))
+    except ValueError as exc:  # bad --fault, --host or --server-version
+        parser.error(str(exc))
+    except OSError as exc:
+        LOGGER.error("cannot listen on %s:%s: %s", args.host, args.port, exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

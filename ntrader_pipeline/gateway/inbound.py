@@ -1,0 +1,144 @@
+"""Client → gateway messages the gateway understands, decoded per negotiated server version.
+
+Field layouts follow ibapi's `client.py` (`reqContractDetails`, `reqHistoricalData`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import IntEnum
+
+from ibapi import server_versions as sv
+
+from ntrader_pipeline.gateway.contracts import ContractQuery
+
+
+class Incoming(IntEnum):
+    REQ_IDS = 8
+    REQ_CONTRACT_DATA = 9
+    REQ_MANAGED_ACCTS = 17
+    REQ_HISTORICAL_DATA = 20
+    CANCEL_HISTORICAL_DATA = 25
+    REQ_CURRENT_TIME = 49
+    REQ_MARKET_DATA_TYPE = 59
+    START_API = 71
+
+
+class MalformedRequestError(ValueError):
+    """A message ended early or had a non-numeric field where a number belongs."""
+
+
+class _Fields:
+    """Sequential reader over a message's fields (the message id already consumed)."""
+
+    def __init__(self, fields: list[str]) -> None:
+        self._it: Iterator[str] = iter(fields[1:])
+
+    def text(self) -> str:
+        try:
+            return next(self._it)
+        except StopIteration:
+            raise MalformedRequestError("message ended before all expected fields") from None
+
+    def integer(self) -> int:
+        value = self.text()
+        try:
+            return int(value or 0)
+        except ValueError:
+            raise MalformedRequestError(f"expected an integer field, got {value!r}") from None
+
+    def flag(self) -> bool:
+        return self.text().strip().lower() in ("1", "true")
+
+
+def _contract(fields: _Fields, *, with_primary_exchange: bool) -> ContractQuery:
+    con_id = fields.integer()
+    symbol, sec_type = fields.text(), fields.text()
+    fields.text()  # lastTradeDateOrContractMonth
+    fields.text()  # strike
+    fields.text()  # right
+    fields.text()  # multiplier
+    exchange = fields.text()
+    primary_exchange = fields.text() if with_primary_exchange else ""
+    currency, local_symbol = fields.text(), fields.text()
+    fields.text()  # tradingClass (all supported versions are >= MIN_SERVER_VER_TRADING_CLASS)
+    fields.text()  # includeExpired
+    return ContractQuery(con_id, symbol, sec_type, exchange, primary_exchange, currency, local_symbol)
+
+
+def peek_request_id(fields: list[str], server_version: int) -> int | None:
+    """Best-effort reqId of a request, so a malformed one can still be answered with an error."""
+    message_id = fields[0] if fields else ""
+    if message_id == str(Incoming.REQ_HISTORICAL_DATA):
+        index = 2 if server_version < sv.MIN_SERVER_VER_SYNT_REALTIME_BARS else 1
+    elif message_id in (str(Incoming.REQ_CONTRACT_DATA), str(Incoming.CANCEL_HISTORICAL_DATA)):
+        index = 2
+    else:
+        return None
+    try:
+        return int(fields[index])
+    except (IndexError, ValueError):
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ContractDetailsRequest:
+    req_id: int
+    contract: ContractQuery
+
+
+def parse_contract_details_request(fields: list[str], server_version: int) -> ContractDetailsRequest:
+    reader = _Fields(fields)
+    reader.integer()  # version 8
+    req_id = reader.integer()
+    contract = _contract(reader, with_primary_exchange=True)
+    return ContractDetailsRequest(req_id, contract)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoricalDataRequest:
+    req_id: int
+    contract: ContractQuery
+    end_date_time: str
+    bar_size: str
+    duration: str
+    use_rth: bool
+    what_to_show: str
+    format_date: int
+    keep_up_to_date: bool
+
+
+def parse_historical_data_request(fields: list[str], server_version: int) -> HistoricalDataRequest:
+    reader = _Fields(fields)
+    if server_version < sv.MIN_SERVER_VER_SYNT_REALTIME_BARS:
+        reader.integer()  # version 6
+    req_id = reader.integer()
+    contract = _contract(reader, with_primary_exchange=True)
+    end_date_time = reader.text()
+    bar_size = reader.text()  # ibapi sends the bar size before the duration
+    duration = reader.text()
+    use_rth = reader.flag()
+    what_to_show = reader.text()
+    format_date = reader.integer()
+    if contract.sec_type.upper() == "BAG":
+        for _ in range(reader.integer() * 4):  # combo legs: conId, ratio, action, exchange
+            reader.text()
+    keep_up_to_date = server_version >= sv.MIN_SERVER_VER_SYNT_REALTIME_BARS and reader.flag()
+    return HistoricalDataRequest(
+        req_id,
+        contract,
+        end_date_time,
+        bar_size,
+        duration,
+        use_rth,
+        what_to_show,
+        format_date,
+        keep_up_to_date,
+    )
+
+
+def parse_cancel_request_id(fields: list[str]) -> int:
+    reader = _Fields(fields)
+    reader.integer()  # version 1
+    return reader.integer()

@@ -1,0 +1,193 @@
+"""Gateway → client messages as field lists, laid out for the negotiated server version.
+
+Layouts mirror ibapi's `decoder.py`; a wrong field count makes the client's decoder raise and stop
+processing every later message, so each version switch below names the ibapi constant it follows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from enum import IntEnum
+from zoneinfo import ZoneInfo
+
+from ibapi import server_versions as sv
+
+from ntrader_pipeline.gateway.codec import Field
+from ntrader_pipeline.gateway.contracts import (
+    IB_TIME_ZONE_ID,
+    MARKET_RULE_IDS,
+    MIN_TICK,
+    ORDER_TYPES,
+    VALID_EXCHANGES,
+    ListedContract,
+)
+from ntrader_pipeline.gateway.synthetic import SyntheticBar
+
+MIN_SUPPORTED_VERSION = 100  # ibapi's MIN_CLIENT_VER
+MAX_SUPPORTED_VERSION = 187  # MIN_SERVER_VER_RFQ_FIELDS: what a current gateway negotiates with ibapi 10.30
+_EXCHANGE_TZ = ZoneInfo(IB_TIME_ZONE_ID)
+
+
+class Outgoing(IntEnum):
+    ERR_MSG = 4
+    NEXT_VALID_ID = 9
+    CONTRACT_DATA = 10
+    MANAGED_ACCTS = 15
+    HISTORICAL_DATA = 17
+    CURRENT_TIME = 49
+    CONTRACT_DATA_END = 52
+
+
+def handshake_reply(server_version: int, now: dt.datetime) -> list[Field]:
+    return [server_version, now.astimezone(dt.UTC).strftime("%Y%m%d %H:%M:%S UTC")]
+
+
+def managed_accounts(accounts: Sequence[str]) -> list[Field]:
+    return [Outgoing.MANAGED_ACCTS, 1, ",".join(accounts)]
+
+
+def next_valid_id(order_id: int) -> list[Field]:
+    return [Outgoing.NEXT_VALID_ID, 1, order_id]
+
+
+def current_time(now: dt.datetime) -> list[Field]:
+    return [Outgoing.CURRENT_TIME, 1, int(now.timestamp())]
+
+
+def error(server_version: int, req_id: int, code: int, text: str) -> list[Field]:
+    fields: list[Field] = [Outgoing.ERR_MSG, 2, req_id, code, text]
+    if server_version >= sv.MIN_SERVER_VER_ADVANCED_ORDER_REJECT:
+        fields.append("")  # advancedOrderRejectJson
+    return fields
+
+
+def contract_data(
+    server_version: int,
+    req_id: int,
+    contract: ListedContract,
+    exchange: str,
+    hours: tuple[str, str],
+) -> list[Field]:
+    """One contractDetails for an equity; `hours` is (tradingHours, liquidHours)."""
+    v = server_version
+    fields: list[Field] = [Outgoing.CONTRACT_DATA]
+    if v < sv.MIN_SERVER_VER_SIZE_RULES:
+        fields.append(8)  # message version; >= 3 carries the reqId
+    fields += [req_id, contract.symbol, contract.sec_type, ""]  # lastTradeDateOrContractMonth
+    if v >= sv.MIN_SERVER_VER_LAST_TRADE_DATE:
+        fields.append("")  # lastTradeDate
+    fields += [
+        0,  # strike
+        "",  # right
+        exchange,
+        contract.currency,
+        contract.symbol,  # localSymbol: Nautilus builds the instrument id from it
+        contract.symbol,  # marketName
+        contract.symbol,  # tradingClass
+        contract.con_id,
+        MIN_TICK,
+    ]
+    if sv.MIN_SERVER_VER_MD_SIZE_MULTIPLIER <= v < sv.MIN_SERVER_VER_SIZE_RULES:
+        fields.append(1)  # mdSizeMultiplier
+    fields += [
+        "",  # multiplier
+        ORDER_TYPES,
+        VALID_EXCHANGES,
+        1,  # priceMagnifier
+        0,  # underConId
+        contract.long_name,
+        contract.primary_exchange,
+        "",  # contractMonth
+        contract.industry,
+        contract.category,
+        contract.subcategory,
+        IB_TIME_ZONE_ID,
+        hours[0],
+        hours[1],
+        "",  # evRule
+        0,  # evMultiplier
+        1,  # secIdList count: Nautilus requires an ISIN for equities
+        "ISIN",
+        contract.isin,
+    ]
+    if v >= sv.MIN_SERVER_VER_AGG_GROUP:
+        fields.append(1)
+    if v >= sv.MIN_SERVER_VER_UNDERLYING_INFO:
+        fields += ["", ""]  # underSymbol, underSecType
+    if v >= sv.MIN_SERVER_VER_MARKET_RULES:
+        fields.append(MARKET_RULE_IDS)
+    if v >= sv.MIN_SERVER_VER_REAL_EXPIRATION_DATE:
+        fields.append("")
+    if v >= sv.MIN_SERVER_VER_STOCK_TYPE:
+        fields.append(contract.stock_type)
+    if sv.MIN_SERVER_VER_FRACTIONAL_SIZE_SUPPORT <= v < sv.MIN_SERVER_VER_SIZE_RULES:
+        fields.append("0.0001")  # sizeMinTick
+    if v >= sv.MIN_SERVER_VER_SIZE_RULES:
+        fields += ["0.0001", "0.0001", "100"]  # minSize, sizeIncrement, suggestedSizeIncrement
+    if v >= sv.MIN_SERVER_VER_INELIGIBILITY_REASONS:
+        fields.append(0)  # ineligibility reasons count
+    return fields
+
+
+def contract_data_end(req_id: int) -> list[Field]:
+    return [Outgoing.CONTRACT_DATA_END, 1, req_id]
+
+
+def format_bar_time(bar: SyntheticBar, format_date: int, daily: bool) -> str:
+    """IB bar dates: daily `YYYYMMDD`; intraday epoch seconds (formatDate 2) or local `YYYYMMDD  HH:MM:SS`."""
+    if daily:
+        return bar.session_date.strftime("%Y%m%d")
+    if format_date == 2:
+        return str(bar.start)
+    return dt.datetime.fromtimestamp(bar.start, _EXCHANGE_TZ).strftime("%Y%m%d  %H:%M:%S")
+
+
+def format_window_time(moment: dt.datetime, format_date: int) -> str:
+    """The query's start/end in the message header, in the same style as intraday bar dates."""
+    if format_date == 2:
+        return str(int(moment.timestamp()))
+    return moment.astimezone(_EXCHANGE_TZ).strftime("%Y%m%d  %H:%M:%S")
+
+
+def _price(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def historical_data(
+    server_version: int,
+    req_id: int,
+    window: tuple[dt.datetime, dt.datetime],
+    bars: Sequence[SyntheticBar],
+    *,
+    format_date: int,
+    daily: bool,
+    trades: bool,
+) -> list[Field]:
+    """All bars of one request in one message (below server version 196 there is no separate end message).
+
+    Non-TRADES bars (MIDPOINT) carry -1 for volume, wap and count, as IB sends them.
+    """
+    below_124 = server_version < sv.MIN_SERVER_VER_SYNT_REALTIME_BARS
+    fields: list[Field] = [Outgoing.HISTORICAL_DATA]
+    if below_124:
+        fields.append(3)  # message version
+    fields += [
+        req_id,
+        format_window_time(window[0], format_date),
+        format_window_time(window[1], format_date),
+        len(bars),
+    ]
+    for bar in bars:
+        fields += [
+            format_bar_time(bar, format_date, daily),
+            _price(bar.open),
+            _price(bar.high),
+            _price(bar.low),
+            _price(bar.close),
+        ]
+        fields += [bar.volume, f"{bar.wap:.4f}"] if trades else [-1, -1]
+        if below_124:
+            fields.append("false")  # hasGaps
+        fields.append(bar.count if trades else -1)
+    return fields

@@ -1,0 +1,33 @@
+"""Fetch failures, each naming the instrument, session and cause, and saying what to do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class IBError:
+    """An error/notice message the gateway sent (`req_id` -1 for connection-wide notices)."""
+
+    req_id: int
+    code: int
+    text: str
+
+    def __str__(self) -> str:
+        return f"IB error {self.code}: {self.text}"
+
+
+class FetchError(RuntimeError):
+    """Base class: nothing was written to the catalog for the request that raised it."""
+
+
+class GatewayUnavailableError(FetchError):
+    pass
+
+
+class ContractNotFoundError(FetchError):
+    pass
+
+
+class IncompleteSessionError(FetchError):
+    pass

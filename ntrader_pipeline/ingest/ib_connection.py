@@ -1,0 +1,163 @@
+"""A bounded, synchronous facade over Nautilus' `HistoricInteractiveBrokersClient`.
+
+The Nautilus client never raises: every failure comes back as empty or partial data, errors are
+only logged, and some waits are unbounded. This wrapper owns a private event loop, bounds every
+wait, and records every error message the gateway sends so callers can say *why* data is missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Coroutine
+from typing import Any, Self
+
+from nautilus_trader.adapters.interactive_brokers.common import IBContract
+from nautilus_trader.adapters.interactive_brokers.historical.client import HistoricInteractiveBrokersClient
+from nautilus_trader.model.data import Bar
+from nautilus_trader.model.instruments import Instrument
+
+from ntrader_pipeline.ingest.errors import ContractNotFoundError, GatewayUnavailableError, IBError
+from ntrader_pipeline.logs import get_logger
+from ntrader_pipeline.markets.universe import BarSpec, InstrumentSpec
+from ntrader_pipeline.settings import IBSettings
+
+# Without a bound the Nautilus client reconnects forever to a gateway that is not there.
+_MAX_CONNECTION_ATTEMPTS = "1"
+_NOTICE_CODES = frozenset({2104, 2106, 2107, 2108, 2158})
+
+
+def contract_for(spec: InstrumentSpec) -> IBContract:
+    return IBContract(
+        secType=spec.sec_type,
+        symbol=spec.symbol,
+        exchange=spec.exchange,
+        primaryExchange=spec.primary_exchange,
+        currency=spec.currency,
+    )
+
+
+class IBConnection:
+    """One client connection: use as a context manager; all methods block with bounded waits."""
+
+    def __init__(self, settings: IBSettings | None = None) -> None:
+        self.settings = settings or IBSettings()
+        self.errors: list[IBError] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client: HistoricInteractiveBrokersClient | None = None
+        self._log = get_logger(__name__, ib_host=self.settings.host, ib_port=self.settings.port)
+
+    @property
+    def address(self) -> str:
+        return f"{self.settings.host}:{self.settings.port} (client id {self.settings.client_id})"
+
+    def __enter__(self) -> Self:
+        self.connect()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def connect(self) -> None:
+        os.environ.setdefault("IB_MAX_CONNECTION_ATTEMPTS", _MAX_CONNECTION_ATTEMPTS)
+        self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
+        self._client = HistoricInteractiveBrokersClient(
+            host=self.settings.host,
+            port=self.settings.port,
+            client_id=self.settings.client_id,
+            log_level="ERROR",
+        )
+        # The client turns asyncio debug mode on, which triples the cost of every message.
+        self._loop.set_debug(False)
+        self._record_errors()
+        try:
+            self._run(self._client.connect(), self.settings.connect_timeout_s)
+        except TimeoutError:
+            pass
+        if not self._client._client._is_client_ready.is_set():
+            self.close()
+            raise GatewayUnavailableError(
+                f"could not connect to the IB gateway at {self.address} within "
+                f"{self.settings.connect_timeout_s:.0f} s; start IB Gateway/TWS (or `make gateway`) and check "
+                "IB_HOST, IB_PORT and that the API port is enabled and the client id is free"
+            )
+        self._log.info("ib_connected")
+
+    def close(self) -> None:
+        if self._loop is None:
+            return
+        if self._client is not None:
+            inner = self._client._client
+            try:
+                self._loop.run_until_complete(asyncio.wait_for(inner._stop_async(), 5))
+            except Exception as exc:  # closing must never mask the real outcome
+                self._log.warning("ib_close_failed", error=repr(exc))
+        pending = [t for t in asyncio.all_tasks(self._loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        self._loop.close()
+        asyncio.set_event_loop(None)
+        self._loop, self._client = None, None
+
+    def errors_since(self, mark: int) -> list[IBError]:
+        return [e for e in self.errors[mark:] if e.code not in _NOTICE_CODES]
+
+    def fetch_instrument(self, spec: InstrumentSpec) -> Instrument:
+        mark = len(self.errors)
+        instruments = self._run(
+            self._require_client().request_instruments(contracts=[contract_for(spec)]),
+            self.settings.request_timeout_s,
+        )
+        matching = [i for i in instruments if i.id.value == spec.instrument_id]
+        if not matching:
+            said = "; ".join(str(e) for e in self.errors_since(mark)) or "no contract details returned"
+            raise ContractNotFoundError(
+                f"IB has no contract for instrument {spec.instrument_id} ({spec.sec_type} {spec.symbol} on "
+                f"{spec.exchange}/{spec.primary_exchange} in {spec.currency}): {said}. "
+                "Fix the entry in the universe file or check the symbol in TWS."
+            )
+        return matching[0]
+
+    def fetch_bars(
+        self, spec: InstrumentSpec, bar_spec: BarSpec, end_utc: Any, duration: str
+    ) -> tuple[list[Bar], list[IBError]]:
+        """Bars for one request ending at `end_utc` (naive UTC); the errors IB sent while it ran."""
+        mark = len(self.errors)
+        timeout = self.settings.request_timeout_s
+        bars = self._run(
+            self._require_client().request_bars(
+                bar_specifications=[str(bar_spec)],
+                end_date_time=end_utc,
+                tz_name="UTC",
+                duration=duration,
+                contracts=[contract_for(spec)],
+                use_rth=True,
+                timeout=max(1, int(timeout)),
+            ),
+            timeout + 5,
+        )
+        return bars, self.errors_since(mark)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _require_client(self) -> HistoricInteractiveBrokersClient:
+        if self._client is None:
+            raise GatewayUnavailableError(f"not connected to the IB gateway at {self.address}")
+        return self._client
+
+    def _run(self, coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
+        assert self._loop is not None
+        return self._loop.run_until_complete(asyncio.wait_for(coro, timeout))
+
+    def _record_errors(self) -> None:
+        inner = self._require_client()._client
+        original = inner.process_error
+
+        async def process_error(*, req_id: int, error_code: int, error_string: str, **kwargs: Any) -> None:
+            self.errors.append(IBError(req_id, error_code, error_string))
+            await original(req_id=req_id, error_code=error_code, error_string=error_string, **kwargs)
+
+        inner.process_error = process_error

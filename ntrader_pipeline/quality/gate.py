@@ -1,0 +1,40 @@
+"""The gate between the catalog and a backtest: every session in the window stored and clean."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ntrader_pipeline.catalog.store import CatalogStore
+from ntrader_pipeline.markets.sessions import TradingSession
+from ntrader_pipeline.markets.universe import BarSpec
+from ntrader_pipeline.quality.catalog_quality import MISSING_RULE, check_stored_sessions
+
+_LISTED = 10
+
+
+class SessionsNotReadyError(ValueError):
+    """Some sessions a backtest needs are missing from the catalog or fail the quality rules."""
+
+
+def require_clean_sessions(
+    store: CatalogStore, instrument_id: str, spec: BarSpec, sessions: Sequence[TradingSession], asset_hint: str
+) -> None:
+    """Raise SessionsNotReadyError naming each missing or failing session; return quietly otherwise."""
+    results = check_stored_sessions(store, instrument_id, spec, sessions)
+    missing = [str(r.session) for r in results if MISSING_RULE in r.failures]
+    failing = [r for r in results if not r.passed and MISSING_RULE not in r.failures]
+    if not missing and not failing:
+        return
+    bar_type = spec.bar_type(instrument_id)
+    problems = []
+    if missing:
+        shown = ", ".join(missing[:_LISTED]) + (f" and {len(missing) - _LISTED} more" if len(missing) > _LISTED else "")
+        problems.append(f"{len(missing)} sessions are not in the catalog: {shown}")
+    if failing:
+        shown = "; ".join(r.describe() for r in failing[:_LISTED])
+        problems.append(f"{len(failing)} sessions fail the quality rules: {shown}")
+    raise SessionsNotReadyError(
+        f"backtest of {bar_type} over {sessions[0].key}..{sessions[-1].key} cannot run: "
+        + "; ".join(problems)
+        + f". Materialize {asset_hint} for those partitions (re-fetch failing ones) and rerun."
+    )

@@ -1,0 +1,185 @@
+"""Pure figure factories: plain polars frames (backtest runner schemas) in, `plotly` Figures out.
+
+Times are shown in the exchange time zone; long lines are downsampled, fill markers never are.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import polars as pl
+
+from ntrader_pipeline.analytics import PerformanceMetrics, drawdown_series
+from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE
+from ntrader_pipeline.reports.downsample import downsample_extremes
+from ntrader_pipeline.reports.formatting import metric_rows
+
+MAX_LINE_POINTS = 20_000
+TIME_AXIS_TITLE = f"Time ({EXCHANGE_TIMEZONE})"
+_TABLE_ROW_HEIGHT = 26
+_BUY_COLOR, _SELL_COLOR = "#2ca02c", "#d62728"
+
+
+def equity_vs_buy_and_hold(
+    equity: pl.DataFrame, starting_cash: float, *, max_points: int = MAX_LINE_POINTS
+) -> go.Figure:
+    """Strategy equity against buying `starting_cash` worth of the instrument at the first close."""
+    curves = equity.select(
+        "ts",
+        strategy=pl.col("equity"),
+        buy_and_hold=float(starting_cash) * pl.col("close") / pl.col("close").first(),
+    )
+    shown = downsample_extremes(curves, ("strategy", "buy_and_hold"), max_points)
+    x = exchange_time_labels(shown["ts"])
+    figure = go.Figure(
+        [
+            go.Scatter(x=x, y=shown["strategy"].to_numpy(), name="Strategy", mode="lines"),
+            go.Scatter(
+                x=x,
+                y=shown["buy_and_hold"].to_numpy(),
+                name="Buy and hold",
+                mode="lines",
+                line={"dash": "dot"},
+            ),
+        ]
+    )
+    figure.update_layout(
+        title=_title("Equity vs buy and hold", shown.height, curves.height),
+        xaxis_title=TIME_AXIS_TITLE,
+        yaxis_title="Equity",
+        hovermode="x unified",
+    )
+    return figure
+
+
+def drawdown_chart(
+    equity: pl.DataFrame, starting_cash: float | None = None, *, max_points: int = MAX_LINE_POINTS
+) -> go.Figure:
+    """Under-water curve (equity / running peak - 1) per bar; troughs survive downsampling."""
+    drawdown = drawdown_series(equity, starting_cash)
+    shown = downsample_extremes(drawdown, ("drawdown",), max_points)
+    figure = go.Figure(
+        go.Scatter(
+            x=exchange_time_labels(shown["ts"]),
+            y=shown["drawdown"].to_numpy(),
+            name="Drawdown",
+            mode="lines",
+            fill="tozeroy",
+            line={"color": _SELL_COLOR},
+        )
+    )
+    figure.update_layout(
+        title=_title("Drawdown", shown.height, drawdown.height),
+        xaxis_title=TIME_AXIS_TITLE,
+        yaxis={"title": "Drawdown", "tickformat": ".1%", "hoverformat": ".2%"},
+    )
+    return figure
+
+
+def price_with_trades(
+    prices: pl.DataFrame, fills: pl.DataFrame, *, max_points: int = MAX_LINE_POINTS
+) -> go.Figure:
+    """Close price line (from bars or the equity frame: needs `ts`, `close`) with a marker per fill:
+    BUY fills (entries) as up triangles, SELL fills (exits) as down triangles, at the fill price."""
+    line = prices.select("ts", "close")
+    shown = downsample_extremes(line, ("close",), max_points)
+    figure = go.Figure(
+        [
+            go.Scatter(
+                x=exchange_time_labels(shown["ts"]), y=shown["close"].to_numpy(), name="Close", mode="lines"
+            ),
+            _fill_markers(fills.filter(pl.col("side") == "BUY"), "Entries (BUY)", "triangle-up", _BUY_COLOR),
+            _fill_markers(
+                fills.filter(pl.col("side") == "SELL"), "Exits (SELL)", "triangle-down", _SELL_COLOR
+            ),
+        ]
+    )
+    figure.update_layout(
+        title=_title("Price with entries and exits", shown.height, line.height),
+        xaxis_title=TIME_AXIS_TITLE,
+        yaxis_title="Price",
+    )
+    return figure
+
+
+def metrics_table(metrics: PerformanceMetrics) -> go.Figure:
+    """Every metric as a formatted (label, value) row; "n/a" marks an undefined ratio."""
+    rows = metric_rows(metrics)
+    return _table(
+        "Performance metrics",
+        header=["Metric", "Value"],
+        columns=[[label for label, _ in rows], [value for _, value in rows]],
+        align=["left", "right"],
+    )
+
+
+def trades_table(trades: pl.DataFrame, *, limit: int = 200) -> go.Figure:
+    """The first `limit` closed trades, one row each."""
+    shown = trades.head(limit).with_columns(
+        entry=_exchange_time("entry_ts", "%Y-%m-%d %H:%M"), exit=_exchange_time("exit_ts", "%Y-%m-%d %H:%M")
+    )
+    title = (
+        f"Closed trades: first {shown.height:,} of {trades.height:,}"
+        if trades.height > limit
+        else "Closed trades"
+    )
+    return _table(
+        title,
+        header=["#", "Entry", "Exit", "Quantity", "Entry price", "Exit price", "Commission", "PnL", "Return"],
+        columns=[
+            [str(number) for number in range(1, shown.height + 1)],
+            shown["entry"].to_list(),
+            shown["exit"].to_list(),
+            [f"{value:,.0f}" if value.is_integer() else f"{value:,.4f}" for value in shown["quantity"]],
+            [f"{value:,.2f}" for value in shown["entry_price"]],
+            [f"{value:,.2f}" for value in shown["exit_price"]],
+            [f"{value:,.2f}" for value in shown["commission"]],
+            [f"{value:,.2f}" for value in shown["pnl"]],
+            [f"{value:.2%}" for value in shown["return_pct"]],
+        ],
+        align=["right", "left", "left", *["right"] * 6],
+    )
+
+
+def exchange_time_labels(ts: pl.Series, time_format: str = "%Y-%m-%d %H:%M:%S") -> list[str]:
+    """UTC timestamps as exchange-local wall-clock strings (shorter in the HTML than ISO nanoseconds)."""
+    return ts.to_frame("ts").select(_exchange_time("ts", time_format))["ts"].to_list()
+
+
+def _exchange_time(column: str, time_format: str) -> pl.Expr:
+    return pl.col(column).dt.convert_time_zone(EXCHANGE_TIMEZONE).dt.strftime(time_format)
+
+
+def _fill_markers(fills: pl.DataFrame, name: str, symbol: str, color: str) -> go.Scatter:
+    return go.Scatter(
+        x=exchange_time_labels(fills["ts"]),
+        y=fills["price"].to_numpy(),
+        customdata=np.column_stack([fills["quantity"].to_numpy(), fills["commission"].to_numpy()]),
+        name=name,
+        mode="markers",
+        marker={"symbol": symbol, "color": color, "size": 10, "line": {"width": 1, "color": "#333333"}},
+        hovertemplate=(
+            f"{name}<br>%{{x}}<br>%{{customdata[0]:,}} @ %{{y:,.2f}}<br>"
+            "commission %{customdata[1]:,.2f}<extra></extra>"
+        ),
+    )
+
+
+def _table(title: str, *, header: list[str], columns: list[list[str]], align: list[str]) -> go.Figure:
+    figure = go.Figure(
+        go.Table(
+            header={"values": header, "align": align, "font": {"size": 13}},
+            cells={"values": columns, "align": align, "height": _TABLE_ROW_HEIGHT},
+        )
+    )
+    visible_rows = min(len(columns[0]) if columns else 0, 25) + 1
+    figure.update_layout(
+        title=title, height=120 + visible_rows * _TABLE_ROW_HEIGHT, margin={"t": 50, "b": 10}
+    )
+    return figure
+
+
+def _title(text: str, shown_points: int, total_points: int) -> str:
+    if shown_points < total_points:
+        return f"{text} <sup>(line downsampled to {shown_points:,} of {total_points:,} points)</sup>"
+    return text

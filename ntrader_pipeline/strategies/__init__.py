@@ -1,0 +1,1 @@
+"""Nautilus strategies, one config/strategy pair per module."""

@@ -1,0 +1,187 @@
+"""A minimal blocking TWS client for protocol tests.
+
+Requests are built by ibapi's own `EClient` methods for the negotiated server version (its `sendMsg` is
+redirected to our socket) and everything the gateway sends is decoded by ibapi's own `Decoder`, so a
+field the gateway gets wrong per version shows up as a decode error or a wrong value here.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ibapi import comm
+from ibapi.client import EClient
+from ibapi.common import BarData
+from ibapi.contract import Contract, ContractDetails
+from ibapi.decoder import Decoder
+from ibapi.wrapper import EWrapper
+
+DEFAULT_TIMEOUT = 10.0
+
+
+@dataclass
+class IbError:
+    req_id: int
+    code: int
+    text: str
+    advanced_order_reject_json: str
+
+
+@dataclass
+class RecordingWrapper(EWrapper):
+    """Keeps every callback the gateway's messages produce."""
+
+    accounts: list[str] = field(default_factory=list)
+    next_valid_ids: list[int] = field(default_factory=list)
+    errors: list[IbError] = field(default_factory=list)
+    contract_details: dict[int, list[ContractDetails]] = field(default_factory=dict)
+    contract_details_ended: set[int] = field(default_factory=set)
+    bars: dict[int, list[BarData]] = field(default_factory=dict)
+    history_ended: dict[int, tuple[str, str]] = field(default_factory=dict)
+    current_times: list[int] = field(default_factory=list)
+
+    def error(self, reqId: int, errorCode: int, errorString: str, advancedOrderRejectJson: str = "") -> None:
+        self.errors.append(IbError(reqId, errorCode, errorString, advancedOrderRejectJson))
+
+    def managedAccounts(self, accountsList: str) -> None:
+        self.accounts.append(accountsList)
+
+    def nextValidId(self, orderId: int) -> None:
+        self.next_valid_ids.append(orderId)
+
+    def contractDetails(self, reqId: int, contractDetails: ContractDetails) -> None:
+        self.contract_details.setdefault(reqId, []).append(contractDetails)
+
+    def contractDetailsEnd(self, reqId: int) -> None:
+        self.contract_details_ended.add(reqId)
+
+    def historicalData(self, reqId: int, bar: BarData) -> None:
+        self.bars.setdefault(reqId, []).append(bar)
+
+    def historicalDataEnd(self, reqId: int, start: str, end: str) -> None:
+        self.history_ended[reqId] = (start, end)
+
+    def currentTime(self, time: int) -> None:
+        self.current_times.append(time)
+
+    def errors_for(self, req_id: int) -> list[IbError]:
+        return [e for e in self.errors if e.req_id == req_id]
+
+
+class _SocketConnection:
+    """The subset of ibapi's `Connection` that `EClient.sendMsg` / `isConnected` use."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def sendMsg(self, msg: bytes) -> int:
+        self.sock.sendall(msg)
+        return len(msg)
+
+    def isConnected(self) -> bool:
+        return True
+
+
+class RawIbClient:
+    def __init__(self, host: str, port: int, *, versions: str = "v100..187", timeout: float = DEFAULT_TIMEOUT):
+        self.timeout = timeout
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.wrapper = RecordingWrapper()
+        self._buffer = b""
+        self.sock.sendall(b"API\0" + comm.make_msg(versions))
+        handshake = self._read_messages_until(lambda msgs: bool(msgs))[0]
+        self.server_version = int(handshake[0])
+        self.connection_time = handshake[1].decode()
+        self.handshake_fields = handshake
+        self.decoder = Decoder(self.wrapper, self.server_version)
+        self.eclient = EClient(self.wrapper)
+        self.eclient.conn = _SocketConnection(self.sock)
+        self.eclient.serverVersion_ = self.server_version
+        self.eclient.connState = EClient.CONNECTED
+        self.eclient.clientId = 1
+        self.raw_messages: list[tuple[bytes, ...]] = []
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> RawIbClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def send_fields(self, *fields: Any) -> None:
+        """Send an arbitrary message (for requests EClient would refuse to build)."""
+        self.sock.sendall(comm.make_msg("".join(comm.make_field(f) for f in fields)))
+
+    def _read_messages_until(self, done: Callable[[list[tuple[bytes, ...]]], bool]) -> list[tuple[bytes, ...]]:
+        deadline = time.monotonic() + self.timeout
+        messages: list[tuple[bytes, ...]] = []
+        while not done(messages):
+            size, text, rest = comm.read_msg(self._buffer)
+            if text:
+                self._buffer = rest
+                messages.append(comm.read_fields(text))
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"gateway did not answer within {self.timeout}s; got {messages}")
+            self.sock.settimeout(remaining)
+            chunk = self.sock.recv(1 << 16)
+            if not chunk:
+                raise ConnectionError("gateway closed the connection")
+            self._buffer += chunk
+        return messages
+
+    def pump_until(self, done: Callable[[RecordingWrapper], bool]) -> RecordingWrapper:
+        """Decode incoming messages with ibapi's Decoder until `done(wrapper)` holds (bounded by timeout)."""
+
+        def decode_new(messages: list[tuple[bytes, ...]]) -> bool:
+            while len(self.raw_messages) < len(messages):
+                fields = messages[len(self.raw_messages)]
+                self.raw_messages.append(fields)
+                self.decoder.interpret(fields)
+            return done(self.wrapper)
+
+        self.raw_messages = []
+        self._read_messages_until(decode_new)
+        return self.wrapper
+
+    def start_api(self) -> RecordingWrapper:
+        self.eclient.startApi()
+        return self.pump_until(lambda w: bool(w.accounts and w.next_valid_ids and len(w.errors) >= 3))
+
+    def contract_details(self, req_id: int, contract: Contract) -> RecordingWrapper:
+        self.eclient.reqContractDetails(req_id, contract)
+        return self.pump_until(lambda w: req_id in w.contract_details_ended or bool(w.errors_for(req_id)))
+
+    def historical_data(
+        self,
+        req_id: int,
+        contract: Contract,
+        end: str,
+        duration: str,
+        bar_size: str,
+        *,
+        what_to_show: str = "TRADES",
+        use_rth: int = 1,
+        format_date: int = 2,
+    ) -> RecordingWrapper:
+        self.eclient.reqHistoricalData(
+            req_id, contract, end, duration, bar_size, what_to_show, use_rth, format_date, False, []
+        )
+        return self.pump_until(lambda w: req_id in w.history_ended or bool(w.errors_for(req_id)))
+
+
+def stock(symbol: str, primary_exchange: str = "", exchange: str = "SMART") -> Contract:
+    contract = Contract()
+    contract.symbol = symbol
+    contract.secType = "STK"
+    contract.exchange = exchange
+    contract.primaryExchange = primary_exchange
+    contract.currency = "USD"
+    return contract
