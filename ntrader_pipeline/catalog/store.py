@@ -21,7 +21,8 @@ from nautilus_trader.persistence.catalog import ParquetDataCatalog
 from ntrader_pipeline.markets.sessions import TradingSession
 
 _STAGING = ".staging"
-_VOLATILE_INSTRUMENT_FIELDS = ("ts_event", "ts_init")
+# IB stamps definitions with the fetch time and trading hours around the request date.
+_VOLATILE_INSTRUMENT_FIELDS = ("ts_event", "ts_init", "info")
 
 
 class CatalogWriteError(ValueError):

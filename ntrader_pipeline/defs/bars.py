@@ -70,7 +70,7 @@ def build_bars_asset(spec: BarSpec) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, ib: IBGatewayResource, storage: StorageResource
     ) -> dg.MaterializeResult:
         started = time.monotonic()
-        with ib.connect() as connection:
+        with ib.connection() as connection:
             written, failures = _fetch_partitions(context, connection, storage.catalog(), spec)
         if failures:
             for key, metadata in written.items():

@@ -20,8 +20,8 @@ class IBGatewayResource(dg.ConfigurableResource):
     request_timeout_s: float = 30.0
     connect_timeout_s: float = 15.0
 
-    def connect(self) -> IBConnection:
-        """A connected IBConnection; use it as a context manager so it always disconnects."""
+    def connection(self) -> IBConnection:
+        """An IBConnection to use as a context manager: connects on entry, always disconnects."""
         settings = IBSettings(
             host=self.host,
             port=self.port,
@@ -29,9 +29,7 @@ class IBGatewayResource(dg.ConfigurableResource):
             request_timeout_s=self.request_timeout_s,
             connect_timeout_s=self.connect_timeout_s,
         )
-        connection = IBConnection(settings)
-        connection.connect()
-        return connection
+        return IBConnection(settings)
 
 
 class StorageResource(dg.ConfigurableResource):

@@ -7,7 +7,8 @@ in-process with `EmbeddedGateway` (tests) or as `python -m ntrader_pipeline.gate
 from ntrader_pipeline.gateway.contracts import CONTRACTS, ContractQuery, ListedContract, find_contract
 from ntrader_pipeline.gateway.embedded import EmbeddedGateway
 from ntrader_pipeline.gateway.faults import Fault, GatewayFaults, parse_fault_spec
-from ntrader_pipeline.gateway.server import GatewayServer, ReceivedRequest, RequestLog
+from ntrader_pipeline.gateway.request_log import ReceivedRequest, RequestLog
+from ntrader_pipeline.gateway.server import GatewayServer
 from ntrader_pipeline.gateway.synthetic import SyntheticBar, minute_bars, session_bars
 
 __all__ = [

@@ -12,16 +12,10 @@ import threading
 from types import TracebackType
 from typing import Self
 
+from ntrader_pipeline.gateway.connection import Clock, utc_now
 from ntrader_pipeline.gateway.faults import GatewayFaults
-from ntrader_pipeline.gateway.server import (
-    DEFAULT_ACCOUNT,
-    DEFAULT_HOST,
-    LOGGER,
-    Clock,
-    GatewayServer,
-    RequestLog,
-    utc_now,
-)
+from ntrader_pipeline.gateway.request_log import RequestLog
+from ntrader_pipeline.gateway.server import DEFAULT_ACCOUNT, DEFAULT_HOST, LOGGER, GatewayServer
 
 
 class EmbeddedGateway:

@@ -1,72 +1,21 @@
-"""The asyncio gateway server: handshake, startApi and the requests of the historical-data flow.
-
-Anything the gateway does not understand is logged and ignored; a request that fails is answered with an
-IB error for its reqId. A connection is only ever closed by the client, a framing error, or `stop()`.
-"""
+"""The asyncio gateway server: listens on loopback and hands each client to a `ClientConnection`."""
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import ipaddress
 import itertools
 import logging
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from ntrader_pipeline.gateway import messages
-from ntrader_pipeline.gateway.codec import (
-    HANDSHAKE_PREFIX,
-    Field,
-    FramingError,
-    decode_payload,
-    encode_message,
-    parse_length,
-    parse_version_range,
-)
-from ntrader_pipeline.gateway.contracts import find_contract, trading_hours
-from ntrader_pipeline.gateway.faults import GatewayFaults, apply_faults
-from ntrader_pipeline.gateway.history import (
-    VALIDATION_ERROR,
-    Duration,
-    HistoryRequestError,
-    check_duration_fits_bar_size,
-    history_window,
-    parse_bar_size,
-    parse_end_time,
-    select_bars,
-)
-from ntrader_pipeline.gateway.inbound import (
-    ContractDetailsRequest,
-    HistoricalDataRequest,
-    Incoming,
-    MalformedRequestError,
-    parse_cancel_request_id,
-    parse_contract_details_request,
-    parse_historical_data_request,
-    peek_request_id,
-)
-from ntrader_pipeline.gateway.synthetic import DAY
-from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE, nyse_calendar
+from ntrader_pipeline.gateway.connection import ClientConnection, Clock, GatewayContext, utc_now
+from ntrader_pipeline.gateway.faults import GatewayFaults
+from ntrader_pipeline.gateway.request_log import RequestLog
+from ntrader_pipeline.markets.sessions import nyse_calendar
 
 LOGGER = logging.getLogger("ntrader_pipeline.gateway")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_ACCOUNT = "DU1234567"
-NO_SECURITY_DEFINITION = (200, "No security definition has been found for the request")
-FARM_NOTICES = (
-    (2104, "Market data farm connection is OK:usfarm"),
-    (2106, "HMDS data farm connection is OK:ushmds"),
-    (2158, "Sec-def data farm connection is OK:secdefnj"),
-)
-SERVED_WHAT_TO_SHOW = ("TRADES", "MIDPOINT")
-Clock = Callable[[], dt.datetime]
-_EXCHANGE_TZ = ZoneInfo(EXCHANGE_TIMEZONE)
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def require_loopback(host: str) -> None:
@@ -79,59 +28,6 @@ def require_loopback(host: str) -> None:
         loopback = False
     if not loopback:
         raise ValueError(f"the embedded gateway binds to loopback only (e.g. 127.0.0.1), not {host!r}")
-
-
-def negotiate_version(client_min: int, client_max: int, forced: int | None) -> int | None:
-    """The highest version both sides support, or the forced one if the client allows it."""
-    if forced is not None:
-        return forced if client_min <= forced <= client_max else None
-    chosen = min(client_max, messages.MAX_SUPPORTED_VERSION)
-    return chosen if chosen >= max(client_min, messages.MIN_SUPPORTED_VERSION) else None
-
-
-@dataclass(frozen=True, slots=True)
-class ReceivedRequest:
-    """One message received after the handshake, with its parsed form for the requests tests care about."""
-
-    connection_id: int
-    message_id: int
-    fields: tuple[str, ...]
-    received_at: dt.datetime
-    historical: HistoricalDataRequest | None = None
-    contract_details: ContractDetailsRequest | None = None
-
-
-class RequestLog:
-    """Thread-safe record of what clients asked for (read by tests from another thread)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._items: list[ReceivedRequest] = []
-
-    def append(self, request: ReceivedRequest) -> None:
-        with self._lock:
-            self._items.append(request)
-
-    def all(self) -> list[ReceivedRequest]:
-        with self._lock:
-            return list(self._items)
-
-    def historical(self) -> list[HistoricalDataRequest]:
-        return [r.historical for r in self.all() if r.historical is not None]
-
-    def contract_details(self) -> list[ContractDetailsRequest]:
-        return [r.contract_details for r in self.all() if r.contract_details is not None]
-
-    def of_type(self, message_id: int) -> list[ReceivedRequest]:
-        return [r for r in self.all() if r.message_id == message_id]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._items)
 
 
 class GatewayServer:
@@ -154,14 +50,28 @@ class GatewayServer:
             raise ValueError(f"server_version must be within {low}..{high}, got {server_version}")
         self.host = host
         self._requested_port = port
-        self.server_version = server_version
-        self.faults = faults if faults is not None else GatewayFaults()
-        self.account = account
-        self.clock = clock
-        self.requests = requests if requests is not None else RequestLog()
+        self.context = GatewayContext(
+            server_version=server_version,
+            faults=faults if faults is not None else GatewayFaults(),
+            account=account,
+            clock=clock,
+            requests=requests if requests is not None else RequestLog(),
+        )
         self._server: asyncio.Server | None = None
-        self._connections: dict[int, _Connection] = {}
+        self._connections: dict[int, ClientConnection] = {}
         self._connection_ids = itertools.count(1)
+
+    @property
+    def server_version(self) -> int | None:
+        return self.context.server_version
+
+    @property
+    def faults(self) -> GatewayFaults:
+        return self.context.faults
+
+    @property
+    def requests(self) -> RequestLog:
+        return self.context.requests
 
     @property
     def port(self) -> int:
@@ -193,217 +103,10 @@ class GatewayServer:
         LOGGER.info("embedded IB gateway stopped")
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connection = _Connection(self, next(self._connection_ids), reader, writer)
+        connection = ClientConnection(self.context, next(self._connection_ids), reader, writer)
         self._connections[connection.id] = connection
         connection.task = asyncio.current_task()
         try:
             await connection.run()
         finally:
             self._connections.pop(connection.id, None)
-
-
-class _Connection:
-    """One client connection: handshake, then a loop of framed requests."""
-
-    def __init__(
-        self,
-        server: GatewayServer,
-        connection_id: int,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-    ) -> None:
-        self.server = server
-        self.id = connection_id
-        self.reader = reader
-        self.writer = writer
-        self.task: asyncio.Task | None = None
-        self.version = messages.MAX_SUPPORTED_VERSION
-        self.next_order_id = 1
-        self.peer = writer.get_extra_info("peername")
-
-    def close(self) -> None:
-        if not self.writer.is_closing():
-            self.writer.close()
-
-    async def run(self) -> None:
-        try:
-            if await self._handshake():
-                while True:
-                    fields = await self._read_message()
-                    await self._dispatch(fields)
-                    await self.writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            LOGGER.info("connection %d from %s closed by the client", self.id, self.peer)
-        except FramingError as exc:
-            LOGGER.warning("connection %d: closing after a framing error: %s", self.id, exc)
-        except asyncio.CancelledError:
-            LOGGER.info("connection %d cancelled by gateway shutdown", self.id)
-        finally:
-            self.close()
-
-    async def _read_message(self) -> list[str]:
-        length = parse_length(await self.reader.readexactly(4))
-        return decode_payload(await self.reader.readexactly(length))
-
-    def _send(self, fields: list[Field]) -> None:
-        self.writer.write(encode_message(fields))
-
-    def _send_error(self, req_id: int, code: int, text: str) -> None:
-        LOGGER.info("connection %d: error %d for reqId %d: %s", self.id, code, req_id, text)
-        self._send(messages.error(self.version, req_id, code, text))
-
-    async def _handshake(self) -> bool:
-        prefix = await self.reader.readexactly(len(HANDSHAKE_PREFIX))
-        if prefix != HANDSHAKE_PREFIX:
-            raise FramingError(f"expected the API handshake prefix, got {prefix!r}")
-        fields = await self._read_message()
-        client_min, client_max = parse_version_range(fields[0] if fields else "")
-        version = negotiate_version(client_min, client_max, self.server.server_version)
-        if version is None:
-            LOGGER.warning(
-                "connection %d: no common server version (client v%d..%d, forced %s); closing",
-                self.id,
-                client_min,
-                client_max,
-                self.server.server_version,
-            )
-            return False
-        self.version = version
-        # exactly one message: the client reads only the first message of its first read
-        self._send(messages.handshake_reply(version, self.server.clock()))
-        await self.writer.drain()
-        LOGGER.info("connection %d from %s: negotiated server version %d", self.id, self.peer, version)
-        return True
-
-    async def _dispatch(self, fields: list[str]) -> None:
-        if not fields:
-            return
-        try:
-            message_id = int(fields[0])
-        except ValueError:
-            LOGGER.warning("connection %d: ignoring message with non-numeric id %r", self.id, fields[0])
-            return
-        try:
-            historical = contract_details = None
-            if message_id == Incoming.REQ_HISTORICAL_DATA:
-                historical = parse_historical_data_request(fields, self.version)
-            elif message_id == Incoming.REQ_CONTRACT_DATA:
-                contract_details = parse_contract_details_request(fields, self.version)
-        except MalformedRequestError as exc:
-            self.server.requests.append(
-                ReceivedRequest(self.id, message_id, tuple(fields), self.server.clock())
-            )
-            req_id = peek_request_id(fields, self.version)
-            LOGGER.warning("connection %d: malformed message %d (%s): %s", self.id, message_id, exc, fields)
-            if req_id is not None:
-                self._send_error(req_id, VALIDATION_ERROR, f"Error validating request: {exc}")
-            return
-        received = ReceivedRequest(
-            self.id, message_id, tuple(fields), self.server.clock(), historical, contract_details
-        )
-        self.server.requests.append(received)
-        try:
-            self._handle(message_id, fields, historical, contract_details)
-        except Exception:  # a bug must cost one request, never the connection
-            LOGGER.exception("connection %d: failed to handle message %d: %s", self.id, message_id, fields)
-            req_id = peek_request_id(fields, self.version)
-            if req_id is not None:
-                self._send_error(req_id, VALIDATION_ERROR, "Error validating request: internal gateway error")
-
-    def _handle(
-        self,
-        message_id: int,
-        fields: list[str],
-        historical: HistoricalDataRequest | None,
-        contract_details: ContractDetailsRequest | None,
-    ) -> None:
-        if historical is not None:
-            self._historical_data(historical)
-        elif contract_details is not None:
-            self._contract_details(contract_details)
-        elif message_id == Incoming.START_API:
-            self._start_api()
-        elif message_id == Incoming.REQ_IDS:
-            self._send(messages.next_valid_id(self.next_order_id))
-        elif message_id == Incoming.REQ_MANAGED_ACCTS:
-            self._send(messages.managed_accounts([self.server.account]))
-        elif message_id == Incoming.REQ_CURRENT_TIME:
-            self._send(messages.current_time(self.server.clock()))
-        elif message_id == Incoming.CANCEL_HISTORICAL_DATA:
-            # every query is answered at once, so there is never anything left to cancel
-            LOGGER.debug(
-                "connection %d: cancelHistoricalData reqId %d", self.id, parse_cancel_request_id(fields)
-            )
-        elif message_id == Incoming.REQ_MARKET_DATA_TYPE:
-            pass  # IB does not answer this until market data flows
-        else:
-            LOGGER.info("connection %d: ignoring unsupported message %d", self.id, message_id)
-
-    def _start_api(self) -> None:
-        self._send(messages.managed_accounts([self.server.account]))
-        self._send(messages.next_valid_id(self.next_order_id))
-        for code, text in FARM_NOTICES:
-            self._send(messages.error(self.version, -1, code, text))
-
-    def _contract_details(self, request: ContractDetailsRequest) -> None:
-        contract = find_contract(request.contract)
-        if contract is None:
-            self._send_error(request.req_id, *NO_SECURITY_DEFINITION)
-            return
-        exchange = request.contract.exchange.upper() or "SMART"
-        today = self.server.clock().astimezone(_EXCHANGE_TZ).date()
-        details = messages.contract_data(
-            self.version, request.req_id, contract, exchange, trading_hours(today)
-        )
-        self._send(details)
-        self._send(messages.contract_data_end(request.req_id))
-
-    def _historical_data(self, request: HistoricalDataRequest) -> None:
-        contract = find_contract(request.contract)
-        if contract is None:
-            self._send_error(request.req_id, *NO_SECURITY_DEFINITION)
-            return
-        if request.keep_up_to_date:
-            LOGGER.info("connection %d: keepUpToDate requested; serving history only", self.id)
-        try:
-            bar_seconds = parse_bar_size(request.bar_size)
-            duration = Duration.parse(request.duration)
-            check_duration_fits_bar_size(duration, bar_seconds)
-            what_to_show = request.what_to_show.strip().upper()
-            if what_to_show not in SERVED_WHAT_TO_SHOW:
-                raise HistoryRequestError(
-                    VALIDATION_ERROR,
-                    f"Error validating request.-'whatToShow' : cause - {request.what_to_show!r} is not "
-                    f"served by the embedded gateway; use one of {', '.join(SERVED_WHAT_TO_SHOW)}",
-                )
-            now = self.server.clock()
-            window = history_window(duration, parse_end_time(request.end_date_time, now), now)
-            bars = select_bars(contract.symbol, window, bar_seconds)
-        except HistoryRequestError as exc:
-            self._send_error(request.req_id, exc.code, exc.text)
-            return
-        outcome = apply_faults(self.server.faults, contract.symbol, bars)
-        if outcome.error is not None:
-            self._send_error(request.req_id, *outcome.error)
-            return
-        LOGGER.info(
-            "connection %d: reqId %d %s %s %s ending %r: %d bars",
-            self.id,
-            request.req_id,
-            contract.instrument_id,
-            request.bar_size,
-            request.duration,
-            request.end_date_time,
-            len(outcome.bars),
-        )
-        self._send(
-            messages.historical_data(
-                self.version,
-                request.req_id,
-                (window.start, window.end),
-                outcome.bars,
-                format_date=request.format_date,
-                daily=bar_seconds == DAY,
-                trades=what_to_show == "TRADES",
-            )
-        )

@@ -104,9 +104,8 @@ def session_open_price(symbol: str, session_date: dt.date) -> float:
 
 
 def _read_only(series: BarSeries) -> BarSeries:
-    for column in (series.start, series.open, series.high, series.low, series.close):
-        column.setflags(write=False)
-    for column in (series.volume, series.wap, series.count):
+    columns = (series.start, series.open, series.high, series.low, series.close, series.volume, series.wap)
+    for column in (*columns, series.count):
         column.setflags(write=False)
     return series
 

@@ -13,7 +13,10 @@ from collections.abc import Coroutine
 from typing import Any, Self
 
 from nautilus_trader.adapters.interactive_brokers.common import IBContract
+from nautilus_trader.adapters.interactive_brokers.historical import client as historic_client_module
 from nautilus_trader.adapters.interactive_brokers.historical.client import HistoricInteractiveBrokersClient
+from nautilus_trader.common.component import LogGuard, init_logging, is_logging_initialized
+from nautilus_trader.common.enums import LogLevel
 from nautilus_trader.model.data import Bar
 from nautilus_trader.model.instruments import Instrument
 
@@ -25,6 +28,7 @@ from ntrader_pipeline.settings import IBSettings
 # Without a bound the Nautilus client reconnects forever to a gateway that is not there.
 _MAX_CONNECTION_ATTEMPTS = "1"
 _NOTICE_CODES = frozenset({2104, 2106, 2107, 2108, 2158})
+_ERROR_POLL_S = 0.02
 
 
 def contract_for(spec: InstrumentSpec) -> IBContract:
@@ -35,6 +39,26 @@ def contract_for(spec: InstrumentSpec) -> IBContract:
         primaryExchange=spec.primary_exchange,
         currency=spec.currency,
     )
+
+
+_process_log_guard: LogGuard | None = None
+
+
+def _new_historic_client(settings: IBSettings) -> HistoricInteractiveBrokersClient:
+    """Nautilus logging is process-wide and can be set up only once (a second set-up aborts the
+    process), yet the historic client's constructor always sets it up and drops it with the client.
+    Set it up once here, keep it for the process, and hand that to every client."""
+    global _process_log_guard
+    if _process_log_guard is None and not is_logging_initialized():
+        _process_log_guard = init_logging(level_stdout=LogLevel.ERROR)
+    original = historic_client_module.init_logging
+    historic_client_module.init_logging = lambda **_: _process_log_guard
+    try:
+        return HistoricInteractiveBrokersClient(
+            host=settings.host, port=settings.port, client_id=settings.client_id, log_level="ERROR"
+        )
+    finally:
+        historic_client_module.init_logging = original
 
 
 class IBConnection:
@@ -62,12 +86,7 @@ class IBConnection:
         os.environ.setdefault("IB_MAX_CONNECTION_ATTEMPTS", _MAX_CONNECTION_ATTEMPTS)
         self._loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self._loop)
-        self._client = HistoricInteractiveBrokersClient(
-            host=self.settings.host,
-            port=self.settings.port,
-            client_id=self.settings.client_id,
-            log_level="ERROR",
-        )
+        self._client = _new_historic_client(self.settings)
         # The client turns asyncio debug mode on, which triples the cost of every message.
         self._loop.set_debug(False)
         self._record_errors()
@@ -107,13 +126,14 @@ class IBConnection:
 
     def fetch_instrument(self, spec: InstrumentSpec) -> Instrument:
         mark = len(self.errors)
-        instruments = self._run(
-            self._require_client().request_instruments(contracts=[contract_for(spec)]),
-            self.settings.request_timeout_s,
+        instruments = self._run_until_answered(
+            self._require_client().request_instruments(contracts=[contract_for(spec)]), mark
         )
-        matching = [i for i in instruments if i.id.value == spec.instrument_id]
+        matching = [i for i in instruments or [] if i.id.value == spec.instrument_id]
         if not matching:
-            said = "; ".join(str(e) for e in self.errors_since(mark)) or "no contract details returned"
+            said = "; ".join(str(e) for e in self.errors_since(mark)) or (
+                f"no contract details within {self.settings.request_timeout_s:.0f} s"
+            )
             raise ContractNotFoundError(
                 f"IB has no contract for instrument {spec.instrument_id} ({spec.sec_type} {spec.symbol} on "
                 f"{spec.exchange}/{spec.primary_exchange} in {spec.currency}): {said}. "
@@ -126,8 +146,7 @@ class IBConnection:
     ) -> tuple[list[Bar], list[IBError]]:
         """Bars for one request ending at `end_utc` (naive UTC); the errors IB sent while it ran."""
         mark = len(self.errors)
-        timeout = self.settings.request_timeout_s
-        bars = self._run(
+        bars = self._run_until_answered(
             self._require_client().request_bars(
                 bar_specifications=[str(bar_spec)],
                 end_date_time=end_utc,
@@ -135,11 +154,14 @@ class IBConnection:
                 duration=duration,
                 contracts=[contract_for(spec)],
                 use_rth=True,
-                timeout=max(1, int(timeout)),
+                timeout=max(1, int(self.settings.request_timeout_s)),
             ),
-            timeout + 5,
+            mark,
         )
-        return bars, self.errors_since(mark)
+        errors = self.errors_since(mark)
+        if bars is None and not errors:
+            errors = [IBError(-1, 0, f"no answer within {self.settings.request_timeout_s:.0f} s (timed out)")]
+        return bars or [], errors
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -151,6 +173,31 @@ class IBConnection:
     def _run(self, coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
         assert self._loop is not None
         return self._loop.run_until_complete(asyncio.wait_for(coro, timeout))
+
+    def _run_until_answered(self, coro: Coroutine[Any, Any, Any], mark: int) -> Any:
+        """Result of `coro`, or None once IB answers it with an error or the request timeout passes.
+
+        The Nautilus client keeps waiting after some errors (162, 200) until its own timeout; an
+        error addressed to a request is IB's final word on it, so stop waiting there.
+        """
+        assert self._loop is not None
+        return self._loop.run_until_complete(self._first_of(coro, mark))
+
+    async def _first_of(self, coro: Coroutine[Any, Any, Any], mark: int) -> Any:
+        task = asyncio.ensure_future(coro)
+        deadline = asyncio.get_running_loop().time() + self.settings.request_timeout_s
+        try:
+            while not task.done():
+                if any(e.req_id != -1 for e in self.errors_since(mark)):
+                    return None
+                if asyncio.get_running_loop().time() >= deadline:
+                    return None
+                await asyncio.wait([task], timeout=_ERROR_POLL_S)
+            return task.result()
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
 
     def _record_errors(self) -> None:
         inner = self._require_client()._client

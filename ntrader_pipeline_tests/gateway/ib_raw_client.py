@@ -1,8 +1,8 @@
 """A minimal blocking TWS client for protocol tests.
 
 Requests are built by ibapi's own `EClient` methods for the negotiated server version (its `sendMsg` is
-redirected to our socket) and everything the gateway sends is decoded by ibapi's own `Decoder`, so a
-field the gateway gets wrong per version shows up as a decode error or a wrong value here.
+redirected to our socket) and everything the gateway sends is decoded by ibapi's own `Decoder` (made
+strict about field counts), so a field the gateway gets wrong per version fails the test.
 """
 
 from __future__ import annotations
@@ -72,6 +72,27 @@ class RecordingWrapper(EWrapper):
         return [e for e in self.errors if e.req_id == req_id]
 
 
+class StrictDecoder(Decoder):
+    """ibapi's Decoder, but a message with fields left over (or, for signature-decoded messages, a wrong
+    field count, which ibapi only logs and drops) raises instead of passing silently."""
+
+    def interpret(self, fields: tuple[bytes, ...]) -> None:
+        handle = self.msgId2handleInfo.get(int(fields[0]))
+        if handle is not None and handle.wrapperMeth is not None and handle.wrapperParams is not None:
+            expected = len(handle.wrapperParams) - 1 + 2  # minus self, plus message id and version
+            if len(fields) != expected:
+                raise AssertionError(f"message {fields!r} has {len(fields)} fields, ibapi expects {expected}")
+            super().interpret(fields)
+        elif handle is not None and handle.processMeth is not None:
+            remaining = iter(fields)
+            handle.processMeth(self, remaining)
+            leftover = list(remaining)
+            if leftover:
+                raise AssertionError(f"message {fields[0]!r} left fields undecoded: {leftover!r}")
+        else:
+            raise AssertionError(f"ibapi has no decoder for message {fields!r}")
+
+
 class _SocketConnection:
     """The subset of ibapi's `Connection` that `EClient.sendMsg` / `isConnected` use."""
 
@@ -87,7 +108,9 @@ class _SocketConnection:
 
 
 class RawIbClient:
-    def __init__(self, host: str, port: int, *, versions: str = "v100..187", timeout: float = DEFAULT_TIMEOUT):
+    def __init__(
+        self, host: str, port: int, *, versions: str = "v100..187", timeout: float = DEFAULT_TIMEOUT
+    ):
         self.timeout = timeout
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.wrapper = RecordingWrapper()
@@ -97,7 +120,7 @@ class RawIbClient:
         self.server_version = int(handshake[0])
         self.connection_time = handshake[1].decode()
         self.handshake_fields = handshake
-        self.decoder = Decoder(self.wrapper, self.server_version)
+        self.decoder = StrictDecoder(self.wrapper, self.server_version)
         self.eclient = EClient(self.wrapper)
         self.eclient.conn = _SocketConnection(self.sock)
         self.eclient.serverVersion_ = self.server_version
@@ -118,11 +141,13 @@ class RawIbClient:
         """Send an arbitrary message (for requests EClient would refuse to build)."""
         self.sock.sendall(comm.make_msg("".join(comm.make_field(f) for f in fields)))
 
-    def _read_messages_until(self, done: Callable[[list[tuple[bytes, ...]]], bool]) -> list[tuple[bytes, ...]]:
+    def _read_messages_until(
+        self, done: Callable[[list[tuple[bytes, ...]]], bool]
+    ) -> list[tuple[bytes, ...]]:
         deadline = time.monotonic() + self.timeout
         messages: list[tuple[bytes, ...]] = []
         while not done(messages):
-            size, text, rest = comm.read_msg(self._buffer)
+            _size, text, rest = comm.read_msg(self._buffer)
             if text:
                 self._buffer = rest
                 messages.append(comm.read_fields(text))

@@ -126,7 +126,9 @@ def test_half_days_have_210_minute_bars(client: RawIbClient, end: str, expected:
 
 def test_no_bars_on_a_holiday(client: RawIbClient) -> None:
     # the whole of MLK day 2024-01-15 in exchange time
-    wrapper = client.historical_data(24, stock("SPY", "ARCA"), "20240116 00:00:00 US/Eastern", "86400 S", "1 min")
+    wrapper = client.historical_data(
+        24, stock("SPY", "ARCA"), "20240116 00:00:00 US/Eastern", "86400 S", "1 min"
+    )
     assert wrapper.bars.get(24, []) == []
     assert 24 in wrapper.history_ended
     # two sessions back from the 16th skips the holiday and the weekend
@@ -137,7 +139,9 @@ def test_no_bars_on_a_holiday(client: RawIbClient) -> None:
 
 
 def test_daily_bars_are_dated_by_session_and_equal_the_synthetic_aggregate(client: RawIbClient) -> None:
-    wrapper = client.historical_data(26, stock("QQQ", "NASDAQ"), "20240105 16:00:00 US/Eastern", "1 W", "1 day")
+    wrapper = client.historical_data(
+        26, stock("QQQ", "NASDAQ"), "20240105 16:00:00 US/Eastern", "1 W", "1 day"
+    )
     bars = wrapper.bars[26]
     assert [b.date for b in bars] == ["20240102", "20240103", "20240104", "20240105"]
     last = session_bars("QQQ", dt.date(2024, 1, 5), DAY).rows()[0]

@@ -1,0 +1,30 @@
+# The ntrader_pipeline code location, served over gRPC to a Dagster webserver/daemon.
+#   docker build -t ntrader-pipeline .
+#   docker run --rm -p 4000:4000 -e IB_HOST=host.docker.internal -e IB_PORT=4002 ntrader-pipeline
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    DAGSTER_HOME=/app \
+    NTRADER_CATALOG=/data/catalog \
+    NTRADER_ARTIFACTS=/data/backtests \
+    NTRADER_REPORTS=/data/reports \
+    NTRADER_UNIVERSE=/app/data/universe.yaml
+
+RUN useradd --create-home --uid 1000 ntrader && mkdir -p /app /data && chown ntrader /app /data
+WORKDIR /app
+
+# Dependencies first (their own layer, rebuilt only when the pins change), then the source.
+COPY pyproject.toml README.md ./
+RUN mkdir ntrader_pipeline && touch ntrader_pipeline/__init__.py \
+    && pip install . && pip uninstall -y ntrader_pipeline && rm -rf ntrader_pipeline build
+COPY ntrader_pipeline ./ntrader_pipeline
+COPY data/universe.yaml ./data/universe.yaml
+COPY dagster.yaml workspace.yaml ./
+RUN pip install --no-deps . && rm -rf build && chown -R ntrader /app
+
+USER ntrader
+VOLUME ["/data"]
+EXPOSE 4000
+CMD ["dagster", "code-server", "start", "-h", "0.0.0.0", "-p", "4000", "-m", "ntrader_pipeline.definitions"]
