@@ -1,3 +1,3 @@
-"""ntrader_pipeline: IB bars → Nautilus catalog → pandera checks → backtests → reports, as a Dagster code location."""
+"""ntrader_pipeline: IB bars → Nautilus catalog → pandera checks → backtests → reports (Dagster)."""
 
 __version__ = "0.1.0"

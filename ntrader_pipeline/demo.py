@@ -39,7 +39,9 @@ def run_demo(start: str, end: str) -> list[Path]:
         _run_or_exit(market_data.execute_in_process(instance=instance, tags=tags), f"bars of {instrument_id}")
     reports = []
     for instrument_id in UNIVERSE.instrument_ids:
-        result = backtests.execute_in_process(instance=instance, partition_key=instrument_id, run_config=run_config)
+        result = backtests.execute_in_process(
+            instance=instance, partition_key=instrument_id, run_config=run_config
+        )
         _run_or_exit(result, f"backtest of {instrument_id}")
         for event in result.get_asset_materialization_events():
             report = event.materialization.metadata.get("report")

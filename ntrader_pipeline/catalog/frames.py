@@ -37,7 +37,9 @@ def bars_to_frame(bars: Sequence[Bar]) -> pl.DataFrame:
         "ts_init": [b.ts_init for b in bars],
         **{name: [getattr(b, name).as_double() for b in bars] for name in PRICE_COLUMNS},
     }
-    return _with_utc_times(pl.DataFrame(columns, schema={**BAR_FRAME_SCHEMA, "ts_event": pl.Int64, "ts_init": pl.Int64}))
+    return _with_utc_times(
+        pl.DataFrame(columns, schema={**BAR_FRAME_SCHEMA, "ts_event": pl.Int64, "ts_init": pl.Int64})
+    )
 
 
 def _decode_fixed(column: pa.ChunkedArray | pa.Array) -> np.ndarray:

@@ -76,7 +76,9 @@ class CatalogStore:
         start, end = session_bounds_ns(session)
         for bar in bars:
             if bar.bar_type != bar_type:
-                raise CatalogWriteError(f"bar of {bar.bar_type} handed to the {bar_type} session {session.key}")
+                raise CatalogWriteError(
+                    f"bar of {bar.bar_type} handed to the {bar_type} session {session.key}"
+                )
             if not start <= bar.ts_init <= end:
                 raise CatalogWriteError(
                     f"{bar_type} bar at ts_init={bar.ts_init} lies outside session {session.key}'s UTC day"

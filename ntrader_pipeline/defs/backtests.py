@@ -1,6 +1,5 @@
 """Backtests per instrument over a window of sessions, then their metrics and HTML reports."""
 
-
 import datetime as dt
 import json
 import math
@@ -58,7 +57,7 @@ def _artifact_dir(storage: StorageResource, instrument_id: str):
         for asset in bars_assets
     ],
     kinds={"nautilus", "parquet"},
-    description="SMA-crossover long-only backtest (Nautilus BacktestEngine, IBKR fixed commissions, cash account).",
+    description="SMA-crossover long-only backtest: Nautilus BacktestEngine, IBKR fixed commissions, cash.",
 )
 def sma_backtest(
     context: dg.AssetExecutionContext, config: SmaBacktestConfig, storage: StorageResource
@@ -72,7 +71,9 @@ def sma_backtest(
     require_clean_sessions(store, instrument_id, spec, sessions, asset_hint=bars_asset_name(spec))
     instrument = store.instrument(instrument_id)
     if instrument is None:
-        raise dg.Failure(f"instrument {instrument_id} is not in the catalog; materialize {bars_asset_name(spec)}")
+        raise dg.Failure(
+            f"instrument {instrument_id} is not in the catalog; materialize {bars_asset_name(spec)}"
+        )
     bars = store.read_bars(spec.bar_type(instrument_id), sessions)
     started = time.monotonic()
     result = run_sma_backtest(instrument, bars, config.settings())

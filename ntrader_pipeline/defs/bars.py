@@ -5,7 +5,6 @@ complete session is written as soon as it has arrived. When some sessions fail, 
 are still recorded as materialized before the step fails, so a retry only needs the rest.
 """
 
-
 import time
 
 import dagster as dg
@@ -40,7 +39,9 @@ def _fetch_partitions(
         store.write_instrument(instrument)
         for date in dates:
             key = f"{date}|{instrument_id}"
-            structlog.contextvars.bind_contextvars(run_id=context.run_id, partition=key, instrument=instrument_id)
+            structlog.contextvars.bind_contextvars(
+                run_id=context.run_id, partition=key, instrument=instrument_id
+            )
             log = get_logger(__name__)
             session = session_for(date)
             try:
@@ -75,7 +76,9 @@ def build_bars_asset(spec: BarSpec) -> dg.AssetsDefinition:
         if failures:
             for key, metadata in written.items():
                 context.log_event(
-                    dg.AssetMaterialization(asset_key=context.assets_def.key, partition=key, metadata=metadata)
+                    dg.AssetMaterialization(
+                        asset_key=context.assets_def.key, partition=key, metadata=metadata
+                    )
                 )
             raise dg.Failure(
                 description=(

@@ -1,6 +1,5 @@
 """Blocking data-quality checks on the bars assets: a failed session never reaches a backtest."""
 
-
 import dagster as dg
 
 from ntrader_pipeline.defs.bars import bars_asset_name, bars_assets
@@ -18,7 +17,7 @@ def build_bar_quality_check(spec: BarSpec, asset: dg.AssetsDefinition) -> dg.Ass
         name="bar_quality",
         blocking=True,
         partitions_def=bar_partitions,
-        description="pandera BarFrame rules (OHLC, prices, volume, timestamps, inside session) + completeness.",
+        description="pandera BarFrame rules (OHLC, prices, volume, timestamps, in session) + completeness.",
     )
     def _check(context: dg.AssetCheckExecutionContext, storage: StorageResource) -> dg.AssetCheckResult:
         store = storage.catalog()

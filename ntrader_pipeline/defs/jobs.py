@@ -1,6 +1,5 @@
 """Jobs: fetch-and-check bars, and the backtest → metrics → report chain."""
 
-
 import dagster as dg
 
 from ntrader_pipeline.defs.backtests import BACKTEST_GROUP

@@ -1,6 +1,5 @@
 """Partitions: NYSE trading sessions × instruments of the universe. Keys look like `2024-01-03|SPY.ARCA`."""
 
-
 import datetime as dt
 from zoneinfo import ZoneInfo
 

@@ -1,6 +1,5 @@
 """Resources: the IB gateway connection and where data is stored, configured from the environment."""
 
-
 import os
 from pathlib import Path
 

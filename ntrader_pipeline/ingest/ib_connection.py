@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from collections.abc import Coroutine
 from typing import Any, Self
 
@@ -29,6 +30,7 @@ from ntrader_pipeline.settings import IBSettings
 _MAX_CONNECTION_ATTEMPTS = "1"
 _NOTICE_CODES = frozenset({2104, 2106, 2107, 2108, 2158})
 _ERROR_POLL_S = 0.02
+_CLOSE_TIMEOUT_S = 2.0
 
 
 def contract_for(spec: InstrumentSpec) -> IBContract:
@@ -42,6 +44,10 @@ def contract_for(spec: InstrumentSpec) -> IBContract:
 
 
 _process_log_guard: LogGuard | None = None
+
+
+async def _started_in_loop(settings: IBSettings) -> HistoricInteractiveBrokersClient:
+    return _new_historic_client(settings)
 
 
 def _new_historic_client(settings: IBSettings) -> HistoricInteractiveBrokersClient:
@@ -83,40 +89,52 @@ class IBConnection:
         self.close()
 
     def connect(self) -> None:
+        self._require_listener()
         os.environ.setdefault("IB_MAX_CONNECTION_ATTEMPTS", _MAX_CONNECTION_ATTEMPTS)
         self._loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self._loop)
-        self._client = _new_historic_client(self.settings)
+        # Built inside the running loop, the client starts in the background; built outside, its
+        # start-up blocks for up to 15 s whatever our connect bound says.
+        self._client = self._loop.run_until_complete(_started_in_loop(self.settings))
         # The client turns asyncio debug mode on, which triples the cost of every message.
         self._loop.set_debug(False)
         self._record_errors()
-        try:
-            self._run(self._client.connect(), self.settings.connect_timeout_s)
-        except TimeoutError:
-            pass
+        self._run(self._client.connect(), self.settings.connect_timeout_s)
         if not self._client._client._is_client_ready.is_set():
             self.close()
             raise GatewayUnavailableError(
-                f"could not connect to the IB gateway at {self.address} within "
-                f"{self.settings.connect_timeout_s:.0f} s; start IB Gateway/TWS (or `make gateway`) and check "
-                "IB_HOST, IB_PORT and that the API port is enabled and the client id is free"
+                f"the IB gateway at {self.address} accepted the socket but did not complete the API "
+                f"handshake within {self.settings.connect_timeout_s:.0f} s; check that the client id is "
+                "free and the API is enabled (TWS: Global Configuration → API → Settings)"
             )
         self._log.info("ib_connected")
+
+    def _require_listener(self) -> None:
+        """Fail fast and plainly when nothing listens at host:port."""
+        try:
+            with socket.create_connection(
+                (self.settings.host, self.settings.port), timeout=self.settings.connect_timeout_s
+            ):
+                pass
+        except OSError as exc:
+            raise GatewayUnavailableError(
+                f"nothing answers at {self.settings.host}:{self.settings.port} ({exc.strerror or exc}); "
+                "start IB Gateway/TWS (or `make gateway` for the embedded one) and check IB_HOST and IB_PORT"
+            ) from exc
 
     def close(self) -> None:
         if self._loop is None:
             return
         if self._client is not None:
-            inner = self._client._client
             try:
-                self._loop.run_until_complete(asyncio.wait_for(inner._stop_async(), 5))
+                self._run(self._client._client._stop_async(), _CLOSE_TIMEOUT_S)
             except Exception as exc:  # closing must never mask the real outcome
                 self._log.warning("ib_close_failed", error=repr(exc))
         pending = [t for t in asyncio.all_tasks(self._loop) if not t.done()]
         for task in pending:
             task.cancel()
         if pending:
-            self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            self._loop.run_until_complete(asyncio.wait(pending, timeout=_CLOSE_TIMEOUT_S))
         self._loop.close()
         asyncio.set_event_loop(None)
         self._loop, self._client = None, None
@@ -171,8 +189,15 @@ class IBConnection:
         return self._client
 
     def _run(self, coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
+        """Result of `coro`, or None after `timeout` s. Unlike `wait_for`, this does not wait for the
+        cancelled coroutine to unwind: the client's start-up retries swallow cancellation for ~15 s."""
         assert self._loop is not None
-        return self._loop.run_until_complete(asyncio.wait_for(coro, timeout))
+        task = self._loop.create_task(coro)
+        self._loop.run_until_complete(asyncio.wait([task], timeout=timeout))
+        if task.done():
+            return task.result()
+        task.cancel()
+        return None
 
     def _run_until_answered(self, coro: Coroutine[Any, Any, Any], mark: int) -> Any:
         """Result of `coro`, or None once IB answers it with an error or the request timeout passes.

@@ -24,7 +24,9 @@ def fetch_session_bars(
     received, errors = connection.fetch_bars(spec, bar_spec, end_utc, "1 D")
     start, end = session_window(session, bar_spec)
     start_ns, end_ns = int(start.timestamp() * 1e9), int(end.timestamp() * 1e9)
-    bars = sorted((b for b in received if start_ns <= b.ts_event and b.ts_init <= end_ns), key=lambda b: b.ts_init)
+    bars = sorted(
+        (b for b in received if start_ns <= b.ts_event and b.ts_init <= end_ns), key=lambda b: b.ts_init
+    )
     expected = session.expected_bar_count(bar_spec.step, bar_spec.aggregation)
     if len(bars) != expected:
         said = "; ".join(str(e) for e in errors) or "no error message from the gateway"

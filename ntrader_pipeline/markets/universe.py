@@ -37,7 +37,9 @@ class BarSpec(BaseModel):
             raise ValueError(f"bar spec {text!r} must look like 1-MINUTE-LAST or 1-DAY-LAST")
         spec = cls(step=int(parts[0]), aggregation=parts[1], price_type=parts[2])
         if (spec.aggregation, spec.step) not in _IB_BAR_SIZES:
-            raise ValueError(f"bar spec {text!r} is not supported; use one of {sorted(supported_bar_specs())}")
+            raise ValueError(
+                f"bar spec {text!r} is not supported; use one of {sorted(supported_bar_specs())}"
+            )
         return spec
 
     def __str__(self) -> str:
@@ -133,7 +135,9 @@ def load_universe(path: Path | str = DEFAULT_UNIVERSE_PATH) -> Universe:
     try:
         raw = yaml.safe_load(path.read_text())
     except FileNotFoundError as exc:
-        raise UniverseError(f"universe file {path} does not exist; set NTRADER_UNIVERSE to a YAML file") from exc
+        raise UniverseError(
+            f"universe file {path} does not exist; set NTRADER_UNIVERSE to a YAML file"
+        ) from exc
     except yaml.YAMLError as exc:
         raise UniverseError(f"universe file {path} is not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):

@@ -17,7 +17,11 @@ class SessionsNotReadyError(ValueError):
 
 
 def require_clean_sessions(
-    store: CatalogStore, instrument_id: str, spec: BarSpec, sessions: Sequence[TradingSession], asset_hint: str
+    store: CatalogStore,
+    instrument_id: str,
+    spec: BarSpec,
+    sessions: Sequence[TradingSession],
+    asset_hint: str,
 ) -> None:
     """Raise SessionsNotReadyError naming each missing or failing session; return quietly otherwise."""
     results = check_stored_sessions(store, instrument_id, spec, sessions)
@@ -28,7 +32,9 @@ def require_clean_sessions(
     bar_type = spec.bar_type(instrument_id)
     problems = []
     if missing:
-        shown = ", ".join(missing[:_LISTED]) + (f" and {len(missing) - _LISTED} more" if len(missing) > _LISTED else "")
+        shown = ", ".join(missing[:_LISTED]) + (
+            f" and {len(missing) - _LISTED} more" if len(missing) > _LISTED else ""
+        )
         problems.append(f"{len(missing)} sessions are not in the catalog: {shown}")
     if failing:
         shown = "; ".join(r.describe() for r in failing[:_LISTED])

@@ -58,7 +58,9 @@ def session_schema(session: TradingSession, spec: BarSpec) -> pa.DataFrameSchema
     return schema
 
 
-def check_session(frame: pl.DataFrame, bar_type: str, session: TradingSession, spec: BarSpec) -> SessionQuality:
+def check_session(
+    frame: pl.DataFrame, bar_type: str, session: TradingSession, spec: BarSpec
+) -> SessionQuality:
     expected = session.expected_bar_count(spec.step, spec.aggregation)
     failures: dict[str, int] = {}
     bad_rows: set[int] = set()
@@ -79,4 +81,7 @@ def _sample_rows(frame: pl.DataFrame, rows: list[int]) -> list[dict]:
     if not rows:
         return []
     sample = frame.with_row_index("row")[rows]
-    return [{k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in r.items()} for r in sample.to_dicts()]
+    return [
+        {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in r.items()}
+        for r in sample.to_dicts()
+    ]

@@ -52,7 +52,7 @@ def test_bars_outside_the_session_day_are_refused(tmp_path, session_bars):
     store = CatalogStore(tmp_path)
     with pytest.raises(CatalogWriteError, match="outside session 2024-01-03"):
         store.write_session_bars(BAR_TYPE, session_for("2024-01-03"), session_bars)
-    with pytest.raises(CatalogWriteError, match="no .* bars for session 2024-01-02"):
+    with pytest.raises(CatalogWriteError, match=r"no .* bars for session 2024-01-02"):
         store.write_session_bars(BAR_TYPE, SESSION, [])
     assert _catalog_files(tmp_path) == []
 

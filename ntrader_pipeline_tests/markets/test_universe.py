@@ -34,8 +34,7 @@ def test_bad_entry_names_file_entry_and_field(tmp_path):
 def test_unknown_field_and_duplicate_are_rejected(tmp_path):
     path = _write(
         tmp_path,
-        "bar_specs: [1-MINUTE-LAST]\ninstruments:\n"
-        "  - {symbol: SPY, primary_exchange: ARCA, expiry: 2024}\n",
+        "bar_specs: [1-MINUTE-LAST]\ninstruments:\n  - {symbol: SPY, primary_exchange: ARCA, expiry: 2024}\n",
     )
     with pytest.raises(UniverseError, match="field expiry"):
         load_universe(path)
@@ -44,12 +43,14 @@ def test_unknown_field_and_duplicate_are_rejected(tmp_path):
         "bar_specs: [1-MINUTE-LAST]\ninstruments:\n"
         "  - {symbol: SPY, primary_exchange: ARCA}\n  - {symbol: SPY, primary_exchange: ARCA}\n",
     )
-    with pytest.raises(UniverseError, match="SPY.ARCA is listed twice"):
+    with pytest.raises(UniverseError, match=r"SPY\.ARCA is listed twice"):
         load_universe(path)
 
 
 def test_bad_bar_spec_and_missing_file(tmp_path):
-    path = _write(tmp_path, "bar_specs: [7-MINUTE-LAST]\ninstruments:\n  - {symbol: SPY, primary_exchange: ARCA}\n")
+    path = _write(
+        tmp_path, "bar_specs: [7-MINUTE-LAST]\ninstruments:\n  - {symbol: SPY, primary_exchange: ARCA}\n"
+    )
     with pytest.raises(UniverseError, match="7-MINUTE-LAST"):
         load_universe(path)
     with pytest.raises(UniverseError, match="does not exist"):

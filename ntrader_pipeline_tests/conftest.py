@@ -1,0 +1,52 @@
+"""Shared fixtures: one embedded gateway for the session (faults cleared after each test), tmp storage."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ntrader_pipeline.defs.resources import IBGatewayResource, StorageResource
+from ntrader_pipeline.gateway import EmbeddedGateway
+from ntrader_pipeline.settings import IBSettings
+
+# Short bounds: a test that waits on the gateway fails in seconds, never hangs.
+REQUEST_TIMEOUT_S = 4.0
+CONNECT_TIMEOUT_S = 5.0
+
+
+@pytest.fixture(scope="session")
+def shared_gateway() -> Iterator[EmbeddedGateway]:
+    with EmbeddedGateway() as gateway:
+        yield gateway
+
+
+@pytest.fixture
+def ib_gateway(shared_gateway: EmbeddedGateway) -> Iterator[EmbeddedGateway]:
+    shared_gateway.faults.clear()
+    shared_gateway.requests.clear()
+    yield shared_gateway
+    shared_gateway.faults.clear()
+
+
+@pytest.fixture
+def ib_settings(ib_gateway: EmbeddedGateway) -> IBSettings:
+    return IBSettings(
+        host=ib_gateway.host,
+        port=ib_gateway.port,
+        request_timeout_s=REQUEST_TIMEOUT_S,
+        connect_timeout_s=CONNECT_TIMEOUT_S,
+    )
+
+
+@pytest.fixture
+def ib_resource(ib_settings: IBSettings) -> IBGatewayResource:
+    return IBGatewayResource(**ib_settings.model_dump())
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> StorageResource:
+    return StorageResource(
+        catalog_path=str(tmp_path / "catalog"),
+        backtests_path=str(tmp_path / "backtests"),
+        reports_path=str(tmp_path / "reports"),
+    )
