@@ -55,7 +55,8 @@ class CatalogStore:
         existing = self.instrument(instrument.id.value)
         if existing is not None and _definition(existing) == _definition(instrument):
             return False
-        self._atomic_write([instrument], start=0, end=0, replace_directory=True)
+        # A fixed file name, so a changed definition replaces the old one (Nautilus reads 0 as unset).
+        self._atomic_write([instrument], start=1, end=1, replace_directory=True)
         return True
 
     # -- bars --------------------------------------------------------------------------------

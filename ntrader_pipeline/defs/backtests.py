@@ -18,7 +18,7 @@ from ntrader_pipeline.defs.partitions import INSTRUMENT_DIMENSION, SETTINGS, ins
 from ntrader_pipeline.defs.resources import StorageResource
 from ntrader_pipeline.markets.sessions import sessions_between
 from ntrader_pipeline.markets.universe import BarSpec
-from ntrader_pipeline.quality.gate import require_clean_sessions
+from ntrader_pipeline.quality.gate import SessionsNotReadyError, require_clean_sessions
 from ntrader_pipeline.reports import ReportInputs, write_report
 
 BACKTEST_GROUP = "backtests"
@@ -68,7 +68,10 @@ def sma_backtest(
     if not sessions:
         raise dg.Failure(f"no NYSE sessions between {config.start} and {config.end}; widen the window")
     store = storage.catalog()
-    require_clean_sessions(store, instrument_id, spec, sessions, asset_hint=bars_asset_name(spec))
+    try:
+        require_clean_sessions(store, instrument_id, spec, sessions, asset_hint=bars_asset_name(spec))
+    except SessionsNotReadyError as exc:
+        raise dg.Failure(description=str(exc)) from exc
     instrument = store.instrument(instrument_id)
     if instrument is None:
         raise dg.Failure(
