@@ -1,21 +1,21 @@
-"""Validate one stored session of bars: the BarFrame rules, bars inside the session, completeness."""
+"""Validate stored sessions of bars: the BarFrame rules, bars inside their session, completeness."""
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
 
 import pandera.polars as pa
 import polars as pl
 
 from ntrader_pipeline.markets.sessions import TradingSession
 from ntrader_pipeline.markets.universe import BarSpec
-from ntrader_pipeline.quality.schemas import BarFrame, inside_window_check
+from ntrader_pipeline.quality.schemas import SessionBarFrame
 
 SAMPLE_ROWS = 5
 COMPLETENESS_RULE = "session_complete"
+_LABEL_COLUMNS = ("session", "window_start", "window_end")
 
 
 @dataclass(frozen=True)
@@ -47,41 +47,74 @@ def session_window(session: TradingSession, spec: BarSpec) -> tuple[dt.datetime,
     return session.day_start, session.day_start + dt.timedelta(days=1)
 
 
-@cache
-def _base_schema() -> pa.DataFrameSchema:
-    return BarFrame.to_schema()
+def label_session(frame: pl.DataFrame, session: TradingSession, spec: BarSpec) -> pl.DataFrame:
+    """Add the session date and its window to every row (see SessionBarFrame)."""
+    start, end = session_window(session, spec)
+    utc_ns = pl.Datetime("ns", "UTC")
+    return frame.with_columns(
+        pl.lit(session.date).alias("session"),
+        pl.lit(start).cast(utc_ns).alias("window_start"),
+        pl.lit(end).cast(utc_ns).alias("window_end"),
+    )
 
 
-def session_schema(session: TradingSession, spec: BarSpec) -> pa.DataFrameSchema:
-    schema = copy.deepcopy(_base_schema())
-    schema.checks.append(inside_window_check(*session_window(session, spec)))
-    return schema
+def check_sessions(
+    labelled: pl.DataFrame, sessions: Sequence[TradingSession], bar_type: str, spec: BarSpec
+) -> list[SessionQuality]:
+    """One SessionQuality per session, from one validation of all their (labelled) rows."""
+    failures: dict[dt.date, dict[str, int]] = {s.date: {} for s in sessions}
+    bad_rows: dict[dt.date, list[int]] = {s.date: [] for s in sessions}
+    try:
+        SessionBarFrame.validate(labelled, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        _attribute(errors.failure_cases, labelled, failures, bad_rows)
+    counts = dict(labelled.group_by("session").len().iter_rows())
+    results = []
+    for session in sessions:
+        expected = session.expected_bar_count(spec.step, spec.aggregation)
+        received = counts.get(session.date, 0)
+        if received != expected:
+            failures[session.date][COMPLETENESS_RULE] = abs(expected - received)
+        rows = sorted(set(bad_rows[session.date]))[:SAMPLE_ROWS]
+        results.append(
+            SessionQuality(
+                bar_type, session.date, received, expected, failures[session.date], _samples(labelled, rows)
+            )
+        )
+    return results
 
 
 def check_session(
     frame: pl.DataFrame, bar_type: str, session: TradingSession, spec: BarSpec
 ) -> SessionQuality:
-    expected = session.expected_bar_count(spec.step, spec.aggregation)
-    failures: dict[str, int] = {}
-    bad_rows: set[int] = set()
-    try:
-        session_schema(session, spec).validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as errors:
-        cases = errors.failure_cases
-        for (rule,), group in cases.group_by("check", maintain_order=True):
-            failures[str(rule)] = group.height
-        bad_rows.update(int(i) for i in cases["index"].drop_nulls().to_list())
-    if frame.height != expected:
-        failures[COMPLETENESS_RULE] = abs(expected - frame.height)
-    samples = _sample_rows(frame, sorted(bad_rows)[:SAMPLE_ROWS])
-    return SessionQuality(bar_type, session.date, frame.height, expected, failures, samples)
+    """Validate one session's bars (a frame of `catalog.frames` shape)."""
+    return check_sessions(label_session(frame, session, spec), [session], bar_type, spec)[0]
 
 
-def _sample_rows(frame: pl.DataFrame, rows: list[int]) -> list[dict]:
+def _attribute(
+    cases: pl.DataFrame,
+    labelled: pl.DataFrame,
+    failures: dict[dt.date, dict[str, int]],
+    bad_rows: dict[dt.date, list[int]],
+) -> None:
+    """Count each failure against the session of its row; frame-wide failures count for every session."""
+    row_sessions = labelled["session"]
+    for rule, index in cases.select("check", "index").iter_rows():
+        targets = list(failures) if index is None else [row_sessions[int(index)]]
+        for date in targets:
+            failures[date][str(rule)] = failures[date].get(str(rule), 0) + 1
+            if index is not None:
+                bad_rows[date].append(int(index))
+
+
+def _samples(labelled: pl.DataFrame, rows: list[int]) -> list[dict]:
     if not rows:
         return []
-    sample = frame.with_row_index("row")[rows]
-    return [
-        {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in r.items()}
-        for r in sample.to_dicts()
-    ]
+    sample = labelled.with_row_index("row")[rows].drop(_LABEL_COLUMNS)
+    offsets = dict(labelled.with_row_index("row").group_by("session").agg(pl.col("row").min()).iter_rows())
+    records = []
+    for record in sample.to_dicts():
+        session = labelled["session"][record["row"]]
+        record["row"] -= offsets[session]  # row number within its session's file
+        records.append({k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in record.items()})
+    return records
