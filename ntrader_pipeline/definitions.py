@@ -2,14 +2,14 @@
 
 import dagster as dg
 
-from ntrader_pipeline.defs import backtests, bars, checks, jobs
+from ntrader_pipeline.defs import backtests, bars, checks, jobs, metrics, reports
 from ntrader_pipeline.defs.resources import resource_defs
 from ntrader_pipeline.logs import configure_logging
 
 configure_logging()
 
 defs = dg.Definitions(
-    assets=[*bars.bars_assets, backtests.sma_backtest, backtests.backtest_metrics, backtests.backtest_report],
+    assets=[*bars.bars_assets, backtests.sma_backtest, metrics.backtest_metrics, reports.backtest_report],
     asset_checks=checks.bar_quality_checks,
     jobs=jobs.all_jobs,
     resources=resource_defs(),

@@ -16,6 +16,17 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from ntrader_pipeline.gateway import EmbeddedGateway
 from ntrader_pipeline.settings import REPO_ROOT, PipelineSettings
 
+DEMO_TAG = "ntrader/demo"
+
+
+def _release_orphaned_demo_runs(instance: dg.DagsterInstance) -> None:
+    """A demo process that died (killed, aborted) leaves its run "started" and holding the ibkr pool
+    slot, which would block every later run. Only one demo runs at a time, so any such run is dead."""
+    started = dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED], tags={DEMO_TAG: "true"})
+    for run in instance.get_runs(filters=started):
+        instance.report_run_failed(run, "the demo process that ran it is gone")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+
 
 def _run_or_exit(result: dg.ExecuteInProcessResult, what: str) -> None:
     if not result.success:
@@ -28,11 +39,13 @@ def run_demo(start: str, end: str) -> list[Path]:
     from ntrader_pipeline.defs.partitions import UNIVERSE
 
     instance = dg.DagsterInstance.get()
+    _release_orphaned_demo_runs(instance)
     market_data = defs.resolve_job_def("market_data_job")
     backtests = defs.resolve_job_def("backtests_job")
     run_config = {"ops": {"sma_backtest": {"config": {"start": start, "end": end}}}}
     for instrument_id in UNIVERSE.instrument_ids:
         tags = {
+            DEMO_TAG: "true",
             ASSET_PARTITION_RANGE_START_TAG: f"{start}|{instrument_id}",
             ASSET_PARTITION_RANGE_END_TAG: f"{end}|{instrument_id}",
         }
@@ -40,7 +53,7 @@ def run_demo(start: str, end: str) -> list[Path]:
     reports = []
     for instrument_id in UNIVERSE.instrument_ids:
         result = backtests.execute_in_process(
-            instance=instance, partition_key=instrument_id, run_config=run_config
+            instance=instance, partition_key=instrument_id, run_config=run_config, tags={DEMO_TAG: "true"}
         )
         _run_or_exit(result, f"backtest of {instrument_id}")
         for event in result.get_asset_materialization_events():

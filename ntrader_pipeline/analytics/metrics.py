@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -63,6 +64,14 @@ class PerformanceMetrics:
         values["start"] = self.start.isoformat()
         values["end"] = self.end.isoformat()
         return values
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, float | int | str]) -> PerformanceMetrics:
+        """Inverse of `as_dict` (e.g. for metrics read back from JSON)."""
+        fields = dict(values)
+        fields["start"] = dt.datetime.fromisoformat(str(values["start"]))
+        fields["end"] = dt.datetime.fromisoformat(str(values["end"]))
+        return cls(**fields)  # type: ignore[arg-type]
 
 
 def compute_metrics(

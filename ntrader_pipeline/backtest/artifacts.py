@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
 import polars as pl
 
 from ntrader_pipeline.backtest.result import EQUITY_SCHEMA, FILLS_SCHEMA, TRADES_SCHEMA, BacktestResult
+from ntrader_pipeline.files import atomic_target
 
 EQUITY_FILE = "equity.parquet"
 FILLS_FILE = "fills.parquet"
@@ -63,14 +62,8 @@ def load_backtest_artifacts(directory: Path) -> BacktestFrames:
 
 
 def _write_parquet_atomically(frame: pl.DataFrame, path: Path) -> Path:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        frame.write_parquet(tmp_name)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    with atomic_target(path) as temp:
+        frame.write_parquet(temp)
     return path
 
 

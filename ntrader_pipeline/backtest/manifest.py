@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ntrader_pipeline.backtest.settings import BacktestSettings
+from ntrader_pipeline.files import write_text_atomically
 
 MANIFEST_FILE = "manifest.json"
 
@@ -30,15 +29,10 @@ class BacktestManifest:
 
 
 def write_manifest(manifest: BacktestManifest, directory: Path) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
     payload = asdict(manifest) | {"settings": manifest.parameters()}
-    text = json.dumps(payload, default=str, indent=2, sort_keys=True)
-    fd, tmp = tempfile.mkstemp(prefix=".manifest.", dir=directory)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    path = directory / MANIFEST_FILE
-    os.replace(tmp, path)
-    return path
+    return write_text_atomically(
+        directory / MANIFEST_FILE, json.dumps(payload, default=str, indent=2, sort_keys=True)
+    )
 
 
 def read_manifest(directory: Path) -> BacktestManifest:

@@ -1,16 +1,13 @@
-"""Backtests per instrument over a window of sessions, then their metrics and HTML reports."""
+"""The SMA-crossover backtest per instrument over a window of sessions, on catalog data."""
 
-import datetime as dt
-import json
-import math
 import time
+from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
 
-from ntrader_pipeline.analytics import compute_metrics
-from ntrader_pipeline.backtest.artifacts import load_backtest_artifacts, save_backtest_artifacts
-from ntrader_pipeline.backtest.manifest import BacktestManifest, read_manifest, write_manifest
+from ntrader_pipeline.backtest.artifacts import save_backtest_artifacts
+from ntrader_pipeline.backtest.manifest import BacktestManifest, write_manifest
 from ntrader_pipeline.backtest.runner import run_sma_backtest
 from ntrader_pipeline.backtest.settings import BacktestSettings
 from ntrader_pipeline.defs.bars import bars_asset_name, bars_assets
@@ -19,7 +16,6 @@ from ntrader_pipeline.defs.resources import StorageResource
 from ntrader_pipeline.markets.sessions import sessions_between
 from ntrader_pipeline.markets.universe import BarSpec
 from ntrader_pipeline.quality.gate import SessionsNotReadyError, require_clean_sessions
-from ntrader_pipeline.reports import ReportInputs, write_report
 
 BACKTEST_GROUP = "backtests"
 STRATEGY = "sma_cross"
@@ -45,7 +41,7 @@ class SmaBacktestConfig(dg.Config):
         )
 
 
-def _artifact_dir(storage: StorageResource, instrument_id: str):
+def artifact_dir(storage: StorageResource, instrument_id: str) -> Path:
     return storage.backtests_dir / STRATEGY / instrument_id
 
 
@@ -81,7 +77,7 @@ def sma_backtest(
     started = time.monotonic()
     result = run_sma_backtest(instrument, bars, config.settings())
     elapsed = time.monotonic() - started
-    directory = _artifact_dir(storage, instrument_id)
+    directory = artifact_dir(storage, instrument_id)
     paths = save_backtest_artifacts(result, directory)
     manifest = BacktestManifest(
         strategy=STRATEGY,
@@ -104,73 +100,5 @@ def sma_backtest(
             "backtest_seconds": round(elapsed, 3),
             "artifacts": dg.MetadataValue.path(str(directory)),
             **{f"{name}_file": dg.MetadataValue.path(str(path)) for name, path in paths.items()},
-        }
-    )
-
-
-def _finite(value: float) -> float | None:
-    return value if math.isfinite(value) else None
-
-
-@dg.asset(
-    group_name=BACKTEST_GROUP,
-    partitions_def=instrument_partitions,
-    deps=[sma_backtest],
-    kinds={"polars"},
-    description="Performance metrics from the equity curve and fills (vectorized), also as numeric metadata.",
-)
-def backtest_metrics(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
-    directory = _artifact_dir(storage, context.partition_key)
-    manifest = read_manifest(directory)
-    frames = load_backtest_artifacts(directory)
-    metrics = compute_metrics(frames.equity, frames.trades, frames.fills, manifest.settings.starting_cash)
-    values = metrics.as_dict()
-    path = directory / "metrics.json"
-    path.write_text(json.dumps(values, default=str, indent=2, sort_keys=True))
-    numeric = {k: v for k, v in values.items() if isinstance(v, int | float)}
-    # Dagster metadata cannot carry NaN/inf; an undefined metric is shown as text instead.
-    metadata: dict[str, object] = {
-        k: (v if _finite(float(v)) is not None else dg.MetadataValue.text(str(v))) for k, v in numeric.items()
-    }
-    metadata["metrics_file"] = dg.MetadataValue.path(str(path))
-    return dg.MaterializeResult(metadata=metadata)
-
-
-@dg.asset(
-    group_name=BACKTEST_GROUP,
-    partitions_def=instrument_partitions,
-    deps=[backtest_metrics],
-    kinds={"plotly", "html"},
-    description="Self-contained interactive HTML report: equity vs buy-and-hold, drawdown, trades, metrics.",
-)
-def backtest_report(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
-    instrument_id = context.partition_key
-    directory = _artifact_dir(storage, instrument_id)
-    manifest = read_manifest(directory)
-    frames = load_backtest_artifacts(directory)
-    starting_cash = manifest.settings.starting_cash
-    metrics = compute_metrics(frames.equity, frames.trades, frames.fills, starting_cash)
-    inputs = ReportInputs(
-        title=f"{STRATEGY} on {instrument_id}",
-        instrument_id=instrument_id,
-        bar_type=manifest.bar_type,
-        strategy=STRATEGY,
-        parameters=manifest.parameters(),
-        window_start=manifest.window_start,
-        window_end=manifest.window_end,
-        equity=frames.equity,
-        fills=frames.fills,
-        trades=frames.trades,
-        metrics=metrics,
-        starting_cash=starting_cash,
-    )
-    path = write_report(inputs, storage.reports_dir / STRATEGY / f"{instrument_id}.html")
-    context.log.info(f"report for {instrument_id}: {path}")
-    return dg.MaterializeResult(
-        metadata={
-            "report": dg.MetadataValue.path(str(path)),
-            "report_url": dg.MetadataValue.url(path.resolve().as_uri()),
-            "size_bytes": path.stat().st_size,
-            "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
     )

@@ -7,12 +7,12 @@ byte-identical files and a re-materialization that changed nothing is visible as
 from __future__ import annotations
 
 import os
-import tempfile
 from html import escape
 from pathlib import Path
 
 import plotly.io as pio
 
+from ntrader_pipeline.files import write_text_atomically
 from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE
 from ntrader_pipeline.reports.config import ReportConfig
 from ntrader_pipeline.reports.formatting import format_value
@@ -76,21 +76,7 @@ def write_report(
     inputs: ReportInputs, path: str | os.PathLike[str], config: ReportConfig = DEFAULT_REPORT_CONFIG
 ) -> Path:
     """Render and write atomically: readers see the old file or the new one, never a partial file."""
-    target = Path(path)
-    page = render_report_html(inputs, config)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(page)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp_name, 0o644)  # mkstemp creates 0600; reports are meant to be read by others
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return target
+    return write_text_atomically(Path(path), render_report_html(inputs, config))
 
 
 def _header(inputs: ReportInputs) -> str:

@@ -3,7 +3,7 @@
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from ntrader_pipeline.defs import backtests, bars, checks
+from ntrader_pipeline.defs import backtests, bars, checks, metrics, reports
 from ntrader_pipeline.defs.resources import IBGatewayResource, StorageResource
 
 MINUTE_BARS = dg.AssetKey("bars_1_minute")
@@ -17,8 +17,8 @@ def all_assets() -> list:
         *bars.bars_assets,
         *checks.bar_quality_checks,
         backtests.sma_backtest,
-        backtests.backtest_metrics,
-        backtests.backtest_report,
+        metrics.backtest_metrics,
+        reports.backtest_report,
     ]
 
 
