@@ -139,17 +139,13 @@ class IBConnection:
         asyncio.set_event_loop(None)
         self._loop, self._client = None, None
 
-    def errors_since(self, mark: int) -> list[IBError]:
-        return [e for e in self.errors[mark:] if e.code not in _NOTICE_CODES]
-
     def fetch_instrument(self, spec: InstrumentSpec) -> Instrument:
-        mark = len(self.errors)
-        instruments = self._run_until_answered(
-            self._require_client().request_instruments(contracts=[contract_for(spec)]), mark
+        instruments, errors = self._call(
+            self._require_client().request_instruments(contracts=[contract_for(spec)])
         )
         matching = [i for i in instruments or [] if i.id.value == spec.instrument_id]
         if not matching:
-            said = "; ".join(str(e) for e in self.errors_since(mark)) or (
+            said = "; ".join(str(e) for e in errors) or (
                 f"no contract details within {self.settings.request_timeout_s:.0f} s"
             )
             raise ContractNotFoundError(
@@ -163,8 +159,7 @@ class IBConnection:
         self, spec: InstrumentSpec, bar_spec: BarSpec, end_utc: Any, duration: str
     ) -> tuple[list[Bar], list[IBError]]:
         """Bars for one request ending at `end_utc` (naive UTC); the errors IB sent while it ran."""
-        mark = len(self.errors)
-        bars = self._run_until_answered(
+        bars, errors = self._call(
             self._require_client().request_bars(
                 bar_specifications=[str(bar_spec)],
                 end_date_time=end_utc,
@@ -173,10 +168,8 @@ class IBConnection:
                 contracts=[contract_for(spec)],
                 use_rth=True,
                 timeout=max(1, int(self.settings.request_timeout_s)),
-            ),
-            mark,
+            )
         )
-        errors = self.errors_since(mark)
         if bars is None and not errors:
             errors = [IBError(-1, 0, f"no answer within {self.settings.request_timeout_s:.0f} s (timed out)")]
         return bars or [], errors
@@ -199,30 +192,42 @@ class IBConnection:
         task.cancel()
         return None
 
-    def _run_until_answered(self, coro: Coroutine[Any, Any, Any], mark: int) -> Any:
-        """Result of `coro`, or None once IB answers it with an error or the request timeout passes.
+    def _call(self, coro: Coroutine[Any, Any, Any]) -> tuple[Any, list[IBError]]:
+        """Run one client call: (its result, or None once IB answers it with an error or the request
+        timeout passes; the errors IB sent about it and about the connection meanwhile).
 
         The Nautilus client keeps waiting after some errors (162, 200) until its own timeout; an
-        error addressed to a request is IB's final word on it, so stop waiting there.
+        error addressed to one of this call's requests is IB's final word on it, so stop there. Only
+        request ids issued during this call count: a late answer to an abandoned request is ignored.
         """
         assert self._loop is not None
-        return self._loop.run_until_complete(self._first_of(coro, mark))
+        mark = len(self.errors)
+        first_req_id = self._require_client()._client._request_id_seq  # the next id it will issue
 
-    async def _first_of(self, coro: Coroutine[Any, Any, Any], mark: int) -> Any:
-        task = asyncio.ensure_future(coro)
-        deadline = asyncio.get_running_loop().time() + self.settings.request_timeout_s
-        try:
-            while not task.done():
-                if any(e.req_id != -1 for e in self.errors_since(mark)):
-                    return None
-                if asyncio.get_running_loop().time() >= deadline:
-                    return None
-                await asyncio.wait([task], timeout=_ERROR_POLL_S)
-            return task.result()
-        finally:
-            if not task.done():
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+        def relevant() -> list[IBError]:
+            return [
+                e
+                for e in self.errors[mark:]
+                if e.req_id >= first_req_id or (e.req_id == -1 and e.code not in _NOTICE_CODES)
+            ]
+
+        async def first_of_result_or_error() -> Any:
+            task = asyncio.ensure_future(coro)
+            deadline = asyncio.get_running_loop().time() + self.settings.request_timeout_s
+            try:
+                while not task.done():
+                    answered = any(e.req_id != -1 for e in relevant())
+                    if answered or asyncio.get_running_loop().time() >= deadline:
+                        return None
+                    await asyncio.wait([task], timeout=_ERROR_POLL_S)
+                return task.result()
+            finally:
+                if not task.done():
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+
+        result = self._loop.run_until_complete(first_of_result_or_error())
+        return result, relevant()
 
     def _record_errors(self) -> None:
         inner = self._require_client()._client
