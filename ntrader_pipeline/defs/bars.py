@@ -1,4 +1,4 @@
-"""Bars assets, one per bar spec of the universe: IB → Nautilus catalog, one file per session.
+"""Bars assets, one per bar spec of the universe: IB or files → Nautilus catalog, one file per session.
 
 Single-run backfills: a date range of one instrument is one run over one IB connection, and each
 complete session is written as soon as it has arrived. When some sessions fail, the ones written
@@ -6,18 +6,20 @@ are still recorded as materialized before the step fails, so a retry only needs 
 """
 
 import time
+from collections.abc import Callable
 
 import dagster as dg
 import structlog
+from nautilus_trader.model.data import Bar
 
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.defs.partitions import UNIVERSE, bar_partitions, split_bar_partition_keys
 from ntrader_pipeline.defs.resources import IBGatewayResource, StorageResource
-from ntrader_pipeline.ingest.errors import IncompleteSessionError
-from ntrader_pipeline.ingest.ib_connection import IBConnection
+from ntrader_pipeline.ingest.errors import FetchError, IncompleteSessionError
+from ntrader_pipeline.ingest.file_sessions import FileSessions
 from ntrader_pipeline.ingest.session_bars import fetch_session_bars
 from ntrader_pipeline.logs import get_logger
-from ntrader_pipeline.markets.sessions import session_for
+from ntrader_pipeline.markets.sessions import TradingSession, session_for
 from ntrader_pipeline.markets.universe import BarSpec
 
 MARKET_DATA_GROUP = "market_data"
@@ -28,33 +30,72 @@ def bars_asset_name(spec: BarSpec) -> str:
 
 
 def _fetch_partitions(
-    context: dg.AssetExecutionContext, connection: IBConnection, store: CatalogStore, spec: BarSpec
-) -> tuple[dict[str, dict], list[str]]:
-    """Fetch and store every partition of the run; returns ({key: metadata}, [failure messages])."""
-    written: dict[str, dict] = {}
-    failures: list[str] = []
-    for instrument_id, dates in split_bar_partition_keys(list(context.partition_keys)).items():
-        instrument_spec = UNIVERSE.instrument(instrument_id)
-        instrument = connection.fetch_instrument(instrument_spec)  # an unknown contract fails at once
-        store.write_instrument(instrument)
-        for date in dates:
-            key = f"{date}|{instrument_id}"
-            structlog.contextvars.bind_contextvars(
-                run_id=context.run_id, partition=key, instrument=instrument_id
+    context: dg.AssetExecutionContext,
+    ib: IBGatewayResource,
+    store: CatalogStore,
+    spec: BarSpec,
+    written: dict[str, dict],
+    failures: list[str],
+) -> None:
+    """Fetch and store every partition of the run, filling `written` ({key: metadata}) and `failures`.
+
+    IB instruments share one connection, opened only when the run has any; a file-backed
+    instrument's files are read once for all its sessions.
+    """
+    requested = split_bar_partition_keys(list(context.partition_keys))
+    for instrument_id in list(requested):
+        if not UNIVERSE.provides(UNIVERSE.instrument(instrument_id), spec):
+            dates = requested.pop(instrument_id)
+            failures.extend(
+                f"{instrument_id} has no {spec} bars (its file source provides another bar spec): "
+                f"session {date} cannot be materialized in {bars_asset_name(spec)}"
+                for date in dates
             )
-            log = get_logger(__name__)
-            session = session_for(date)
-            try:
-                bars = fetch_session_bars(connection, instrument_spec, spec, session)
-            except IncompleteSessionError as exc:
-                log.error("session_incomplete", error=str(exc))
-                failures.append(str(exc))
-                continue
-            path = store.write_session_bars(bars[0].bar_type, session, bars)
-            log.info("session_written", bars=len(bars), file=str(path))
-            written[key] = {"bars": len(bars), "bar_type": str(bars[0].bar_type), "file": str(path)}
-    structlog.contextvars.clear_contextvars()
-    return written, failures
+    from_ib = {i: d for i, d in requested.items() if not UNIVERSE.instrument(i).from_files}
+    if from_ib:
+        with ib.connection() as connection:
+            for instrument_id, dates in from_ib.items():
+                instrument_spec = UNIVERSE.instrument(instrument_id)
+                instrument = connection.fetch_instrument(instrument_spec)  # an unknown contract fails at once
+                store.write_instrument(instrument)
+                _store_sessions(
+                    context, store, instrument_id, dates, written, failures,
+                    lambda session, s=instrument_spec: fetch_session_bars(connection, s, spec, session),
+                )  # fmt: skip
+    for instrument_id, dates in requested.items():
+        if instrument_id in from_ib:
+            continue
+        files = FileSessions(
+            UNIVERSE.instrument(instrument_id), UNIVERSE.base_dir, [session_for(d) for d in dates]
+        )
+        store.write_instrument(files.instrument)
+        _store_sessions(context, store, instrument_id, dates, written, failures, files.bars)
+
+
+def _store_sessions(
+    context: dg.AssetExecutionContext,
+    store: CatalogStore,
+    instrument_id: str,
+    dates: list[str],
+    written: dict[str, dict],
+    failures: list[str],
+    session_bars: Callable[[TradingSession], list[Bar]],
+) -> None:
+    """Write each complete session as soon as it is there; note each incomplete one and go on."""
+    for date in dates:
+        key = f"{date}|{instrument_id}"
+        structlog.contextvars.bind_contextvars(run_id=context.run_id, partition=key, instrument=instrument_id)
+        log = get_logger(__name__)
+        session = session_for(date)
+        try:
+            bars = session_bars(session)
+        except IncompleteSessionError as exc:
+            log.error("session_incomplete", error=str(exc))
+            failures.append(str(exc))
+            continue
+        path = store.write_session_bars(bars[0].bar_type, session, bars)
+        log.info("session_written", bars=len(bars), file=str(path))
+        written[key] = {"bars": len(bars), "bar_type": str(bars[0].bar_type), "file": str(path)}
 
 
 def build_bars_asset(spec: BarSpec) -> dg.AssetsDefinition:
@@ -65,14 +106,20 @@ def build_bars_asset(spec: BarSpec) -> dg.AssetsDefinition:
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool="ibkr",
         kinds={"nautilus", "parquet"},
-        description=f"{spec} bars from Interactive Brokers, one catalog file per instrument × session.",
+        description=f"{spec} bars from IB (or an instrument's files), one catalog file per session.",
     )
     def _bars(
         context: dg.AssetExecutionContext, ib: IBGatewayResource, storage: StorageResource
     ) -> dg.MaterializeResult:
         started = time.monotonic()
-        with ib.connection() as connection:
-            written, failures = _fetch_partitions(context, connection, storage.catalog(), spec)
+        written: dict[str, dict] = {}
+        failures: list[str] = []
+        try:
+            _fetch_partitions(context, ib, storage.catalog(), spec, written, failures)
+        except FetchError as exc:  # no gateway, unknown contract, unreadable files: the rest cannot run
+            failures.insert(0, str(exc))
+        finally:
+            structlog.contextvars.clear_contextvars()
         if failures:
             for key, metadata in written.items():
                 context.log_event(
@@ -82,8 +129,8 @@ def build_bars_asset(spec: BarSpec) -> dg.AssetsDefinition:
                 )
             raise dg.Failure(
                 description=(
-                    f"{len(failures)} of {len(context.partition_keys)} {spec} sessions are incomplete; "
-                    f"{len(written)} complete sessions were stored. First: {failures[0]}"
+                    f"{len(context.partition_keys) - len(written)} of {len(context.partition_keys)} {spec} "
+                    f"sessions were not stored ({len(written)} were). First problem: {failures[0]}"
                 ),
                 metadata={"failures": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures))},
             )
@@ -99,4 +146,4 @@ def build_bars_asset(spec: BarSpec) -> dg.AssetsDefinition:
     return _bars
 
 
-bars_assets = [build_bars_asset(spec) for spec in UNIVERSE.bar_specs]
+bars_assets = [build_bars_asset(spec) for spec in UNIVERSE.all_bar_specs]

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from ntrader_pipeline.defs.bars import bars_asset_name, bars_assets
+from ntrader_pipeline.defs.bars import bars_assets
 from ntrader_pipeline.defs.partitions import UNIVERSE, bar_partitions, split_bar_partition_keys
 from ntrader_pipeline.defs.resources import StorageResource
 from ntrader_pipeline.markets.sessions import session_for
@@ -44,7 +44,5 @@ def build_bar_quality_check(spec: BarSpec, asset: dg.AssetsDefinition) -> dg.Ass
 
 bar_quality_checks = [
     build_bar_quality_check(spec, asset)
-    for spec in UNIVERSE.bar_specs
-    for asset in bars_assets
-    if asset.key.path[-1] == bars_asset_name(spec)
+    for spec, asset in zip(UNIVERSE.all_bar_specs, bars_assets, strict=True)
 ]

@@ -1,5 +1,6 @@
-"""The instrument universe: a committed YAML file of IB contract fields and the bar specs to fetch.
+"""The instrument universe: a committed YAML file of instruments and the bar specs to fetch.
 
+An instrument's bars come from IB (its contract fields) or, with a `source`, from CSV/Parquet files.
 A bad entry fails at load with the file, the entry and the field named.
 """
 
@@ -9,84 +10,56 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ntrader_pipeline.markets.bar_specs import BarSpec
+from ntrader_pipeline.markets.file_source import FileSource
 
 DEFAULT_UNIVERSE_PATH = Path(__file__).resolve().parents[2] / "data" / "universe.yaml"
-
-BarAggregation = Literal["MINUTE", "HOUR", "DAY"]
-_IB_BAR_SIZES = {("MINUTE", 1): "1 min", ("MINUTE", 5): "5 mins", ("HOUR", 1): "1 hour", ("DAY", 1): "1 day"}
 
 
 class UniverseError(ValueError):
     """The universe file is missing, unreadable or has an invalid entry."""
 
 
-class BarSpec(BaseModel):
-    """A Nautilus bar specification such as `1-MINUTE-LAST` (step, aggregation, price type)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    step: int
-    aggregation: BarAggregation
-    price_type: Literal["LAST", "MID"] = "LAST"
-
-    @classmethod
-    def parse(cls, text: str) -> BarSpec:
-        parts = text.strip().upper().split("-")
-        if len(parts) != 3 or not parts[0].isdigit():
-            raise ValueError(f"bar spec {text!r} must look like 1-MINUTE-LAST or 1-DAY-LAST")
-        spec = cls(step=int(parts[0]), aggregation=parts[1], price_type=parts[2])
-        if (spec.aggregation, spec.step) not in _IB_BAR_SIZES:
-            raise ValueError(
-                f"bar spec {text!r} is not supported; use one of {sorted(supported_bar_specs())}"
-            )
-        return spec
-
-    def __str__(self) -> str:
-        return f"{self.step}-{self.aggregation}-{self.price_type}"
-
-    @property
-    def ib_bar_size(self) -> str:
-        return _IB_BAR_SIZES[(self.aggregation, self.step)]
-
-    @property
-    def ib_what_to_show(self) -> str:
-        return "TRADES" if self.price_type == "LAST" else "MIDPOINT"
-
-    @property
-    def is_intraday(self) -> bool:
-        return self.aggregation != "DAY"
-
-    def bar_type(self, instrument_id: str) -> str:
-        """The Nautilus BarType string for this spec on an instrument (IB bars are EXTERNAL)."""
-        return f"{instrument_id}-{self}-EXTERNAL"
-
-
-def supported_bar_specs() -> list[str]:
-    return [f"{step}-{agg}-LAST" for agg, step in _IB_BAR_SIZES]
-
-
 class InstrumentSpec(BaseModel):
-    """IB contract fields for one instrument; `instrument_id` is the Nautilus id (SYMBOL.PRIMARY)."""
+    """One instrument: IB contract fields, or a file `source`. `instrument_id` is the Nautilus id:
+    SYMBOL.PRIMARY_EXCHANGE from IB, SYMBOL.VENUE from files."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     symbol: str = Field(min_length=1, pattern=r"^[A-Z0-9.]+$")
     sec_type: Literal["STK"] = "STK"
     exchange: str = "SMART"
-    primary_exchange: str = Field(min_length=1, pattern=r"^[A-Z]+$")
+    primary_exchange: str | None = Field(default=None, min_length=1, pattern=r"^[A-Z]+$")
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    source: FileSource | None = None
+
+    @model_validator(mode="after")
+    def _has_a_source(self) -> InstrumentSpec:
+        if self.source is None and self.primary_exchange is None:
+            raise ValueError("primary_exchange is required for an IB instrument (or give a file `source`)")
+        return self
 
     @property
     def instrument_id(self) -> str:
-        return f"{self.symbol}.{self.primary_exchange}"
+        venue = self.source.venue if self.source else self.primary_exchange
+        return f"{self.symbol}.{venue}"
+
+    @property
+    def from_files(self) -> bool:
+        return self.source is not None
 
 
 class Universe(BaseModel):
+    """`bar_specs` are fetched from IB for IB instruments; a file source brings its own bar spec.
+    `base_dir` (the universe file's directory) anchors relative file-source paths."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     instruments: tuple[InstrumentSpec, ...] = Field(min_length=1)
     bar_specs: tuple[BarSpec, ...] = Field(min_length=1)
+    base_dir: Path = Path()
 
     @field_validator("bar_specs", mode="before")
     @classmethod
@@ -108,6 +81,20 @@ class Universe(BaseModel):
     @property
     def instrument_ids(self) -> list[str]:
         return [spec.instrument_id for spec in self.instruments]
+
+    @property
+    def all_bar_specs(self) -> list[BarSpec]:
+        """Every bar spec some instrument provides: the IB list, then file sources' own."""
+        specs = list(self.bar_specs)
+        for spec in self.instruments:
+            if spec.source is not None and (file_spec := BarSpec.parse(spec.source.bar_spec)) not in specs:
+                specs.append(file_spec)
+        return specs
+
+    def provides(self, instrument: InstrumentSpec, spec: BarSpec) -> bool:
+        if instrument.source is not None:
+            return BarSpec.parse(instrument.source.bar_spec) == spec
+        return spec in self.bar_specs
 
     def instrument(self, instrument_id: str) -> InstrumentSpec:
         for spec in self.instruments:
@@ -143,7 +130,7 @@ def load_universe(path: Path | str = DEFAULT_UNIVERSE_PATH) -> Universe:
     if not isinstance(raw, dict):
         raise UniverseError(f"universe file {path} must be a mapping with 'instruments' and 'bar_specs'")
     try:
-        return Universe.model_validate(raw)
+        return Universe.model_validate({**raw, "base_dir": path.resolve().parent})
     except ValidationError as exc:
         problems = "; ".join(_describe(e, raw) for e in exc.errors())
         raise UniverseError(f"universe file {path} is invalid: {problems}") from exc

@@ -108,7 +108,7 @@ def test_failed_session_in_a_range_keeps_the_complete_ones(ib_gateway, ib_resour
     assert not store.has_session(SPY_MINUTE_TYPE, session_for("2024-01-09"))
     assert store.has_session(SPY_MINUTE_TYPE, session_for("2024-01-10"))
     assert (
-        "1 of 3 1-MINUTE-LAST sessions are incomplete"
+        "1 of 3 1-MINUTE-LAST sessions were not stored (2 were)"
         in result.failure_data_for_node("bars_1_minute").error.message
     )
     assert instance.get_materialized_partitions(MINUTE_BARS) == {"2024-01-08|SPY.ARCA", "2024-01-10|SPY.ARCA"}
