@@ -1,35 +1,18 @@
 """`dagster asset materialize` from the command line, as CI and users run it (README)."""
 
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 from ntrader_pipeline.markets.sessions import session_for
-from ntrader_pipeline.settings import REPO_ROOT
-
-DAGSTER = str(Path(sys.executable).parent / "dagster")
-CLI_TIMEOUT_S = 240
+from ntrader_pipeline_tests.cli import dagster_home, materialize_cli
 
 
 def test_cli_materializes_a_partition_with_the_repo_instance_config(ib_gateway, storage, tmp_path):
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    home = dagster_home(tmp_path)
     env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
         "IB_HOST": ib_gateway.host,
         "IB_PORT": str(ib_gateway.port),
         "IB_REQUEST_TIMEOUT_S": "10",
         "NTRADER_CATALOG": storage.catalog_path,
     }
-    command = [
-        DAGSTER, "asset", "materialize", "-m", "ntrader_pipeline.definitions",
-        "--select", "bars_1_minute", "--partition", "2024-01-03|SPY.ARCA",
-    ]  # fmt: skip
-    done = subprocess.run(command, env=env, cwd=home, capture_output=True, text=True, timeout=CLI_TIMEOUT_S)
+    done = materialize_cli(home, env, "--select", "bars_1_minute", "--partition", "2024-01-03|SPY.ARCA")
     assert done.returncode == 0, done.stderr[-3000:]
     assert "RUN_SUCCESS" in done.stderr
     assert "ASSET_CHECK_EVALUATION - Asset check 'bar_quality' on 'bars_1_minute' passed" in done.stderr
