@@ -74,3 +74,24 @@ def write_sample_file(
     else:
         frame.write_csv(path, datetime_format="%Y-%m-%d %H:%M:%S", date_format="%Y-%m-%d")
     return path
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Write a sample bar file from the synthetic bars.")
+    parser.add_argument("path", type=Path, help="output file (.csv or .parquet)")
+    parser.add_argument("symbol")
+    parser.add_argument("start", help="first session, YYYY-MM-DD")
+    parser.add_argument("end", help="last session, YYYY-MM-DD")
+    parser.add_argument("--bar-seconds", type=int, default=60, choices=(60, 300, 3600, DAY))
+    args = parser.parse_args()
+    file_format = "parquet" if args.path.suffix == ".parquet" else "csv"
+    written = write_sample_file(
+        args.path, args.symbol, args.start, args.end, bar_seconds=args.bar_seconds, format=file_format
+    )
+    print(f"wrote {written}")
+
+
+if __name__ == "__main__":
+    main()
