@@ -44,12 +44,17 @@ def _fetch_partitions(
     """
     requested = split_bar_partition_keys(list(context.partition_keys))
     for instrument_id in list(requested):
-        if not UNIVERSE.provides(UNIVERSE.instrument(instrument_id), spec):
-            dates = requested.pop(instrument_id)
+        instrument_spec = UNIVERSE.instrument(instrument_id)
+        if not UNIVERSE.provides(instrument_spec, spec):
+            provided = (
+                f"its file source has {instrument_spec.source.bar_spec}"
+                if instrument_spec.source
+                else f"IB instruments fetch {', '.join(str(s) for s in UNIVERSE.bar_specs)}"
+            )
             failures.extend(
-                f"{instrument_id} has no {spec} bars (its file source provides another bar spec): "
-                f"session {date} cannot be materialized in {bars_asset_name(spec)}"
-                for date in dates
+                f"{instrument_id} has no {spec} bars ({provided}): session {date} cannot be "
+                f"materialized in {bars_asset_name(spec)}"
+                for date in requested.pop(instrument_id)
             )
     from_ib = {i: d for i, d in requested.items() if not UNIVERSE.instrument(i).from_files}
     if from_ib:
