@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.dataset as ds
 from nautilus_trader.model.data import Bar
 from nautilus_trader.model.objects import FIXED_PRECISION_BYTES, FIXED_SCALAR
 
@@ -52,17 +52,20 @@ def _decode_fixed(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return (high_word * 2.0**64 + words[:, 0].astype(np.float64)) / FIXED_SCALAR
 
 
-def read_bar_files(paths: Sequence[Path]) -> pl.DataFrame:
-    """Decode stored bar files into one frame, in file order."""
+def read_bar_files(paths: Sequence[Path], *, file_index: str | None = None) -> pl.DataFrame:
+    """Decode stored bar files into one frame, in file order; `file_index` names an optional column
+    holding each row's position in `paths` (one dataset scan: per-file reads cost ~4 ms each)."""
     if not paths:
-        return pl.DataFrame(schema=BAR_FRAME_SCHEMA)
-    tables = [pq.read_table(p) for p in paths]
-    table = pa.concat_tables(tables)
-    frame = pl.DataFrame(
-        {
-            "ts_event": table["ts_event"].to_numpy().astype(np.int64),
-            "ts_init": table["ts_init"].to_numpy().astype(np.int64),
-            **{name: _decode_fixed(table[name]) for name in PRICE_COLUMNS},
-        }
-    )
-    return _with_utc_times(frame)
+        schema = {**BAR_FRAME_SCHEMA, **({file_index: pl.Int32} if file_index else {})}
+        return pl.DataFrame(schema=schema)
+    dataset = ds.dataset([str(p) for p in paths], format="parquet")
+    table = dataset.to_table()
+    columns: dict[str, np.ndarray] = {
+        "ts_event": table["ts_event"].to_numpy().astype(np.int64),
+        "ts_init": table["ts_init"].to_numpy().astype(np.int64),
+        **{name: _decode_fixed(table[name]) for name in PRICE_COLUMNS},
+    }
+    if file_index:
+        rows = [fragment.count_rows() for fragment in dataset.get_fragments()]
+        columns[file_index] = np.repeat(np.arange(len(rows), dtype=np.int32), rows)
+    return _with_utc_times(pl.DataFrame(columns))

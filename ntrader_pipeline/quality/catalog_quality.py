@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-import polars as pl
-
 from ntrader_pipeline.catalog.frames import read_bar_files
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.markets.sessions import TradingSession
 from ntrader_pipeline.markets.universe import BarSpec
-from ntrader_pipeline.quality.session_quality import SessionQuality, check_sessions, label_session
+from ntrader_pipeline.quality.session_quality import SessionQuality, check_sessions, label_sessions
 
 MISSING_RULE = "session_stored"
 
@@ -21,10 +19,9 @@ def check_stored_sessions(
 ) -> list[SessionQuality]:
     bar_type = spec.bar_type(instrument_id)
     stored = [s for s in sessions if store.has_session(bar_type, s)]
-    frames = [label_session(read_bar_files([store.session_file(bar_type, s)]), s, spec) for s in stored]
-    checked = (
-        {r.session: r for r in check_sessions(pl.concat(frames), stored, bar_type, spec)} if frames else {}
-    )
+    frame = read_bar_files([store.session_file(bar_type, s) for s in stored], file_index="file")
+    labelled = label_sessions(frame, stored, spec)
+    checked = {r.session: r for r in check_sessions(labelled, stored, bar_type, spec)}
     results = []
     for session in sessions:
         if session.date in checked:

@@ -47,15 +47,26 @@ def session_window(session: TradingSession, spec: BarSpec) -> tuple[dt.datetime,
     return session.day_start, session.day_start + dt.timedelta(days=1)
 
 
-def label_session(frame: pl.DataFrame, session: TradingSession, spec: BarSpec) -> pl.DataFrame:
-    """Add the session date and its window to every row (see SessionBarFrame)."""
-    start, end = session_window(session, spec)
+def label_sessions(frame: pl.DataFrame, sessions: Sequence[TradingSession], spec: BarSpec) -> pl.DataFrame:
+    """Add each row's session date and window (see SessionBarFrame); `frame`'s Int32 column `file`
+    says which of `sessions` a row was stored under, and is dropped."""
+    windows = [session_window(s, spec) for s in sessions]
     utc_ns = pl.Datetime("ns", "UTC")
-    return frame.with_columns(
-        pl.lit(session.date).alias("session"),
-        pl.lit(start).cast(utc_ns).alias("window_start"),
-        pl.lit(end).cast(utc_ns).alias("window_end"),
+    labels = pl.DataFrame(
+        {
+            "file": list(range(len(sessions))),
+            "session": [s.date for s in sessions],
+            "window_start": [start for start, _ in windows],
+            "window_end": [end for _, end in windows],
+        },
+        schema={"file": pl.Int32, "session": pl.Date, "window_start": utc_ns, "window_end": utc_ns},
     )
+    return frame.join(labels, on="file", how="left", maintain_order="left").drop("file")
+
+
+def label_session(frame: pl.DataFrame, session: TradingSession, spec: BarSpec) -> pl.DataFrame:
+    """`label_sessions` for a frame of one session's bars."""
+    return label_sessions(frame.with_columns(file=pl.lit(0, pl.Int32)), [session], spec)
 
 
 def check_sessions(
