@@ -1,11 +1,14 @@
 """The instrument universe: a committed YAML file of instruments and the bar specs to fetch.
 
 An instrument's bars come from IB (its contract fields) or, with a `source`, from CSV/Parquet files.
-A bad entry fails at load with the file, the entry and the field named.
+IB contract types: STK (SMART + primary exchange, NYSE sessions), CASH (FX on IDEALPRO, MIDPOINT bars,
+24×5 sessions), FUT (with its contract month) and CONTFUT (IB's continuous future), both on the CME
+calendar. A bad entry fails at load with the file, the entry and the field named.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -13,9 +16,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ntrader_pipeline.markets.bar_specs import BarSpec
+from ntrader_pipeline.markets.calendars import CME, FX_24X5, NYSE, SessionCalendar, get_session_calendar
 from ntrader_pipeline.markets.file_source import FileSource
 
 DEFAULT_UNIVERSE_PATH = Path(__file__).resolve().parents[2] / "data" / "universe.yaml"
+SecType = Literal["STK", "CASH", "FUT", "CONTFUT"]
+_FUTURES_EXCHANGES = frozenset({"CME", "CBOT", "COMEX", "NYMEX"})  # Nautilus names futures by these venues
+_MONTH_CODES = "FGHJKMNQUVXZ"
 
 
 class UniverseError(ValueError):
@@ -23,32 +30,94 @@ class UniverseError(ValueError):
 
 
 class InstrumentSpec(BaseModel):
-    """One instrument: IB contract fields, or a file `source`. `instrument_id` is the Nautilus id:
-    SYMBOL.PRIMARY_EXCHANGE from IB, SYMBOL.VENUE from files."""
+    """One instrument: IB contract fields, or a file `source`. `instrument_id` is the Nautilus id the IB
+    adapter gives the contract: SYMBOL.PRIMARY_EXCHANGE (STK), BASE/QUOTE.IDEALPRO (CASH), ESH4.CME (FUT:
+    root, month code, last digit of the year), ES.CME (CONTFUT); SYMBOL.VENUE from files."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     symbol: str = Field(min_length=1, pattern=r"^[A-Z0-9.]+$")
-    sec_type: Literal["STK"] = "STK"
+    sec_type: SecType = "STK"
     exchange: str = "SMART"
     primary_exchange: str | None = Field(default=None, min_length=1, pattern=r"^[A-Z]+$")
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    last_trade_date_or_contract_month: str | None = Field(default=None, pattern=r"^\d{6}(\d{2})?$")
+    multiplier: str | None = Field(default=None, pattern=r"^\d+(\.\d+)?$")
+    adjusted: bool = False
     source: FileSource | None = None
 
     @model_validator(mode="after")
-    def _has_a_source(self) -> InstrumentSpec:
-        if self.source is None and self.primary_exchange is None:
-            raise ValueError("primary_exchange is required for an IB instrument (or give a file `source`)")
+    def _fields_fit_the_type(self) -> InstrumentSpec:
+        if self.source is not None:
+            return self
+        if self.sec_type == "STK":
+            if self.primary_exchange is None:
+                raise ValueError(
+                    "primary_exchange is required for an IB instrument (or give a file `source`)"
+                )
+            self._refuse("last_trade_date_or_contract_month", "multiplier")
+        elif self.sec_type == "CASH":
+            if not re.fullmatch(r"[A-Z]{3}", self.symbol):
+                raise ValueError(f"symbol {self.symbol!r} of a CASH pair must be the 3-letter base currency")
+            if self.exchange != "IDEALPRO":
+                raise ValueError(f"exchange {self.exchange!r}: FX (CASH) is served on IDEALPRO")
+            self._refuse("primary_exchange", "last_trade_date_or_contract_month", "multiplier", "adjusted")
+        else:
+            if self.exchange not in _FUTURES_EXCHANGES:
+                raise ValueError(
+                    f"exchange {self.exchange!r}: a {self.sec_type} needs its futures exchange, one of "
+                    f"{', '.join(sorted(_FUTURES_EXCHANGES))}"
+                )
+            if self.sec_type == "FUT" and self.last_trade_date_or_contract_month is None:
+                raise ValueError('last_trade_date_or_contract_month (e.g. "202403") is required for a FUT')
+            refused = ["primary_exchange", "adjusted"]
+            if self.sec_type == "CONTFUT":
+                refused.append("last_trade_date_or_contract_month")
+            self._refuse(*refused)
         return self
+
+    def _refuse(self, *fields: str) -> None:
+        for name in fields:
+            if getattr(self, name) not in (None, False):
+                raise ValueError(f"{name} does not apply to a {self.sec_type} contract; remove it")
 
     @property
     def instrument_id(self) -> str:
-        venue = self.source.venue if self.source else self.primary_exchange
-        return f"{self.symbol}.{venue}"
+        if self.source is not None:
+            return f"{self.symbol}.{self.source.venue}"
+        if self.sec_type == "CASH":
+            return f"{self.symbol}/{self.currency}.{self.exchange}"
+        if self.sec_type == "FUT":
+            month = self.last_trade_date_or_contract_month or ""
+            return f"{self.symbol}{_MONTH_CODES[int(month[4:6]) - 1]}{month[3]}.{self.exchange}"
+        if self.sec_type == "CONTFUT":
+            return f"{self.symbol}.{self.exchange}"
+        return f"{self.symbol}.{self.primary_exchange}"
 
     @property
     def from_files(self) -> bool:
         return self.source is not None
+
+    @property
+    def calendar_name(self) -> str:
+        return {"CASH": FX_24X5, "FUT": CME, "CONTFUT": CME}.get(self.sec_type, NYSE)
+
+    @property
+    def calendar(self) -> SessionCalendar:
+        """The sessions this instrument trades: NYSE (STK, files), FX 24×5 (CASH), CME Globex (futures)."""
+        return get_session_calendar(self.calendar_name)
+
+    @property
+    def use_rth(self) -> bool:
+        """Equities are fetched in regular trading hours; FX and futures over their whole session."""
+        return self.sec_type == "STK"
+
+    def ib_bar_spec(self, spec: BarSpec) -> BarSpec:
+        """The bar spec as fetched for this instrument: FX has no trades, so MID (IB MIDPOINT) bars."""
+        return spec.model_copy(update={"price_type": "MID"}) if self.sec_type == "CASH" else spec
+
+    def bar_type(self, spec: BarSpec) -> str:
+        return self.ib_bar_spec(spec).bar_type(self.instrument_id)
 
 
 class Universe(BaseModel):
