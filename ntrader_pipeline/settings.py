@@ -21,6 +21,17 @@ class IBSettings(BaseSettings):
     client_id: int = Field(default=1, ge=0)
     request_timeout_s: float = Field(default=30.0, gt=0)
     connect_timeout_s: float = Field(default=15.0, gt=0)
+    # Retries of a session whose request hit pacing, a timeout, a lost connection or a dead client
+    max_attempts: int = Field(default=3, ge=1)
+    # Exponential backoff after a 162 pacing violation: min(cap, base * 2**(attempt-1)) plus up to
+    # `jitter` × that at random, so concurrent runs do not retry in lock-step.
+    backoff_base_s: float = Field(default=2.0, ge=0)
+    backoff_cap_s: float = Field(default=60.0, ge=0)
+    backoff_jitter: float = Field(default=0.5, ge=0, le=1)
+    # Client-side pacing (IB's historical-data limits), shared by every process using the same file
+    pacing: bool = True
+    pacing_db: str = str(REPO_ROOT / "data" / "ib_pacing.sqlite")
+    pacing_max_wait_s: float = Field(default=900.0, gt=0)
 
 
 class PipelineSettings(BaseSettings):

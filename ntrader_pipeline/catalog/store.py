@@ -3,10 +3,16 @@
 Each session is written with fixed UTC day-boundary `start`/`end`, so a rewrite lands on the same file
 name and replaces it. Nautilus writes files in place, so we let it write into a staging catalog on the
 same filesystem and `os.replace` the finished file: a killed run leaves the old file or none.
+
+A session IB has no data for (halt, new listing) is recorded explicitly as a small JSON marker
+`empty/<bar type>/<date>.json` holding IB's reason, so "no data" is never confused with "not fetched";
+writing bars for the session later removes the marker.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import shutil
 import tempfile
@@ -21,6 +27,7 @@ from nautilus_trader.persistence.catalog import ParquetDataCatalog
 from ntrader_pipeline.markets.sessions import TradingSession
 
 _STAGING = ".staging"
+_EMPTY = "empty"
 # IB stamps definitions with the fetch time and trading hours around the request date.
 _VOLATILE_INSTRUMENT_FIELDS = ("ts_event", "ts_init", "info")
 
@@ -85,7 +92,44 @@ class CatalogStore:
                     f"{bar_type} bar at ts_init={bar.ts_init} lies outside session {session.key}'s UTC day"
                 )
         self._atomic_write(list(bars), start=start, end=end)
+        self.empty_marker(bar_type, session).unlink(missing_ok=True)
         return self.session_file(bar_type, session)
+
+    # -- explicitly empty sessions -------------------------------------------------------------
+
+    def empty_marker(self, bar_type: BarType | str, session: TradingSession) -> Path:
+        return self.path / _EMPTY / str(bar_type) / f"{session.key}.json"
+
+    def write_empty_session(
+        self, bar_type: BarType | str, session: TradingSession, reason: str
+    ) -> Path | None:
+        """Record that IB has no data for the session; returns the marker, or None when bars are already
+        stored for it (nothing stored is dropped because of a later "no data")."""
+        if self.has_session(bar_type, session):
+            return None
+        marker = self.empty_marker(bar_type, session)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        record = {"bar_type": str(bar_type), "session": session.key, "reason": reason}
+        temporary = marker.with_name(f".{marker.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(record, indent=2) + "\n")
+        os.replace(temporary, marker)
+        return marker
+
+    def empty_reason(self, bar_type: BarType | str, session: TradingSession) -> str | None:
+        """IB's reason when the session is recorded as having no data, else None."""
+        marker = self.empty_marker(bar_type, session)
+        try:
+            return str(json.loads(marker.read_text())["reason"])
+        except FileNotFoundError:
+            return None
+
+    def empty_session_dates(self, bar_type: BarType | str) -> list[dt.date]:
+        directory = self.path / _EMPTY / str(bar_type)
+        return sorted(dt.date.fromisoformat(p.stem) for p in directory.glob("*.json"))
+
+    def empty_bar_types(self) -> list[str]:
+        root = self.path / _EMPTY
+        return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.exists() else []
 
     def read_session_bars(self, bar_type: BarType | str, session: TradingSession) -> list[Bar]:
         path = self.session_file(bar_type, session)

@@ -31,3 +31,15 @@ class ContractNotFoundError(FetchError):
 
 class IncompleteSessionError(FetchError):
     pass
+
+
+class InvalidRequestError(FetchError):
+    """IB rejected the request itself (error 321): retrying the same request cannot help."""
+
+
+class TransientFetchError(FetchError):
+    """No answer this time (timeout, lost connection, dead client): a fresh connection may succeed."""
+
+
+class SessionFetchFailedError(FetchError):
+    """A session still failed after the configured number of attempts; names them and IB's last word."""

@@ -21,7 +21,12 @@ from nautilus_trader.common.enums import LogLevel
 from nautilus_trader.model.data import Bar
 from nautilus_trader.model.instruments import Instrument
 
-from ntrader_pipeline.ingest.errors import ContractNotFoundError, GatewayUnavailableError, IBError
+from ntrader_pipeline.ingest.errors import (
+    ContractNotFoundError,
+    GatewayUnavailableError,
+    IBError,
+    TransientFetchError,
+)
 from ntrader_pipeline.logs import get_logger
 from ntrader_pipeline.markets.universe import BarSpec, InstrumentSpec
 from ntrader_pipeline.settings import IBSettings
@@ -144,6 +149,14 @@ class IBConnection:
             self._require_client().request_instruments(contracts=[contract_for(spec)])
         )
         matching = [i for i in instruments or [] if i.id.value == spec.instrument_id]
+        if not matching and not instruments and not any(e.code == 200 for e in errors):
+            said = "; ".join(str(e) for e in errors) or (
+                f"no contract details within {self.settings.request_timeout_s:.0f} s"
+            )
+            raise TransientFetchError(
+                f"no contract details for instrument {spec.instrument_id} from the IB gateway at "
+                f"{self.address}: {said}"
+            )
         if not matching:
             said = "; ".join(str(e) for e in errors) or (
                 f"no contract details within {self.settings.request_timeout_s:.0f} s"
@@ -173,6 +186,21 @@ class IBConnection:
         if bars is None and not errors:
             errors = [IBError(-1, 0, f"no answer within {self.settings.request_timeout_s:.0f} s (timed out)")]
         return bars or [], errors
+
+    def is_alive(self) -> bool:
+        """False once the client lost its socket or one of its reader/decoder/handler tasks died (a
+        message it could not decode kills the handler, and every later request would time out)."""
+        if self._client is None:
+            return False
+        inner = self._client._client
+        if not inner._is_ib_connected.is_set() or not inner._eclient.isConnected():
+            return False
+        tasks = (
+            inner._tws_incoming_msg_reader_task,
+            inner._internal_msg_queue_processor_task,
+            inner._msg_handler_processor_task,
+        )
+        return all(task is not None and not task.done() for task in tasks)
 
     # -- internals ---------------------------------------------------------------------------
 

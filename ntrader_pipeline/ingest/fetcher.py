@@ -1,0 +1,335 @@
+"""One run's IB fetching: the fewest requests IB allows, paced, classified, retried within bounds.
+
+- One connection per run, replaced by a fresh one only after a request whose outcome is RETRY.
+- Daily bars: one "1 Y" request per year of sessions, split into sessions client-side; a session the
+  yearly answer lacks is fetched on its own. Intraday bars: one "1 D" request per session.
+- Every request waits for the cross-process pacing limiter first; a 162 pacing violation that still
+  arrives backs off exponentially with jitter before the retry.
+- Outcomes: COMPLETE → bars; EMPTY → an explicitly empty session; FATAL → ContractNotFoundError /
+  InvalidRequestError at once; RETRY exhausted → SessionFetchFailedError naming instrument, session,
+  attempts and IB's last error text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Self
+
+from nautilus_trader.model.data import Bar
+from nautilus_trader.model.instruments import Instrument
+
+from ntrader_pipeline.ingest.completeness import complete_session
+from ntrader_pipeline.ingest.errors import (
+    ContractNotFoundError,
+    FetchError,
+    IBError,
+    IncompleteSessionError,
+    InvalidRequestError,
+    SessionFetchFailedError,
+    TransientFetchError,
+)
+from ntrader_pipeline.ingest.ib_connection import IBConnection
+from ntrader_pipeline.ingest.outcomes import NO_SECURITY_DEFINITION, Outcome, Verdict, classify
+from ntrader_pipeline.ingest.pacing import PacedRequest, PacingLimiter
+from ntrader_pipeline.logs import get_logger
+from ntrader_pipeline.markets.bar_specs import BarSpec
+from ntrader_pipeline.markets.sessions import TradingSession
+from ntrader_pipeline.markets.universe import InstrumentSpec
+from ntrader_pipeline.settings import IBSettings
+
+_BAR_SECONDS = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600, "DAY": 86_400, "WEEK": 7 * 86_400}
+
+
+@dataclass(frozen=True, slots=True)
+class SessionResult:
+    """A fetched session: its complete bars, or none and IB's reason why there is no data."""
+
+    session: TradingSession
+    bars: list[Bar]
+    empty_reason: str | None = None
+    attempts: int = 1
+
+    @property
+    def is_empty(self) -> bool:
+        return self.empty_reason is not None
+
+
+@dataclass
+class FetchStats:
+    requests: int = 0
+    connections: int = 0
+    retries: int = 0
+    backoff_s: float = 0.0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+def backoff_delay(settings: IBSettings, attempt: int, rng: random.Random) -> float:
+    """Exponential backoff with jitter before retry number `attempt` (1 = the first retry)."""
+    base = min(settings.backoff_cap_s, settings.backoff_base_s * 2 ** (attempt - 1))
+    return base + base * settings.backoff_jitter * rng.random()
+
+
+def default_limiter(settings: IBSettings) -> PacingLimiter | None:
+    if not settings.pacing:
+        return None
+    return PacingLimiter(settings.pacing_db, max_wait_s=settings.pacing_max_wait_s)
+
+
+class IBFetcher:
+    """Use as a context manager; connects on first use and always disconnects on exit."""
+
+    def __init__(
+        self,
+        settings: IBSettings | None = None,
+        *,
+        limiter: PacingLimiter | Callable[[IBSettings], PacingLimiter | None] | None = default_limiter,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings or IBSettings()
+        self.limiter = limiter(self.settings) if callable(limiter) else limiter
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._connection: IBConnection | None = None
+        self.stats = FetchStats()
+        self._log = get_logger(__name__)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.settings.host}:{self.settings.port} (client id {self.settings.client_id})"
+
+    def connection(self) -> IBConnection:
+        """The run's connection, replaced when its client died."""
+        if self._connection is not None and not self._connection.is_alive():
+            self.close()
+        if self._connection is None:
+            connection = IBConnection(self.settings)
+            connection.connect()
+            self._connection = connection
+            self.stats.connections += 1
+        return self._connection
+
+    # -- instruments -------------------------------------------------------------------------
+
+    def instrument(self, spec: InstrumentSpec) -> Instrument:
+        """The contract's definition; ContractNotFoundError at once for an unknown contract."""
+        last = ""
+        for attempt in range(1, self.settings.max_attempts + 1):
+            try:
+                return self.connection().fetch_instrument(spec)
+            except TransientFetchError as exc:
+                last = str(exc)
+                self._log.warning(
+                    "instrument_retry", instrument=spec.instrument_id, attempt=attempt, error=last
+                )
+                self.close()
+        raise SessionFetchFailedError(
+            f"{spec.instrument_id}: no contract details after {self.settings.max_attempts} attempts "
+            f"(IB_MAX_ATTEMPTS); last error: {last}"
+        )
+
+    # -- bars --------------------------------------------------------------------------------
+
+    def sessions(
+        self, spec: InstrumentSpec, bar_spec: BarSpec, sessions: Sequence[TradingSession]
+    ) -> Iterator[SessionResult | SessionFetchFailedError]:
+        """Each session's result as soon as it is in, in order of the responses.
+
+        A session that exhausted its retries is yielded as its error (the run goes on with the rest);
+        FATAL outcomes raise, since every later request for the contract would fail the same way.
+        """
+        if bar_spec.is_intraday:
+            for session in sessions:
+                yield self._session_or_error(spec, bar_spec, session)
+            return
+        for chunk in _year_chunks(sorted(sessions, key=lambda s: s.date)):
+            found = self._daily_chunk(spec, bar_spec, chunk)
+            for session in chunk:
+                if session.date in found:
+                    yield SessionResult(session, found[session.date])
+                else:
+                    yield self._session_or_error(spec, bar_spec, session)
+
+    def session(self, spec: InstrumentSpec, bar_spec: BarSpec, session: TradingSession) -> SessionResult:
+        """One session by a "1 D" request; raises SessionFetchFailedError once retries are spent."""
+        last = ""
+        for attempt in range(1, self.settings.max_attempts + 1):
+            received, errors, alive = self._request(spec, bar_spec, session.close, "1 D")
+            bars: list[Bar] = []
+            incomplete = ""
+            try:
+                bars = _complete(received, spec, bar_spec, session, errors)
+            except IncompleteSessionError as exc:
+                incomplete = str(exc)
+            verdict = classify(
+                complete=not incomplete, errors=errors, client_alive=alive, incomplete_reason=incomplete
+            )
+            self._count(verdict)
+            if verdict.outcome is Outcome.COMPLETE:
+                return SessionResult(session, bars, attempts=attempt)
+            if verdict.outcome is Outcome.EMPTY:
+                return SessionResult(session, [], empty_reason=verdict.reason, attempts=attempt)
+            if verdict.outcome is Outcome.FATAL:
+                raise self._fatal(verdict, errors, spec, bar_spec, session)
+            last = verdict.reason
+            self._log.warning(
+                "session_retry",
+                instrument=spec.instrument_id,
+                session=session.key,
+                attempt=attempt,
+                error=last,
+            )
+            if attempt < self.settings.max_attempts:
+                self._prepare_retry(verdict, attempt)
+        raise SessionFetchFailedError(
+            f"{spec.instrument_id} {bar_spec} session {session.key}: not stored after "
+            f"{self.settings.max_attempts} attempts (IB_MAX_ATTEMPTS) against the IB gateway at "
+            f"{self.address}; "
+            f"IB's last error: {last}. Nothing was written for this session; re-materialize the partition "
+            "once the gateway serves it."
+        )
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _session_or_error(
+        self, spec: InstrumentSpec, bar_spec: BarSpec, session: TradingSession
+    ) -> SessionResult | SessionFetchFailedError:
+        try:
+            return self.session(spec, bar_spec, session)
+        except SessionFetchFailedError as exc:
+            return exc
+
+    def _daily_chunk(
+        self, spec: InstrumentSpec, bar_spec: BarSpec, chunk: list[TradingSession]
+    ) -> dict[dt.date, list[Bar]]:
+        """One "1 Y" request for the chunk; the complete sessions it returned, by date."""
+        if len(chunk) == 1:
+            return {}  # a single session is its own "1 D" request
+        received, errors, _ = self._request(spec, bar_spec, chunk[-1].close, "1 Y")
+        fatal = [e for e in errors if e.code == NO_SECURITY_DEFINITION]
+        if fatal:
+            raise self._fatal(Verdict(Outcome.FATAL, str(fatal[0])), errors, spec, bar_spec, chunk[-1])
+        found: dict[dt.date, list[Bar]] = {}
+        for session in chunk:
+            try:
+                found[session.date] = complete_session(
+                    received, spec.instrument_id, bar_spec, session, cause="", remedy=""
+                )
+            except IncompleteSessionError:
+                continue
+        return found
+
+    def _request(
+        self, spec: InstrumentSpec, bar_spec: BarSpec, end: dt.datetime, duration: str
+    ) -> tuple[list[Bar], list[IBError], bool]:
+        end_utc = end.astimezone(dt.UTC).replace(tzinfo=None)
+        try:
+            connection = self.connection()
+        except TransientFetchError as exc:
+            return [], [IBError(-1, 0, str(exc))], False
+        self.stats.requests += 1
+        if self.limiter is None:
+            received, errors = connection.fetch_bars(spec, bar_spec, end_utc, duration)
+        else:
+            with self.limiter.slot(_paced(spec, bar_spec, end_utc, duration)):
+                received, errors = connection.fetch_bars(spec, bar_spec, end_utc, duration)
+        return received, errors, connection.is_alive()
+
+    def _prepare_retry(self, verdict: Verdict, attempt: int) -> None:
+        self.stats.retries += 1
+        if verdict.pacing:
+            delay = backoff_delay(self.settings, attempt, self._rng)
+            self.stats.backoff_s += delay
+            self._sleep(delay)
+        self.close()  # a fresh connection for the retry
+
+    def _count(self, verdict: Verdict) -> None:
+        key = verdict.outcome.value
+        self.stats.outcomes[key] = self.stats.outcomes.get(key, 0) + 1
+
+    def _fatal(
+        self,
+        verdict: Verdict,
+        errors: list[IBError],
+        spec: InstrumentSpec,
+        bar_spec: BarSpec,
+        session: TradingSession,
+    ) -> FetchError:
+        if any(e.code == NO_SECURITY_DEFINITION for e in errors):
+            return ContractNotFoundError(
+                f"IB has no contract for instrument {spec.instrument_id} ({spec.sec_type} {spec.symbol} on "
+                f"{spec.exchange}/{spec.primary_exchange} in {spec.currency}) when asked for {bar_spec} bars "
+                f"of session {session.key}: {verdict.reason}. Fix the entry in the universe file or check "
+                "the symbol in TWS."
+            )
+        return InvalidRequestError(
+            f"IB rejected the {bar_spec} request for {spec.instrument_id} session {session.key}: "
+            f"{verdict.reason}. The request itself is invalid (bar size, duration or contract fields); "
+            "retrying cannot help — check the bar spec and the instrument's entry in the universe file."
+        )
+
+
+def _complete(
+    received: list[Bar],
+    spec: InstrumentSpec,
+    bar_spec: BarSpec,
+    session: TradingSession,
+    errors: list[IBError],
+) -> list[Bar]:
+    return complete_session(
+        received,
+        spec.instrument_id,
+        bar_spec,
+        session,
+        cause="; ".join(str(e) for e in errors) or "no error message from the gateway",
+        remedy="it will be retried on a fresh connection within IB_MAX_ATTEMPTS",
+    )
+
+
+def _paced(spec: InstrumentSpec, bar_spec: BarSpec, end_utc: dt.datetime, duration: str) -> PacedRequest:
+    contract = f"{spec.sec_type}:{spec.symbol}:{spec.exchange}:{spec.primary_exchange}:{spec.currency}"
+    what = bar_spec.ib_what_to_show
+    return PacedRequest(
+        request_key=f"{contract}|{bar_spec}|{end_utc.isoformat()}|{duration}",
+        contract_key=f"{contract}|{what}",
+        bar_seconds=bar_spec.step * _BAR_SECONDS.get(bar_spec.aggregation.upper(), 86_400),
+        description=f"{spec.instrument_id} {bar_spec} {duration} ending {end_utc.isoformat()}Z",
+    )
+
+
+def _year_chunks(sessions: list[TradingSession]) -> Iterator[list[TradingSession]]:
+    """Runs of sessions that one "1 Y" request ending at the run's last close covers."""
+    chunk: list[TradingSession] = []
+    for session in sessions:
+        if chunk and not _within_a_year(chunk[0].date, session.date):
+            yield chunk
+            chunk = []
+        chunk.append(session)
+    if chunk:
+        yield chunk
+
+
+def _within_a_year(first: dt.date, last: dt.date) -> bool:
+    try:
+        year_before = last.replace(year=last.year - 1)
+    except ValueError:  # 29 February
+        year_before = last.replace(year=last.year - 1, day=28)
+    return first > year_before

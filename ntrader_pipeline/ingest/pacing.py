@@ -1,0 +1,189 @@
+"""IB's historical-data pacing rules, enforced before each request and shared across processes.
+
+IB answers a request that breaks its limits with error 162 and nothing else; the Nautilus client then
+waits out its timeout. So we wait *before* asking instead. The rules (IB "Historical Data Limitations"):
+no identical request within 15 s; at most 5 requests for one contract/exchange/tick type in any 2 s; at
+most 60 requests in any 10 minutes for bars of 30 s or less; at most 50 requests open at once.
+
+State lives in one SQLite file (WAL, `BEGIN IMMEDIATE` for check-and-record), so concurrent Dagster runs
+and later processes on the instance see every request made in the windows that matter.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ntrader_pipeline.ingest.errors import FetchError
+
+# A hair past each window edge: the gateway (and IB) must see the window as passed.
+_MARGIN_S = 0.05
+_OPEN_POLL_S = 0.1
+
+
+class PacingWaitError(FetchError):
+    """Waiting for a pacing slot would take longer than the configured bound."""
+
+
+@dataclass(frozen=True, slots=True)
+class PacingRules:
+    identical_window_s: float = 15.0
+    per_contract_limit: int = 5
+    per_contract_window_s: float = 2.0
+    small_bar_limit: int = 60
+    small_bar_window_s: float = 600.0
+    small_bar_max_seconds: int = 30
+    max_open: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class PacedRequest:
+    """What the rules look at: the full request (identical = same key), its contract/exchange/tick type,
+    and its bar length."""
+
+    request_key: str
+    contract_key: str
+    bar_seconds: int
+    description: str = ""
+
+
+class PacingLimiter:
+    """`with limiter.slot(request): ...` waits (bounded) until the request breaks no rule, records it and
+    holds one of the open-request slots until the block ends."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        rules: PacingRules | None = None,
+        max_wait_s: float = 900.0,
+        open_ttl_s: float = 300.0,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.path = Path(path)
+        self.rules = rules or PacingRules()
+        self.max_wait_s = max_wait_s
+        # A process killed mid-request never releases its slot: it lapses after this long.
+        self.open_ttl_s = open_ttl_s
+        self._clock = clock
+        self._sleep = sleep
+        self.waited_s = 0.0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._connect()) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS requests (id INTEGER PRIMARY KEY, started REAL NOT NULL, "
+                "request_key TEXT NOT NULL, contract_key TEXT NOT NULL, small INTEGER NOT NULL, "
+                "open_until REAL)"
+            )
+            db.execute("CREATE INDEX IF NOT EXISTS requests_started ON requests (started)")
+
+    @contextmanager
+    def slot(self, request: PacedRequest) -> Iterator[None]:
+        row_id = self.acquire(request)
+        try:
+            yield
+        finally:
+            self.release(row_id)
+
+    def acquire(self, request: PacedRequest) -> int:
+        """Record the request once no rule forbids it now; returns its row id for `release`."""
+        started_waiting = self._clock()
+        while True:
+            db = self._connect()
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                now = self._clock()
+                delay = self._delay(db, request, now)
+                if delay <= 0:
+                    cursor = db.execute(
+                        "INSERT INTO requests (started, request_key, contract_key, small, open_until) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (now, request.request_key, request.contract_key, self._small(request),
+                         now + self.open_ttl_s),
+                    )  # fmt: skip
+                    db.execute("DELETE FROM requests WHERE started < ?", (now - self._horizon_s,))
+                    db.execute("COMMIT")
+                    return int(cursor.lastrowid or 0)
+                db.execute("COMMIT")
+            finally:
+                db.close()
+            waited = self._clock() - started_waiting
+            if waited + delay > self.max_wait_s:
+                raise PacingWaitError(
+                    f"{request.description or request.request_key}: IB's pacing rules would hold this "
+                    f"request for another {delay:.1f} s, past the {self.max_wait_s:.0f} s bound "
+                    f"(IB_PACING_MAX_WAIT_S); other runs may be fetching heavily — retry later or raise "
+                    "the bound"
+                )
+            self._sleep(delay)
+            self.waited_s += delay
+
+    def release(self, row_id: int) -> None:
+        with closing(self._connect()) as db:
+            db.execute("UPDATE requests SET open_until = NULL WHERE id = ?", (row_id,))
+
+    def delay_for(self, request: PacedRequest) -> float:
+        """Seconds until `request` would break no rule (0 when it may go now)."""
+        with closing(self._connect()) as db:
+            return self._delay(db, request, self._clock())
+
+    # -- internals ---------------------------------------------------------------------------
+
+    @property
+    def _horizon_s(self) -> float:
+        rules = self.rules
+        return max(rules.identical_window_s, rules.per_contract_window_s, rules.small_bar_window_s) + 1
+
+    def _small(self, request: PacedRequest) -> int:
+        return int(request.bar_seconds <= self.rules.small_bar_max_seconds)
+
+    def _delay(self, db: sqlite3.Connection, request: PacedRequest, now: float) -> float:
+        rules = self.rules
+        delays = [0.0]
+        (last_identical,) = db.execute(
+            "SELECT MAX(started) FROM requests WHERE request_key = ? AND started > ?",
+            (request.request_key, now - rules.identical_window_s),
+        ).fetchone()
+        if last_identical is not None:
+            delays.append(last_identical + rules.identical_window_s - now + _MARGIN_S)
+        delays.append(
+            _window_delay(
+                db, "contract_key = ?", (request.contract_key,), now,
+                rules.per_contract_limit, rules.per_contract_window_s,
+            )
+        )  # fmt: skip
+        if self._small(request):
+            delays.append(
+                _window_delay(db, "small = 1", (), now, rules.small_bar_limit, rules.small_bar_window_s)
+            )
+        (open_count,) = db.execute("SELECT COUNT(*) FROM requests WHERE open_until > ?", (now,)).fetchone()
+        if open_count >= rules.max_open:
+            delays.append(_OPEN_POLL_S)
+        return max(delays)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        db.execute("PRAGMA busy_timeout=30000")
+        return db
+
+
+def _window_delay(
+    db: sqlite3.Connection, where: str, params: tuple, now: float, limit: int, window_s: float
+) -> float:
+    """Seconds until fewer than `limit` matching requests started within the last `window_s`."""
+    starts = [
+        row[0]
+        for row in db.execute(
+            f"SELECT started FROM requests WHERE {where} AND started > ? ORDER BY started DESC LIMIT ?",
+            (*params, now - window_s, limit),
+        )
+    ]
+    if len(starts) < limit:
+        return 0.0
+    return starts[limit - 1] + window_s - now + _MARGIN_S
