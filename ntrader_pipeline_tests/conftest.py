@@ -35,6 +35,9 @@ def ib_settings(ib_gateway: EmbeddedGateway) -> IBSettings:
         port=ib_gateway.port,
         request_timeout_s=REQUEST_TIMEOUT_S,
         connect_timeout_s=CONNECT_TIMEOUT_S,
+        # Tests re-request sessions within IB's 15 s identical-request window; the pacing limiter has its
+        # own tests (ingest/test_pacing*.py), which turn it on against the gateway's pacing emulation.
+        pacing=False,
     )
 
 

@@ -15,12 +15,12 @@ from nautilus_trader.model.data import Bar
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.defs.partitions import UNIVERSE, bar_partitions, split_bar_partition_keys
 from ntrader_pipeline.defs.resources import IBGatewayResource, StorageResource
-from ntrader_pipeline.ingest.errors import FetchError, IncompleteSessionError
+from ntrader_pipeline.ingest.errors import FetchError, IncompleteSessionError, SessionFetchFailedError
+from ntrader_pipeline.ingest.fetcher import IBFetcher
 from ntrader_pipeline.ingest.file_sessions import FileSessions
-from ntrader_pipeline.ingest.session_bars import fetch_session_bars
 from ntrader_pipeline.logs import get_logger
 from ntrader_pipeline.markets.sessions import TradingSession, session_for
-from ntrader_pipeline.markets.universe import BarSpec
+from ntrader_pipeline.markets.universe import BarSpec, InstrumentSpec
 
 MARKET_DATA_GROUP = "market_data"
 
@@ -58,15 +58,12 @@ def _fetch_partitions(
             )
     from_ib = {i: d for i, d in requested.items() if not UNIVERSE.instrument(i).from_files}
     if from_ib:
-        with ib.connection() as connection:
+        with ib.fetcher() as fetcher:
             for instrument_id, dates in from_ib.items():
                 instrument_spec = UNIVERSE.instrument(instrument_id)
-                instrument = connection.fetch_instrument(instrument_spec)  # an unknown contract fails at once
+                instrument = fetcher.instrument(instrument_spec)  # an unknown contract fails at once
                 store.write_instrument(instrument)
-                _store_sessions(
-                    context, store, instrument_id, dates, written, failures,
-                    lambda session, s=instrument_spec: fetch_session_bars(connection, s, spec, session),
-                )  # fmt: skip
+                _store_ib_sessions(context, store, fetcher, instrument_spec, spec, dates, written, failures)
     for instrument_id, dates in requested.items():
         if instrument_id in from_ib:
             continue
@@ -75,6 +72,48 @@ def _fetch_partitions(
         )
         store.write_instrument(files.instrument)
         _store_sessions(context, store, instrument_id, dates, written, failures, files.bars)
+
+
+def _store_ib_sessions(
+    context: dg.AssetExecutionContext,
+    store: CatalogStore,
+    fetcher: IBFetcher,
+    instrument_spec: InstrumentSpec,
+    spec: BarSpec,
+    dates: list[str],
+    written: dict[str, dict],
+    failures: list[str],
+) -> None:
+    """Write each session as soon as its response is in: its bars, or an explicit empty record when IB
+    has no data for it; a session that exhausted its retries is noted and the run goes on."""
+    instrument_id = instrument_spec.instrument_id
+    bar_type = spec.bar_type(instrument_id)
+    structlog.contextvars.bind_contextvars(run_id=context.run_id, instrument=instrument_id)
+    for result in fetcher.sessions(instrument_spec, spec, [session_for(d) for d in dates]):
+        log = get_logger(__name__)
+        if isinstance(result, SessionFetchFailedError):
+            log.error("session_failed", error=str(result))
+            failures.append(str(result))
+            continue
+        key = f"{result.session.key}|{instrument_id}"
+        structlog.contextvars.bind_contextvars(partition=key)
+        if result.is_empty:
+            marker = store.write_empty_session(bar_type, result.session, result.empty_reason or "")
+            stored = store.read_session_bars(bar_type, result.session) if marker is None else []
+            log.warning("session_empty", reason=result.empty_reason, kept_bars=len(stored))
+            written[key] = {
+                "bars": len(stored),
+                "bar_type": bar_type,
+                "empty_reason": result.empty_reason,
+                "file": str(marker or store.session_file(bar_type, result.session)),
+                "attempts": result.attempts,
+            }
+            continue
+        path = store.write_session_bars(result.bars[0].bar_type, result.session, result.bars)
+        log.info("session_written", bars=len(result.bars), file=str(path), attempts=result.attempts)
+        written[key] = {"bars": len(result.bars), "bar_type": bar_type, "file": str(path)}
+        if result.attempts > 1:
+            written[key]["attempts"] = result.attempts
 
 
 def _store_sessions(
@@ -146,6 +185,9 @@ def build_bars_asset(spec: BarSpec) -> dg.AssetsDefinition:
         }
         if len(written) == 1:
             metadata.update(next(iter(written.values())))
+        empty = {k: m["empty_reason"] for k, m in written.items() if m.get("empty_reason")}
+        if empty:
+            metadata["empty_sessions"] = len(empty)
         return dg.MaterializeResult(metadata=metadata)
 
     return _bars

@@ -6,6 +6,7 @@ from pathlib import Path
 import dagster as dg
 
 from ntrader_pipeline.catalog.store import CatalogStore
+from ntrader_pipeline.ingest.fetcher import IBFetcher
 from ntrader_pipeline.ingest.ib_connection import IBConnection
 from ntrader_pipeline.settings import IBSettings, PipelineSettings
 
@@ -18,17 +19,24 @@ class IBGatewayResource(dg.ConfigurableResource):
     client_id: int = 1
     request_timeout_s: float = 30.0
     connect_timeout_s: float = 15.0
+    max_attempts: int = 3
+    backoff_base_s: float = 2.0
+    backoff_cap_s: float = 60.0
+    backoff_jitter: float = 0.5
+    pacing: bool = True
+    pacing_db: str = IBSettings.model_fields["pacing_db"].default
+    pacing_max_wait_s: float = 900.0
+
+    def settings(self) -> IBSettings:
+        return IBSettings(**{name: getattr(self, name) for name in IBSettings.model_fields})
 
     def connection(self) -> IBConnection:
         """An IBConnection to use as a context manager: connects on entry, always disconnects."""
-        settings = IBSettings(
-            host=self.host,
-            port=self.port,
-            client_id=self.client_id,
-            request_timeout_s=self.request_timeout_s,
-            connect_timeout_s=self.connect_timeout_s,
-        )
-        return IBConnection(settings)
+        return IBConnection(self.settings())
+
+    def fetcher(self) -> IBFetcher:
+        """The run's paced, retrying fetcher (one connection, renewed only after a failed request)."""
+        return IBFetcher(self.settings())
 
 
 class StorageResource(dg.ConfigurableResource):
@@ -65,7 +73,16 @@ def ib_gateway_from_env() -> IBGatewayResource:
         client_id=_env("IB_CLIENT_ID", defaults.client_id, as_int=True),
         request_timeout_s=float(os.environ.get("IB_REQUEST_TIMEOUT_S", defaults.request_timeout_s)),
         connect_timeout_s=float(os.environ.get("IB_CONNECT_TIMEOUT_S", defaults.connect_timeout_s)),
+        **_retry_and_pacing_from_env(),
     )
+
+
+def _retry_and_pacing_from_env() -> dict[str, object]:
+    """Retry bounds and pacing settings as IBSettings reads them (IB_* variables and .env)."""
+    settings = IBSettings()
+    names = ("max_attempts", "backoff_base_s", "backoff_cap_s", "backoff_jitter", "pacing")
+    names += ("pacing_max_wait_s",)
+    return {**{name: getattr(settings, name) for name in names}, "pacing_db": str(settings.pacing_db)}
 
 
 def storage_from_env() -> StorageResource:

@@ -275,13 +275,13 @@ class IBFetcher:
     ) -> FetchError:
         if any(e.code == NO_SECURITY_DEFINITION for e in errors):
             return ContractNotFoundError(
-                f"IB has no contract for instrument {spec.instrument_id} ({spec.sec_type} {spec.symbol} on "
-                f"{spec.exchange}/{spec.primary_exchange} in {spec.currency}) when asked for {bar_spec} bars "
-                f"of session {session.key}: {verdict.reason}. Fix the entry in the universe file or check "
-                "the symbol in TWS."
+                f"{spec.instrument_id} {bar_spec} session {session.key}: IB has no contract for instrument "
+                f"{spec.instrument_id} ({spec.sec_type} {spec.symbol} on {spec.exchange}/"
+                f"{spec.primary_exchange} in {spec.currency}): {verdict.reason}. Fix the entry in the "
+                "universe file or check the symbol in TWS."
             )
         return InvalidRequestError(
-            f"IB rejected the {bar_spec} request for {spec.instrument_id} session {session.key}: "
+            f"{spec.instrument_id} {bar_spec} session {session.key}: IB rejected the request: "
             f"{verdict.reason}. The request itself is invalid (bar size, duration or contract fields); "
             "retrying cannot help — check the bar spec and the instrument's entry in the universe file."
         )

@@ -26,6 +26,9 @@ def check_stored_sessions(
     for session in sessions:
         if session.date in checked:
             results.append(checked[session.date])
+        elif store.empty_reason(bar_type, session) is not None:
+            # IB said it has no data (halt, new listing): recorded as such, so not "missing"
+            results.append(SessionQuality(bar_type, session.date, 0, 0))
         else:
             expected = session.expected_bar_count(spec.step, spec.aggregation)
             results.append(SessionQuality(bar_type, session.date, 0, expected, {MISSING_RULE: 1}))
