@@ -7,7 +7,8 @@ in-process with `EmbeddedGateway` (tests) or as `python -m ntrader_pipeline.gate
 from ntrader_pipeline.gateway.contracts import CONTRACTS, ContractQuery, ListedContract, find_contract
 from ntrader_pipeline.gateway.embedded import EmbeddedGateway
 from ntrader_pipeline.gateway.faults import Fault, GatewayFaults, parse_fault_spec
-from ntrader_pipeline.gateway.request_log import ReceivedRequest, RequestLog
+from ntrader_pipeline.gateway.pacing import HistoricalPacing
+from ntrader_pipeline.gateway.request_log import HistoricalRecord, ReceivedRequest, RequestLog
 from ntrader_pipeline.gateway.server import GatewayServer
 from ntrader_pipeline.gateway.synthetic import SyntheticBar, minute_bars, session_bars
 
@@ -18,6 +19,8 @@ __all__ = [
     "Fault",
     "GatewayFaults",
     "GatewayServer",
+    "HistoricalPacing",
+    "HistoricalRecord",
     "ListedContract",
     "ReceivedRequest",
     "RequestLog",

@@ -1,4 +1,4 @@
-"""CLI: `python -m ntrader_pipeline.gateway --port 4002 [--port-file PATH] [--fault SPY:short_bars=5]`."""
+"""CLI: `python -m ntrader_pipeline.gateway --port 4002 [--port-file PATH] [--fault SPEC]... [--pacing]`."""
 
 from __future__ import annotations
 
@@ -41,7 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="SPEC",
         help="inject a fault, repeatable: SPY:short_bars=5, SPY@2024-01-05:error=162[:text], "
-        "QQQ:high_below_low",
+        "QQQ:high_below_low, SPY:pacing, SPY:no_data, SPY:connectivity=1100|1101|1102, SPY:drop, "
+        "SPY:delay=2.5, SPY:malformed; add times=N (e.g. SPY:pacing,times=2) to apply it to the next N "
+        "matching requests only",
+    )
+    parser.add_argument(
+        "--pacing",
+        action="store_true",
+        help="enforce IB's historical-data pacing rules (162 for identical requests within 15 s, a 6th "
+        "request per contract/tick type within 2 s, a 61st small-bar request within 10 min, >50 open)",
     )
     parser.add_argument("--log-level", default="INFO", help="stdlib logging level (default %(default)s)")
     return parser
@@ -57,7 +65,12 @@ def _write_port_file(path: Path, port: int) -> None:
 
 async def serve(args: argparse.Namespace, faults: GatewayFaults) -> None:
     server = GatewayServer(
-        args.host, args.port, server_version=args.server_version, faults=faults, account=args.account
+        args.host,
+        args.port,
+        server_version=args.server_version,
+        faults=faults,
+        account=args.account,
+        pacing=args.pacing,
     )
     await server.start()
     stop = asyncio.Event()

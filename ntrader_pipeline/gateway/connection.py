@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -24,15 +25,17 @@ from ntrader_pipeline.gateway.codec import (
     parse_version_range,
 )
 from ntrader_pipeline.gateway.contracts import find_contract, trading_hours
-from ntrader_pipeline.gateway.faults import GatewayFaults, apply_faults
+from ntrader_pipeline.gateway.faults import PACING_VIOLATION, FaultOutcome, GatewayFaults, apply_faults
 from ntrader_pipeline.gateway.history import (
     VALIDATION_ERROR,
     Duration,
     HistoryRequestError,
+    HistoryWindow,
     check_duration_fits_bar_size,
     history_window,
     parse_bar_size,
     parse_end_time,
+    require_served_bar_size,
     select_bars,
 )
 from ntrader_pipeline.gateway.inbound import (
@@ -45,7 +48,8 @@ from ntrader_pipeline.gateway.inbound import (
     parse_historical_data_request,
     peek_request_id,
 )
-from ntrader_pipeline.gateway.request_log import ReceivedRequest, RequestLog
+from ntrader_pipeline.gateway.pacing import HistoricalPacing, PacedRequest, PacingViolation
+from ntrader_pipeline.gateway.request_log import HistoricalRecord, ReceivedRequest, RequestLog
 from ntrader_pipeline.gateway.synthetic import DAY
 from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE
 
@@ -82,6 +86,7 @@ class GatewayContext:
     account: str
     clock: Clock  # "now" for empty end times and completed sessions; tests pin it
     requests: RequestLog
+    pacing: HistoricalPacing | None = None  # None: no pacing limits (the default)
 
 
 class ClientConnection:
@@ -102,8 +107,12 @@ class ClientConnection:
         self.version = messages.MAX_SUPPORTED_VERSION
         self.next_order_id = 1
         self.peer = writer.get_extra_info("peername")
+        # historical requests answered later (scripted delay) or never (connectivity lost), by reqId
+        self._pending: dict[int, asyncio.Task] = {}
 
     def close(self) -> None:
+        for task in list(self._pending.values()):
+            task.cancel()
         if not self.writer.is_closing():
             self.writer.close()
 
@@ -179,12 +188,16 @@ class ClientConnection:
             if req_id is not None:
                 self._send_error(req_id, VALIDATION_ERROR, f"Error validating request: {exc}")
             return
+        received_monotonic = time.monotonic()
         received = ReceivedRequest(
             self.id, message_id, tuple(fields), utc_now(), historical, contract_details
         )
         self.context.requests.append(received)
         try:
-            self._handle(message_id, fields, historical, contract_details)
+            if historical is not None:
+                await self._historical_data(historical, received, received_monotonic)
+            else:
+                self._handle(message_id, fields, contract_details)
         except Exception:  # a bug must cost one request, never the connection
             LOGGER.exception("connection %d: failed to handle message %d: %s", self.id, message_id, fields)
             req_id = peek_request_id(fields, self.version)
@@ -195,12 +208,9 @@ class ClientConnection:
         self,
         message_id: int,
         fields: list[str],
-        historical: HistoricalDataRequest | None,
         contract_details: ContractDetailsRequest | None,
     ) -> None:
-        if historical is not None:
-            self._historical_data(historical)
-        elif contract_details is not None:
+        if contract_details is not None:
             self._contract_details(contract_details)
         elif message_id == Incoming.START_API:
             self._start_api()
@@ -211,10 +221,11 @@ class ClientConnection:
         elif message_id == Incoming.REQ_CURRENT_TIME:
             self._send(messages.current_time(self.context.clock()))
         elif message_id == Incoming.CANCEL_HISTORICAL_DATA:
-            # every query is answered at once, so there is never anything left to cancel
-            LOGGER.debug(
-                "connection %d: cancelHistoricalData reqId %d", self.id, parse_cancel_request_id(fields)
-            )
+            # only delayed or unanswered queries are still open; anything else has nothing left to cancel
+            req_id = parse_cancel_request_id(fields)
+            LOGGER.debug("connection %d: cancelHistoricalData reqId %d", self.id, req_id)
+            if (task := self._pending.get(req_id)) is not None:
+                task.cancel()
         elif message_id == Incoming.REQ_MARKET_DATA_TYPE:
             pass  # IB does not answer this until market data flows
         else:
@@ -239,52 +250,178 @@ class ClientConnection:
         self._send(details)
         self._send(messages.contract_data_end(request.req_id))
 
-    def _historical_data(self, request: HistoricalDataRequest) -> None:
+    async def _historical_data(
+        self, request: HistoricalDataRequest, received: ReceivedRequest, received_monotonic: float
+    ) -> None:
+        query = request.contract
+        what_to_show = request.what_to_show.strip().upper()
+        log = self.context.requests
+        record_id = log.add_historical(
+            HistoricalRecord(
+                self.id,
+                request.req_id,
+                query.symbol.upper(),
+                query.sec_type.upper(),
+                query.exchange.upper(),
+                query.primary_exchange.upper(),
+                what_to_show,
+                request.bar_size,
+                request.duration,
+                request.end_date_time,
+                received.received_at,
+                received_monotonic,
+            )
+        )
         contract = find_contract(request.contract)
         if contract is None:
-            self._send_error(request.req_id, *NO_SECURITY_DEFINITION)
+            self._fail(record_id, request.req_id, *NO_SECURITY_DEFINITION)
             return
         if request.keep_up_to_date:
             LOGGER.info("connection %d: keepUpToDate requested; serving history only", self.id)
+        admitted = False
         try:
             bar_seconds = parse_bar_size(request.bar_size)
             duration = Duration.parse(request.duration)
-            check_duration_fits_bar_size(duration, bar_seconds)
-            what_to_show = request.what_to_show.strip().upper()
             if what_to_show not in SERVED_WHAT_TO_SHOW:
                 raise HistoryRequestError(
                     VALIDATION_ERROR,
                     f"Error validating request.-'whatToShow' : cause - {request.what_to_show!r} is not "
                     f"served by the embedded gateway; use one of {', '.join(SERVED_WHAT_TO_SHOW)}",
                 )
+            admitted = self._admit(request, bar_seconds, what_to_show)
+            require_served_bar_size(bar_seconds, request.bar_size)
+            check_duration_fits_bar_size(duration, bar_seconds)
             now = self.context.clock()
             window = history_window(duration, parse_end_time(request.end_date_time, now), now)
             bars = select_bars(contract.symbol, window, bar_seconds)
         except HistoryRequestError as exc:
-            self._send_error(request.req_id, exc.code, exc.text)
+            if admitted:
+                self._release()
+            self._fail(record_id, request.req_id, exc.code, exc.text)
             return
-        outcome = apply_faults(self.context.faults, contract.symbol, bars)
+        outcome = apply_faults(
+            self.context.faults,
+            contract.symbol,
+            bars,
+            exchange=contract.primary_exchange or query.exchange.upper(),
+            what_to_show=what_to_show,
+        )
+        for code, text in outcome.notices:
+            self._send_error(-1, code, text)
+        answer = _Answer(record_id, request, window, bar_seconds, what_to_show, outcome)
+        if outcome.delay or outcome.silent:
+            # answered from a task, so a slow or silent query holds up neither this connection's other
+            # requests nor other connections nor shutdown (close() cancels it)
+            self._pending[request.req_id] = asyncio.create_task(self._answer_later(answer, admitted))
+            return
+        try:
+            await self._answer(answer)
+        finally:
+            if admitted:
+                self._release()
+
+    def _admit(self, request: HistoricalDataRequest, bar_seconds: int, what_to_show: str) -> bool:
+        """True once the pacing emulation (if on) has opened the request; raises its 162 otherwise."""
+        pacing = self.context.pacing
+        if pacing is None:
+            return False
+        query = request.contract
+        exchange = query.exchange.strip().upper()
+        paced = PacedRequest(
+            contract=(
+                str(query.con_id),
+                query.symbol.strip().upper(),
+                query.sec_type.strip().upper(),
+                exchange,
+                query.primary_exchange.strip().upper(),
+                query.currency.strip().upper(),
+                query.local_symbol.strip().upper(),
+            ),
+            exchange=exchange,
+            what_to_show=what_to_show,
+            bar_size=" ".join(request.bar_size.split()).lower(),
+            bar_seconds=bar_seconds,
+            duration=" ".join(request.duration.split()).upper(),
+            end_date_time=request.end_date_time.strip(),
+        )
+        try:
+            pacing.admit(paced)
+        except PacingViolation as exc:
+            LOGGER.info("connection %d: reqId %d pacing violation (%s)", self.id, request.req_id, exc)
+            raise HistoryRequestError(*PACING_VIOLATION) from None
+        return True
+
+    def _release(self) -> None:
+        if self.context.pacing is not None:
+            self.context.pacing.release()
+
+    def _fail(self, record_id: int, req_id: int, code: int, text: str) -> None:
+        self._send_error(req_id, code, text)
+        self.context.requests.set_outcome(record_id, f"error {code}")
+
+    async def _answer_later(self, answer: _Answer, admitted: bool) -> None:
+        outcome, req_id, log = answer.outcome, answer.request.req_id, self.context.requests
+        try:
+            if outcome.delay:
+                log.set_outcome(answer.record_id, "delayed", delayed_s=outcome.delay)
+                await asyncio.sleep(outcome.delay)
+            if outcome.silent:
+                # connectivity lost: IB answers nothing until the client cancels or disconnects
+                log.set_outcome(answer.record_id, "error 1100")
+                await asyncio.Event().wait()
+            await self._answer(answer)
+            await self.writer.drain()
+        except ConnectionError:
+            LOGGER.info("connection %d: client gone before reqId %d was answered", self.id, req_id)
+        finally:
+            self._pending.pop(req_id, None)
+            if admitted:
+                self._release()
+
+    async def _answer(self, answer: _Answer) -> None:
+        outcome, request, log = answer.outcome, answer.request, self.context.requests
         if outcome.error is not None:
-            self._send_error(request.req_id, *outcome.error)
+            self._fail(answer.record_id, request.req_id, *outcome.error)
+            return
+        fields = messages.historical_data(
+            self.version,
+            request.req_id,
+            (answer.window.start, answer.window.end),
+            outcome.bars,
+            format_date=request.format_date,
+            daily=answer.bar_seconds == DAY,
+            trades=answer.what_to_show == "TRADES",
+            garbled=outcome.garbled,
+        )
+        if outcome.drop:
+            data = encode_message(fields)
+            LOGGER.info("connection %d: reqId %d dropping the socket mid-response", self.id, request.req_id)
+            log.set_outcome(answer.record_id, "dropped")
+            self.writer.write(data[: len(data) // 2])
+            await self.writer.drain()
+            self.writer.close()
             return
         LOGGER.info(
             "connection %d: reqId %d %s %s %s ending %r: %d bars",
             self.id,
             request.req_id,
-            contract.instrument_id,
+            request.contract.symbol,
             request.bar_size,
             request.duration,
             request.end_date_time,
             len(outcome.bars),
         )
-        self._send(
-            messages.historical_data(
-                self.version,
-                request.req_id,
-                (window.start, window.end),
-                outcome.bars,
-                format_date=request.format_date,
-                daily=bar_seconds == DAY,
-                trades=what_to_show == "TRADES",
-            )
-        )
+        self._send(fields)
+        log.set_outcome(answer.record_id, f"bars {len(outcome.bars)}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """Everything needed to answer a historical request once its faults have been decided."""
+
+    record_id: int
+    request: HistoricalDataRequest
+    window: HistoryWindow
+    bar_seconds: int
+    what_to_show: str
+    outcome: FaultOutcome

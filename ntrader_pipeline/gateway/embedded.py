@@ -14,6 +14,7 @@ from typing import Self
 
 from ntrader_pipeline.gateway.connection import Clock, utc_now
 from ntrader_pipeline.gateway.faults import GatewayFaults
+from ntrader_pipeline.gateway.pacing import HistoricalPacing
 from ntrader_pipeline.gateway.request_log import RequestLog
 from ntrader_pipeline.gateway.server import DEFAULT_ACCOUNT, DEFAULT_HOST, LOGGER, GatewayServer
 
@@ -31,9 +32,16 @@ class EmbeddedGateway:
         account: str = DEFAULT_ACCOUNT,
         clock: Clock = utc_now,
         start_timeout: float = 15.0,
+        pacing: bool | HistoricalPacing = False,
     ) -> None:
         self._server = GatewayServer(
-            host, port, server_version=server_version, faults=faults, account=account, clock=clock
+            host,
+            port,
+            server_version=server_version,
+            faults=faults,
+            account=account,
+            clock=clock,
+            pacing=pacing,
         )
         self._start_timeout = start_timeout
         self._thread: threading.Thread | None = None
@@ -60,6 +68,11 @@ class EmbeddedGateway:
     @property
     def requests(self) -> RequestLog:
         return self._server.requests
+
+    @property
+    def pacing(self) -> HistoricalPacing | None:
+        """The pacing emulation's state, or None when it is off."""
+        return self._server.pacing
 
     @property
     def server_version(self) -> int | None:

@@ -26,6 +26,8 @@ from ntrader_pipeline.gateway.synthetic import DAY, FIVE_MINUTES, HOUR, MINUTE, 
 from ntrader_pipeline.markets.sessions import TradingSession, nyse_calendar, sessions_between
 
 BAR_SIZES: dict[str, int] = {"1 min": MINUTE, "5 mins": FIVE_MINUTES, "1 hour": HOUR, "1 day": DAY}
+# IB's sub-minute sizes: accepted (they count toward the small-bar pacing rule) but not served (321)
+SMALL_BAR_SIZES: dict[str, int] = {"1 secs": 1, "5 secs": 5, "10 secs": 10, "15 secs": 15, "30 secs": 30}
 DurationUnit = Literal["S", "D", "W", "M", "Y"]
 # IB's smallest bar size allowed per duration unit (its "valid duration / bar size" table, simplified)
 _MIN_BAR_SECONDS: dict[str, int] = {"S": MINUTE, "D": MINUTE, "W": 3 * MINUTE, "M": 30 * MINUTE, "Y": DAY}
@@ -70,8 +72,9 @@ class Duration:
 
 
 def parse_bar_size(text: str) -> int:
-    """Bar length in seconds for IB's bar size setting (`1 min`, `5 mins`, `1 hour`, `1 day`)."""
-    seconds = BAR_SIZES.get(" ".join(text.split()).lower())
+    """Bar length in seconds for IB's bar size setting (`1 min`, `5 mins`, `1 hour`, `1 day`, `30 secs`)."""
+    name = " ".join(text.split()).lower()
+    seconds = BAR_SIZES.get(name, SMALL_BAR_SIZES.get(name))
     if seconds is None:
         raise _invalid(
             "bar size",
@@ -109,6 +112,15 @@ def parse_end_time(text: str, now: dt.datetime) -> dt.datetime:
     except ValueError:
         raise _invalid("end date", f"end date/time {text!r} is not a real date and time") from None
     return local.replace(tzinfo=zone).astimezone(dt.UTC)
+
+
+def require_served_bar_size(bar_seconds: int, text: str) -> None:
+    if bar_seconds not in BAR_SIZES.values():
+        raise _invalid(
+            "bar size",
+            f"bar size {text!r} is valid at IB but not served by the embedded gateway; "
+            f"use one of {', '.join(repr(s) for s in BAR_SIZES)}",
+        )
 
 
 def check_duration_fits_bar_size(duration: Duration, bar_seconds: int) -> None:

@@ -150,6 +150,9 @@ def format_window_time(moment: dt.datetime, format_date: int) -> str:
     return moment.astimezone(_EXCHANGE_TZ).strftime("%Y%m%d  %H:%M:%S")
 
 
+MALFORMED_PRICE = "N/A"  # what a broken feed puts where a price belongs (the `malformed` fault)
+
+
 def _price(value: float) -> str:
     return f"{value:.2f}"
 
@@ -163,10 +166,12 @@ def historical_data(
     format_date: int,
     daily: bool,
     trades: bool,
+    garbled: frozenset[int] = frozenset(),
 ) -> list[Field]:
     """All bars of one request in one message (below server version 196 there is no separate end message).
 
-    Non-TRADES bars (MIDPOINT) carry -1 for volume, wap and count, as IB sends them.
+    Non-TRADES bars (MIDPOINT) carry -1 for volume, wap and count, as IB sends them. Bars whose `start` is
+    in `garbled` carry a non-numeric close price.
     """
     below_124 = server_version < sv.MIN_SERVER_VER_SYNT_REALTIME_BARS
     fields: list[Field] = [Outgoing.HISTORICAL_DATA]
@@ -184,7 +189,7 @@ def historical_data(
             _price(bar.open),
             _price(bar.high),
             _price(bar.low),
-            _price(bar.close),
+            MALFORMED_PRICE if bar.start in garbled else _price(bar.close),
         ]
         fields += [bar.volume, f"{bar.wap:.4f}"] if trades else [-1, -1]
         if below_124:

@@ -10,6 +10,7 @@ import logging
 from ntrader_pipeline.gateway import messages
 from ntrader_pipeline.gateway.connection import ClientConnection, Clock, GatewayContext, utc_now
 from ntrader_pipeline.gateway.faults import GatewayFaults
+from ntrader_pipeline.gateway.pacing import HistoricalPacing
 from ntrader_pipeline.gateway.request_log import RequestLog
 from ntrader_pipeline.markets.sessions import nyse_calendar
 
@@ -43,7 +44,10 @@ class GatewayServer:
         account: str = DEFAULT_ACCOUNT,
         clock: Clock = utc_now,
         requests: RequestLog | None = None,
+        pacing: bool | HistoricalPacing = False,
     ) -> None:
+        """`pacing=True` enforces IB's historical-data pacing rules (a `HistoricalPacing` with an
+        injected clock may be passed instead); off by default, like the rest of the gateway's leniency."""
         require_loopback(host)
         low, high = messages.MIN_SUPPORTED_VERSION, messages.MAX_SUPPORTED_VERSION
         if server_version is not None and not low <= server_version <= high:
@@ -56,6 +60,9 @@ class GatewayServer:
             account=account,
             clock=clock,
             requests=requests if requests is not None else RequestLog(),
+            pacing=pacing
+            if isinstance(pacing, HistoricalPacing)
+            else (HistoricalPacing() if pacing else None),
         )
         self._server: asyncio.Server | None = None
         self._connections: dict[int, ClientConnection] = {}
@@ -72,6 +79,10 @@ class GatewayServer:
     @property
     def requests(self) -> RequestLog:
         return self.context.requests
+
+    @property
+    def pacing(self) -> HistoricalPacing | None:
+        return self.context.pacing
 
     @property
     def port(self) -> int:

@@ -11,6 +11,7 @@ from ntrader_pipeline.gateway.history import (
     history_window,
     parse_bar_size,
     parse_end_time,
+    require_served_bar_size,
     select_bars,
 )
 
@@ -70,9 +71,15 @@ def test_bad_durations_are_error_321(text: str) -> None:
 
 def test_bar_sizes_and_their_duration_limits() -> None:
     assert [parse_bar_size(s) for s in ("1 min", "5 mins", "1 hour", "1 day")] == [60, 300, 3600, 86400]
-    for bad in ("1 mins", "2 mins", "1 week", "30 secs"):
+    for bad in ("1 mins", "2 mins", "1 week", "30 sec"):
         with pytest.raises(HistoryRequestError, match="bar size"):
             parse_bar_size(bad)
+    # sub-minute sizes are valid at IB (and count for pacing) but the gateway does not serve them
+    assert [parse_bar_size(s) for s in ("1 secs", "30 secs")] == [1, 30]
+    require_served_bar_size(60, "1 min")
+    with pytest.raises(HistoryRequestError, match="not served") as caught:
+        require_served_bar_size(30, "30 secs")
+    assert caught.value.code == 321
     check_duration_fits_bar_size(Duration(30, "D"), 60)
     check_duration_fits_bar_size(Duration(2, "W"), 300)
     check_duration_fits_bar_size(Duration(1, "M"), 3600)
