@@ -125,8 +125,14 @@ class PacingLimiter:
             self.waited_s += delay
 
     def release(self, row_id: int) -> None:
+        """Close the request and move its stamp to now: IB saw it at some unknown instant between
+        acquire and now (a busy machine can delay the send by more than any fixed margin), and the
+        answer being in means it was sent, so later requests count their windows from here."""
         with closing(self._connect()) as db:
-            db.execute("UPDATE requests SET open_until = NULL WHERE id = ?", (row_id,))
+            db.execute(
+                "UPDATE requests SET open_until = NULL, started = MAX(started, ?) WHERE id = ?",
+                (self._clock(), row_id),
+            )
 
     def delay_for(self, request: PacedRequest) -> float:
         """Seconds until `request` would break no rule (0 when it may go now)."""
