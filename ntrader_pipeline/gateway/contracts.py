@@ -1,4 +1,8 @@
-"""The gateway's static contract registry and the trading-hours strings IB puts into contract details."""
+"""The gateway's static contract registry and the trading-hours strings IB puts into contract details.
+
+Stocks and ETFs (NYSE sessions), FX pairs on IDEALPRO (24×5), and CME equity index futures, both a dated
+contract (FUT) and IB's continuous future (CONTFUT), on the CME Globex calendar.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from ntrader_pipeline.markets.calendars import CME, FX_24X5, NYSE, get_session_calendar
 from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE, is_session, session_for
 
 IB_TIME_ZONE_ID = "US/Eastern"  # IB still reports the legacy zone name
@@ -34,15 +39,57 @@ class ListedContract:
     base_volume: int  # average synthetic shares per minute
     currency: str = "USD"
     sec_type: str = "STK"
+    local_symbol: str = ""  # IB's localSymbol: EUR.USD, ESH4; the symbol for stocks
+    last_trade: str = ""  # lastTradeDateOrContractMonth (YYYYMMDD) of futures
+    multiplier: str = ""
+    min_tick: float = 0.01
+    calendar: str = NYSE
+    time_zone_id: str = "US/Eastern"  # IB's legacy zone names
+    size_rules: tuple[str, str, str] = ("0.0001", "0.0001", "100")  # minSize, sizeIncrement, suggested
+    under_sec_type: str = ""
+
+    @property
+    def key(self) -> str:
+        """Registry key and synthetic-series name: localSymbol, the root symbol for a CONTFUT."""
+        return self.symbol if self.sec_type in ("STK", "CONTFUT") else self.local_symbol
+
+    @property
+    def ib_local_symbol(self) -> str:
+        return self.local_symbol or self.symbol
+
+    @property
+    def price_decimals(self) -> int:
+        return len(f"{self.min_tick:.10f}".rstrip("0").partition(".")[2])
 
     @property
     def instrument_id(self) -> str:
+        """As Nautilus' IB adapter names it (for logs): SPY.ARCA, EUR/USD.IDEALPRO, ESH4.CME, ES.CME."""
+        if self.sec_type == "CASH":
+            return f"{self.local_symbol.replace('.', '/')}.{self.primary_exchange}"
+        if self.sec_type == "FUT":
+            return f"{self.local_symbol}.{self.primary_exchange}"
         return f"{self.symbol}.{self.primary_exchange}"
+
+
+def _fx(base: str, quote: str, con_id: int, name: str, price: float) -> ListedContract:
+    return ListedContract(
+        base, "IDEALPRO", con_id, "", name, "", "", "", "", price, 1_000_000, currency=quote,
+        sec_type="CASH", local_symbol=f"{base}.{quote}", min_tick=0.00005, calendar=FX_24X5,
+        size_rules=("1", "1", "1"),
+    )  # fmt: skip
+
+
+def _es(sec_type: str, con_id: int, local_symbol: str, last_trade: str) -> ListedContract:
+    return ListedContract(
+        "ES", "CME", con_id, "", "E-mini S&P 500", "", "", "", "", 4750.0, 1_500, sec_type=sec_type,
+        local_symbol=local_symbol, last_trade=last_trade, multiplier="50", min_tick=0.25, calendar=CME,
+        time_zone_id="US/Central", size_rules=("1", "1", "1"), under_sec_type="IND",
+    )  # fmt: skip
 
 
 # fmt: off
 CONTRACTS: dict[str, ListedContract] = {
-    c.symbol: c
+    c.key: c
     for c in (
         ListedContract(
             "SPY", "ARCA", 756733, "US78462F1030", "SPDR S&P 500 ETF TRUST", "ETF", "Funds",
@@ -68,6 +115,12 @@ CONTRACTS: dict[str, ListedContract] = {
             "NVDA", "NASDAQ", 4815747, "US67066G1040", "NVIDIA CORP", "COMMON", "Technology",
             "Semiconductors", "Electronic Compo-Semicon", 480.0, 45_000,
         ),
+        _fx("EUR", "USD", 12087792, "European Monetary Union Euro", 1.09),
+        _fx("GBP", "USD", 12087797, "British pound", 1.27),
+        _es("FUT", 495512563, "ESH4", "20240315"),
+        _es("FUT", 551601561, "ESM4", "20240621"),
+        # IB's continuous future resolves to the front month; its bars are the back-adjusted series
+        _es("CONTFUT", 495512563, "ESH4", "20240315"),
     )
 }
 # fmt: on
@@ -91,6 +144,7 @@ class ContractQuery:
     primary_exchange: str = ""
     currency: str = ""
     local_symbol: str = ""
+    last_trade_date_or_contract_month: str = ""
 
     @property
     def display(self) -> str:
@@ -99,23 +153,35 @@ class ContractQuery:
 
 
 def find_contract(query: ContractQuery) -> ListedContract | None:
-    """Resolve like IB: by conId when given, else by symbol (or local symbol); other fields must agree."""
+    """Resolve like IB: by conId when given, else by symbol (or local symbol) and security type (STK when
+    not given); the other fields given must agree. A FUT needs its contract month or local symbol."""
+    sec_type = query.sec_type.strip().upper() or "STK"
     if query.con_id > 0:
-        candidate = next((c for c in CONTRACTS.values() if c.con_id == query.con_id), None)
+        candidates = [c for c in CONTRACTS.values() if c.con_id == query.con_id and c.sec_type == sec_type]
     else:
-        candidate = CONTRACTS.get((query.symbol or query.local_symbol).strip().upper())
+        name = query.symbol.strip().upper()
+        local = query.local_symbol.strip().upper()
+        candidates = [
+            c
+            for c in CONTRACTS.values()
+            if c.sec_type == sec_type
+            and (not name or name == c.symbol)
+            and (not local or local == c.ib_local_symbol)
+            and (name or local)
+        ]
+    month = query.last_trade_date_or_contract_month.strip()
+    if month:
+        candidates = [c for c in candidates if c.last_trade.startswith(month)]
+    if sec_type == "FUT" and not month and not query.local_symbol:
+        return None  # ambiguous: IB answers 200 for a future without its expiry
+    candidate = candidates[0] if len(candidates) == 1 else None
     if candidate is None:
         return None
-    checks = (
-        (query.sec_type, candidate.sec_type),
-        (query.currency, candidate.currency),
-        (query.primary_exchange, candidate.primary_exchange),
-    )
+    checks = ((query.currency, candidate.currency), (query.primary_exchange, candidate.primary_exchange))
     if any(given and given.upper() != actual for given, actual in checks):
         return None
-    if query.exchange and query.exchange.upper() not in ("SMART", candidate.primary_exchange):
-        return None
-    if query.local_symbol and query.local_symbol.strip().upper() != candidate.symbol:
+    allowed = ("SMART", candidate.primary_exchange) if sec_type == "STK" else (candidate.primary_exchange,)
+    if query.exchange and query.exchange.upper() not in allowed:
         return None
     return candidate
 
@@ -125,11 +191,15 @@ def _hhmm(day: dt.date, moment: dt.datetime | dt.time) -> str:
     return f"{day:%Y%m%d}:{local:%H%M}"
 
 
-def trading_hours(around: dt.date) -> tuple[str, str]:
-    """IB's `tradingHours` (04:00-20:00 incl. extended) and `liquidHours` (RTH) from `around` for a week.
+def trading_hours(around: dt.date, calendar: str = NYSE) -> tuple[str, str]:
+    """IB's `tradingHours` and `liquidHours` from `around` for a week.
 
-    Closed days read `YYYYMMDD:CLOSED`; half days close RTH at 13:00 and extended hours at 17:00.
+    NYSE: tradingHours 04:00-20:00 (extended), liquidHours RTH; closed days read `YYYYMMDD:CLOSED`, half
+    days close RTH at 13:00 and extended hours at 17:00. FX and futures: both list the whole session in
+    the contract's time zone, from its open the evening before (`20240101:1700-20240102:1600`).
     """
+    if calendar != NYSE:
+        return _session_hours(around, calendar)
     trading: list[str] = []
     liquid: list[str] = []
     for offset in range(HOURS_DAYS_AHEAD):
@@ -146,3 +216,19 @@ def trading_hours(around: dt.date) -> tuple[str, str]:
         trading.append(f"{_hhmm(day, _EXTENDED_OPEN)}-{_hhmm(day, extended_close)}")
         liquid.append(f"{_hhmm(day, session.open)}-{_hhmm(day, session.close)}")
     return ";".join(trading), ";".join(liquid)
+
+
+def _session_hours(around: dt.date, calendar: str) -> tuple[str, str]:
+    sessions = get_session_calendar(calendar)
+    zone = ZoneInfo(sessions.timezone)
+    parts: list[str] = []
+    for offset in range(HOURS_DAYS_AHEAD):
+        day = around + dt.timedelta(days=offset)
+        if not (sessions.first_session <= day <= sessions.last_session) or not sessions.is_session(day):
+            parts.append(f"{day:%Y%m%d}:CLOSED")
+            continue
+        session = sessions.session(day)
+        opened, closed = session.open.astimezone(zone), session.close.astimezone(zone)
+        parts.append(f"{opened:%Y%m%d:%H%M}-{closed:%Y%m%d:%H%M}")
+    hours = ";".join(parts)
+    return hours, hours

@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 
 from ntrader_pipeline.gateway.synthetic import DAY, FIVE_MINUTES, HOUR, MINUTE, SyntheticBar, session_bars
-from ntrader_pipeline.markets.sessions import TradingSession, nyse_calendar, sessions_between
+from ntrader_pipeline.markets.calendars import NYSE, get_session_calendar
+from ntrader_pipeline.markets.sessions import TradingSession
 
 BAR_SIZES: dict[str, int] = {"1 min": MINUTE, "5 mins": FIVE_MINUTES, "1 hour": HOUR, "1 day": DAY}
 # IB's sub-minute sizes: accepted (they count toward the small-bar pacing rule) but not served (321)
@@ -150,36 +151,38 @@ class HistoryWindow:
     sessions: tuple[TradingSession, ...]
 
 
-def _calendar_bounds() -> tuple[dt.date, dt.date]:
-    cal = nyse_calendar()
-    return cal.first_session.date(), cal.last_session.date()
-
-
-def _completed_sessions(first: dt.date, last: dt.date, now: dt.datetime) -> list[TradingSession]:
-    low, high = _calendar_bounds()
-    first, last = max(first, low), min(last, high)
+def _completed_sessions(
+    first: dt.date, last: dt.date, now: dt.datetime, calendar: str
+) -> list[TradingSession]:
+    sessions = get_session_calendar(calendar)
+    first, last = max(first, sessions.first_session), min(last, sessions.last_session)
     if first > last:
         return []
-    return [s for s in sessions_between(first, last) if s.close <= now]
+    return [s for s in sessions.sessions_between(first, last) if s.close <= now]
 
 
-def _last_sessions(count: int, end: dt.datetime, now: dt.datetime) -> list[TradingSession]:
+def _last_sessions(count: int, end: dt.datetime, now: dt.datetime, calendar: str) -> list[TradingSession]:
     """The last `count` completed sessions that opened before `end`."""
-    low, _ = _calendar_bounds()
+    low = get_session_calendar(calendar).first_session
     span = count * 7 // 5 + 10
     while True:
         first = end.date() - dt.timedelta(days=span)
         found = [
-            s for s in _completed_sessions(first, end.date() + dt.timedelta(days=1), now) if s.open < end
+            s
+            for s in _completed_sessions(first, end.date() + dt.timedelta(days=1), now, calendar)
+            if s.open < end
         ]
         if len(found) >= count or first <= low:
             return found[-count:]
         span *= 2
 
 
-def history_window(duration: Duration, end: dt.datetime, now: dt.datetime) -> HistoryWindow:
+def history_window(
+    duration: Duration, end: dt.datetime, now: dt.datetime, calendar: str = NYSE
+) -> HistoryWindow:
+    """`calendar` is the contract's (NYSE, FX24x5, CME): "D" counts its sessions."""
     if duration.unit == "D":
-        sessions = _last_sessions(duration.amount, end, now)
+        sessions = _last_sessions(duration.amount, end, now, calendar)
         start = sessions[0].open if sessions else end
         return HistoryWindow(start, end, tuple(sessions))
     if duration.unit == "S":
@@ -191,7 +194,7 @@ def history_window(duration: Duration, end: dt.datetime, now: dt.datetime) -> Hi
     else:
         start = _minus_months(end, 12 * duration.amount)
     candidates = _completed_sessions(
-        start.date() - dt.timedelta(days=1), end.date() + dt.timedelta(days=1), now
+        start.date() - dt.timedelta(days=1), end.date() + dt.timedelta(days=1), now, calendar
     )
     sessions = [s for s in candidates if s.open < end and s.close > start]
     return HistoryWindow(start, end, tuple(sessions))

@@ -55,7 +55,7 @@ class _Fields:
 def _contract(fields: _Fields, *, with_primary_exchange: bool) -> ContractQuery:
     con_id = fields.integer()
     symbol, sec_type = fields.text(), fields.text()
-    fields.text()  # lastTradeDateOrContractMonth
+    last_trade_date_or_contract_month = fields.text()
     fields.text()  # strike
     fields.text()  # right
     fields.text()  # multiplier
@@ -64,7 +64,10 @@ def _contract(fields: _Fields, *, with_primary_exchange: bool) -> ContractQuery:
     currency, local_symbol = fields.text(), fields.text()
     fields.text()  # tradingClass (all supported versions are >= MIN_SERVER_VER_TRADING_CLASS)
     fields.text()  # includeExpired
-    return ContractQuery(con_id, symbol, sec_type, exchange, primary_exchange, currency, local_symbol)
+    return ContractQuery(
+        con_id, symbol, sec_type, exchange, primary_exchange, currency, local_symbol,
+        last_trade_date_or_contract_month,
+    )  # fmt: skip
 
 
 def peek_request_id(fields: list[str], server_version: int) -> int | None:

@@ -17,7 +17,6 @@ from ntrader_pipeline.gateway.codec import Field
 from ntrader_pipeline.gateway.contracts import (
     IB_TIME_ZONE_ID,
     MARKET_RULE_IDS,
-    MIN_TICK,
     ORDER_TYPES,
     VALID_EXCHANGES,
     ListedContract,
@@ -69,62 +68,61 @@ def contract_data(
     exchange: str,
     hours: tuple[str, str],
 ) -> list[Field]:
-    """One contractDetails for an equity; `hours` is (tradingHours, liquidHours)."""
+    """One contractDetails (stock, FX pair or future); `hours` is (tradingHours, liquidHours)."""
     v = server_version
     fields: list[Field] = [Outgoing.CONTRACT_DATA]
     if v < sv.MIN_SERVER_VER_SIZE_RULES:
         fields.append(8)  # message version; >= 3 carries the reqId
-    fields += [req_id, contract.symbol, contract.sec_type, ""]  # lastTradeDateOrContractMonth
+    fields += [req_id, contract.symbol, contract.sec_type, contract.last_trade]
     if v >= sv.MIN_SERVER_VER_LAST_TRADE_DATE:
-        fields.append("")  # lastTradeDate
+        fields.append(contract.last_trade)  # lastTradeDate
     fields += [
         0,  # strike
         "",  # right
         exchange,
         contract.currency,
-        contract.symbol,  # localSymbol: Nautilus builds the instrument id from it
+        contract.ib_local_symbol,  # Nautilus builds the instrument id from it
         contract.symbol,  # marketName
         contract.symbol,  # tradingClass
         contract.con_id,
-        MIN_TICK,
+        contract.min_tick,
     ]
     if sv.MIN_SERVER_VER_MD_SIZE_MULTIPLIER <= v < sv.MIN_SERVER_VER_SIZE_RULES:
         fields.append(1)  # mdSizeMultiplier
     fields += [
-        "",  # multiplier
+        contract.multiplier,
         ORDER_TYPES,
         VALID_EXCHANGES,
         1,  # priceMagnifier
         0,  # underConId
         contract.long_name,
         contract.primary_exchange,
-        "",  # contractMonth
+        contract.last_trade[:6],  # contractMonth
         contract.industry,
         contract.category,
         contract.subcategory,
-        IB_TIME_ZONE_ID,
+        contract.time_zone_id,
         hours[0],
         hours[1],
         "",  # evRule
         0,  # evMultiplier
-        1,  # secIdList count: Nautilus requires an ISIN for equities
-        "ISIN",
-        contract.isin,
     ]
+    # secIdList: Nautilus requires an ISIN for equities; FX and futures carry none
+    fields += [1, "ISIN", contract.isin] if contract.isin else [0]
     if v >= sv.MIN_SERVER_VER_AGG_GROUP:
         fields.append(1)
     if v >= sv.MIN_SERVER_VER_UNDERLYING_INFO:
-        fields += ["", ""]  # underSymbol, underSecType
+        fields += [contract.symbol if contract.under_sec_type else "", contract.under_sec_type]
     if v >= sv.MIN_SERVER_VER_MARKET_RULES:
         fields.append(MARKET_RULE_IDS)
     if v >= sv.MIN_SERVER_VER_REAL_EXPIRATION_DATE:
-        fields.append("")
+        fields.append(contract.last_trade)  # realExpirationDate
     if v >= sv.MIN_SERVER_VER_STOCK_TYPE:
         fields.append(contract.stock_type)
     if sv.MIN_SERVER_VER_FRACTIONAL_SIZE_SUPPORT <= v < sv.MIN_SERVER_VER_SIZE_RULES:
         fields.append("0.0001")  # sizeMinTick
     if v >= sv.MIN_SERVER_VER_SIZE_RULES:
-        fields += ["0.0001", "0.0001", "100"]  # minSize, sizeIncrement, suggestedSizeIncrement
+        fields += list(contract.size_rules)  # minSize, sizeIncrement, suggestedSizeIncrement
     if v >= sv.MIN_SERVER_VER_INELIGIBILITY_REASONS:
         fields.append(0)  # ineligibility reasons count
     return fields
@@ -154,7 +152,9 @@ MALFORMED_PRICE = "N/A"  # what a broken feed puts where a price belongs (the `m
 
 
 def _price(value: float) -> str:
-    return f"{value:.2f}"
+    """Cents as before; finer ticks (FX quotes in 1/100000) keep their digits."""
+    text = f"{value:.2f}"
+    return text if float(text) == value else f"{value:.7f}".rstrip("0")
 
 
 def historical_data(

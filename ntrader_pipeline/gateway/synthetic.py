@@ -1,10 +1,12 @@
-"""Deterministic synthetic bars for one (symbol, NYSE session).
+"""Deterministic synthetic bars for one (symbol, session of the symbol's calendar).
 
 Each session is computed on its own from a SHA-256 seed of symbol and date (never Python's salted `hash`):
 its opening price is a smooth function of symbol and date plus a small per-day gap, and the session is a
 geometric random walk of 1-minute bars from there. Coarser bars are exact aggregates of the minute bars,
-so a daily bar always equals the aggregate of its session's minute bars. Bars exist only in regular
-trading hours of NYSE sessions (390 minutes, 210 on half days).
+so a daily bar always equals the aggregate of its session's minute bars. Stocks have bars only in regular
+trading hours of NYSE sessions (390 minutes, 210 on half days); FX pairs over their whole 24×5 session
+(1440 minutes) and futures over their CME Globex session (1380 minutes, less on early closes). Prices sit
+on the contract's tick (0.01, FX 0.00005, ES 0.25); the daily volatility is about the same for all.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from ntrader_pipeline.gateway.contracts import CONTRACTS
-from ntrader_pipeline.markets.sessions import session_for
+from ntrader_pipeline.gateway.contracts import CONTRACTS, ListedContract
+from ntrader_pipeline.markets.sessions import TradingSession, session_for
 
 MINUTE = 60
 FIVE_MINUTES = 300
@@ -26,7 +28,8 @@ HOUR = 3600
 DAY = 86400
 SUPPORTED_BAR_SECONDS = (MINUTE, FIVE_MINUTES, HOUR, DAY)
 
-_MINUTE_VOLATILITY = 0.0007  # ~1.4% daily: enough movement for strategies to trade
+_MINUTE_VOLATILITY = 0.0007  # ~1.4% daily over 390 minutes: enough movement for strategies to trade
+_RTH_MINUTES = 390
 _EPOCH_DAY = dt.date(2024, 1, 1)  # base prices in the registry are levels around this date
 
 
@@ -81,14 +84,38 @@ def _unit(*parts: str) -> float:
     return _seed(*parts) / 2**64
 
 
+def _contract(symbol: str) -> ListedContract | None:
+    """By registry key (SPY, EUR.USD, ESH4) or plain symbol (EUR, ES: a future's months share one series)."""
+    found = CONTRACTS.get(symbol)
+    return found or next((c for c in CONTRACTS.values() if c.symbol == symbol), None)
+
+
 def _base_price(symbol: str) -> float:
-    contract = CONTRACTS.get(symbol)
+    contract = _contract(symbol)
     return contract.base_price if contract else 20.0 + 480.0 * _unit("base-price", symbol)
 
 
 def _base_volume(symbol: str) -> int:
-    contract = CONTRACTS.get(symbol)
+    contract = _contract(symbol)
     return contract.base_volume if contract else 5_000 + int(45_000 * _unit("base-volume", symbol))
+
+
+def _tick(symbol: str) -> float:
+    contract = _contract(symbol)
+    return contract.min_tick if contract else 0.01
+
+
+def symbol_session(symbol: str, session_date: dt.date) -> TradingSession:
+    """The session of `session_date` on the symbol's calendar (NYSE for unknown symbols)."""
+    contract = _contract(symbol)
+    return session_for(session_date, contract.calendar if contract else None)
+
+
+def _on_tick(values: np.ndarray, tick: float) -> np.ndarray:
+    decimals = len(f"{tick:.10f}".rstrip("0").partition(".")[2])
+    if tick == 10.0**-decimals:  # cents and the like: plain rounding, as the series always were
+        return np.round(values, decimals)
+    return np.round(np.round(values / tick) * tick, decimals)
 
 
 def session_open_price(symbol: str, session_date: dt.date) -> float:
@@ -100,7 +127,8 @@ def session_open_price(symbol: str, session_date: dt.date) -> float:
     phase = 2 * math.pi * _unit("phase", symbol)
     level = _base_price(symbol) * math.exp(0.07 * years + 0.12 * math.sin(2 * math.pi * years / 3.3 + phase))
     gap = 0.01 * (_unit("gap", symbol, session_date.isoformat()) - 0.5)
-    return max(round(level * (1 + gap), 2), 1.0)
+    tick = _tick(symbol)
+    return max(float(_on_tick(np.array([level * (1 + gap)]), tick)[0]), 100 * tick)
 
 
 def _read_only(series: BarSeries) -> BarSeries:
@@ -113,19 +141,22 @@ def _read_only(series: BarSeries) -> BarSeries:
 @lru_cache(maxsize=4096)
 def minute_bars(symbol: str, session_date: dt.date) -> BarSeries:
     """The session's 1-minute bars; raises NotATradingSessionError for weekends and holidays."""
-    session = session_for(session_date)
+    session = symbol_session(symbol, session_date)
     n = session.minutes
     rng = np.random.default_rng(_seed("minute-bars", symbol, session_date.isoformat()))
+    tick = _tick(symbol)
+    # Longer sessions move less per minute, so every type keeps about the same daily range.
+    volatility = _MINUTE_VOLATILITY * math.sqrt(_RTH_MINUTES / max(session.regular_minutes, _RTH_MINUTES))
 
     open0 = session_open_price(symbol, session_date)
-    path = open0 * np.exp(np.cumsum(rng.normal(0.0, _MINUTE_VOLATILITY, n)))
-    close = np.maximum(np.round(path, 2), 0.01)
+    path = open0 * np.exp(np.cumsum(rng.normal(0.0, volatility, n)))
+    close = np.maximum(_on_tick(path, tick), tick)
     open_ = np.concatenate(([open0], close[:-1]))
-    wicks = np.abs(rng.normal(0.0, _MINUTE_VOLATILITY * 0.6, (2, n)))
+    wicks = np.abs(rng.normal(0.0, volatility * 0.6, (2, n)))
     body_high = np.maximum(open_, close)
     body_low = np.minimum(open_, close)
-    high = np.maximum(np.round(body_high * (1 + wicks[0]), 2), body_high)
-    low = np.maximum(np.minimum(np.round(body_low * (1 - wicks[1]), 2), body_low), 0.01)
+    high = np.maximum(_on_tick(body_high * (1 + wicks[0]), tick), body_high)
+    low = np.maximum(np.minimum(_on_tick(body_low * (1 - wicks[1]), tick), body_low), tick)
 
     # U-shaped intraday volume: busy open and close, quiet lunch
     x = np.linspace(0.0, 1.0, n)
@@ -133,7 +164,9 @@ def minute_bars(symbol: str, session_date: dt.date) -> BarSeries:
     noise = rng.lognormal(0.0, 0.35, n)
     volume = np.maximum((_base_volume(symbol) * profile * noise).astype(np.int64), 1)
     typical = (open_ + high + low + close) / 4
-    wap = np.clip(np.round(typical + rng.normal(0.0, 0.002, n) * (high - low), 4), low, high)
+    wap = np.clip(
+        np.round(typical + rng.normal(0.0, 0.002, n) * (high - low), 4 if tick >= 0.01 else 7), low, high
+    )
     count = np.maximum(volume // rng.integers(80, 160, n), 1).astype(np.int64)
 
     first = int(session.open.timestamp())
@@ -183,3 +216,40 @@ def session_bars(symbol: str, session_date: dt.date, bar_seconds: int) -> BarSer
     if bar_seconds not in SUPPORTED_BAR_SECONDS:
         raise ValueError(f"bar size of {bar_seconds}s is not one of {SUPPORTED_BAR_SECONDS}")
     return aggregate(minute_bars(symbol, session_date), bar_seconds)
+
+
+# Split/dividend adjustment for ADJUSTED_LAST: a quarterly dividend of 0.375 % goes ex on the third Friday
+# of Mar/Jun/Sep/Dec; prices before an ex-date are scaled down by each later dividend's factor, up to a
+# fixed horizon so the series never depends on the wall clock.
+_DIVIDEND_FACTOR = 1 - 0.00375
+_ADJUSTMENT_HORIZON = dt.date(2030, 1, 1)
+
+
+def _ex_dates() -> list[dt.date]:
+    dates = []
+    for year in range(2000, _ADJUSTMENT_HORIZON.year):
+        for month in (3, 6, 9, 12):
+            first = dt.date(year, month, 1)
+            dates.append(first + dt.timedelta(days=(4 - first.weekday()) % 7 + 14))
+    return dates
+
+
+_EX_DATES = np.array(_ex_dates(), dtype="datetime64[D]")
+
+
+def adjustment_factor(session_date: dt.date) -> float:
+    """What ADJUSTED_LAST multiplies a session's prices by: the product of later dividends' factors."""
+    later = len(_EX_DATES) - int(np.searchsorted(_EX_DATES, np.datetime64(session_date, "D"), side="right"))
+    return _DIVIDEND_FACTOR**later
+
+
+def adjusted(bars: list[SyntheticBar]) -> list[SyntheticBar]:
+    """ADJUSTED_LAST bars: prices times the session's adjustment factor (cents), volumes unchanged."""
+    out = []
+    for bar in bars:
+        f = adjustment_factor(bar.session_date)
+        o, h, lo, c, w = (round(v * f, 2) for v in (bar.open, bar.high, bar.low, bar.close, bar.wap))
+        out.append(
+            SyntheticBar(bar.session_date, bar.start, o, h, lo, c, bar.volume, min(max(w, lo), h), bar.count)
+        )
+    return out

@@ -39,13 +39,33 @@ _CLOSE_TIMEOUT_S = 2.0
 
 
 def contract_for(spec: InstrumentSpec) -> IBContract:
-    return IBContract(
-        secType=spec.sec_type,
-        symbol=spec.symbol,
-        exchange=spec.exchange,
-        primaryExchange=spec.primary_exchange,
-        currency=spec.currency,
-    )
+    """The IB contract of a universe entry: STK SMART + primary exchange; CASH on IDEALPRO; FUT with its
+    contract month (and multiplier when given); CONTFUT by root symbol and exchange."""
+    fields: dict[str, Any] = {
+        "secType": spec.sec_type,
+        "symbol": spec.symbol,
+        "exchange": spec.exchange,
+        "currency": spec.currency,
+    }
+    if spec.sec_type == "STK":
+        fields["primaryExchange"] = spec.primary_exchange
+    if spec.last_trade_date_or_contract_month:
+        fields["lastTradeDateOrContractMonth"] = spec.last_trade_date_or_contract_month
+    if spec.sec_type == "FUT":
+        # Nautilus names a future's bars from its localSymbol (ESH4); without it request_bars raises.
+        fields["localSymbol"] = spec.ib_instrument_id.rpartition(".")[0]
+    if spec.multiplier:
+        fields["multiplier"] = spec.multiplier
+    return IBContract(**fields)
+
+
+def as_universe_instrument(spec: InstrumentSpec, instrument: Instrument) -> Instrument:
+    """The definition under the universe's id: for an adjusted series a copy named SYMBOL-ADJ.VENUE."""
+    if instrument.id.value == spec.instrument_id:
+        return instrument
+    as_dict = type(instrument).to_dict(instrument)
+    as_dict["id"] = spec.instrument_id
+    return type(instrument).from_dict(as_dict)
 
 
 _process_log_guard: LogGuard | None = None
@@ -148,7 +168,7 @@ class IBConnection:
         instruments, errors = self._call(
             self._require_client().request_instruments(contracts=[contract_for(spec)])
         )
-        matching = [i for i in instruments or [] if i.id.value == spec.instrument_id]
+        matching = [i for i in instruments or [] if i.id.value == spec.ib_instrument_id]
         if not matching and not instruments and not any(e.code == 200 for e in errors):
             said = "; ".join(str(e) for e in errors) or (
                 f"no contract details within {self.settings.request_timeout_s:.0f} s"
@@ -166,12 +186,25 @@ class IBConnection:
                 f"{spec.exchange}/{spec.primary_exchange} in {spec.currency}): {said}. "
                 "Fix the entry in the universe file or check the symbol in TWS."
             )
-        return matching[0]
+        return as_universe_instrument(spec, matching[0])
 
     def fetch_bars(
         self, spec: InstrumentSpec, bar_spec: BarSpec, end_utc: Any, duration: str
     ) -> tuple[list[Bar], list[IBError]]:
-        """Bars for one request ending at `end_utc` (naive UTC); the errors IB sent while it ran."""
+        """Bars for one request ending at `end_utc` (naive UTC); the errors IB sent while it ran.
+
+        FX bars are MID; CONTFUT and adjusted bars, which IB serves only up to now, go by `up_to_now`."""
+        bar_spec = bar_spec.for_instrument(spec.instrument_id)
+        if spec.sec_type == "CONTFUT" or spec.adjusted:
+            from ntrader_pipeline.ingest.up_to_now import fetch_up_to_now  # it builds on this module
+
+            return fetch_up_to_now(self, spec, bar_spec, end_utc, duration)
+        return self.fetch_bars_as_asked(spec, bar_spec, end_utc, duration)
+
+    def fetch_bars_as_asked(
+        self, spec: InstrumentSpec, bar_spec: BarSpec, end_utc: Any, duration: str
+    ) -> tuple[list[Bar], list[IBError]]:
+        """One request_bars call exactly as given."""
         bars, errors = self._call(
             self._require_client().request_bars(
                 bar_specifications=[str(bar_spec)],
@@ -179,7 +212,7 @@ class IBConnection:
                 tz_name="UTC",
                 duration=duration,
                 contracts=[contract_for(spec)],
-                use_rth=True,
+                use_rth=spec.use_rth,  # equities RTH; FX and futures their whole session
                 timeout=max(1, int(self.settings.request_timeout_s)),
             )
         )

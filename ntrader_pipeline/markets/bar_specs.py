@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 BarAggregation = Literal["MINUTE", "HOUR", "DAY"]
+MIDPOINT_VENUES = frozenset({"IDEALPRO"})  # IB venues quoted, not traded: bars are MIDPOINT
 _IB_BAR_SIZES = {("MINUTE", 1): "1 min", ("MINUTE", 5): "5 mins", ("HOUR", 1): "1 hour", ("DAY", 1): "1 day"}
 
 
@@ -46,9 +47,16 @@ class BarSpec(BaseModel):
     def is_intraday(self) -> bool:
         return self.aggregation != "DAY"
 
+    def for_instrument(self, instrument_id: str) -> BarSpec:
+        """The spec as an instrument has it: FX on IDEALPRO has no trades, so its bars are MID (IB
+        MIDPOINT) — `1-MINUTE-LAST` in the universe means `1-MINUTE-MID` for EUR/USD.IDEALPRO."""
+        if instrument_id.rpartition(".")[2] in MIDPOINT_VENUES and self.price_type == "LAST":
+            return self.model_copy(update={"price_type": "MID"})
+        return self
+
     def bar_type(self, instrument_id: str) -> str:
         """The Nautilus BarType string for this spec on an instrument (IB bars are EXTERNAL)."""
-        return f"{instrument_id}-{self}-EXTERNAL"
+        return f"{instrument_id}-{self.for_instrument(instrument_id)}-EXTERNAL"
 
 
 def supported_bar_specs() -> list[str]:

@@ -32,7 +32,12 @@ class UniverseError(ValueError):
 class InstrumentSpec(BaseModel):
     """One instrument: IB contract fields, or a file `source`. `instrument_id` is the Nautilus id the IB
     adapter gives the contract: SYMBOL.PRIMARY_EXCHANGE (STK), BASE/QUOTE.IDEALPRO (CASH), ESH4.CME (FUT:
-    root, month code, last digit of the year), ES.CME (CONTFUT); SYMBOL.VENUE from files."""
+    root, month code, last digit of the year), ES.CME (CONTFUT); SYMBOL.VENUE from files.
+
+    `adjusted: true` (STK) fetches split/dividend adjusted daily bars (IB ADJUSTED_LAST) under their own
+    id SYMBOL-ADJ.PRIMARY_EXCHANGE, so they never mix with the unadjusted bars of SYMBOL.PRIMARY_EXCHANGE
+    (Nautilus bar types have no "adjusted" price type; a separate id keeps catalog directories, quality
+    checks and backtests apart, and both can be in one universe)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -83,6 +88,14 @@ class InstrumentSpec(BaseModel):
 
     @property
     def instrument_id(self) -> str:
+        if self.adjusted:
+            symbol, _, venue = self.ib_instrument_id.rpartition(".")
+            return f"{symbol}-ADJ.{venue}"
+        return self.ib_instrument_id
+
+    @property
+    def ib_instrument_id(self) -> str:
+        """The id Nautilus' IB adapter gives the contract (the adjusted series' source)."""
         if self.source is not None:
             return f"{self.symbol}.{self.source.venue}"
         if self.sec_type == "CASH":
@@ -114,10 +127,10 @@ class InstrumentSpec(BaseModel):
 
     def ib_bar_spec(self, spec: BarSpec) -> BarSpec:
         """The bar spec as fetched for this instrument: FX has no trades, so MID (IB MIDPOINT) bars."""
-        return spec.model_copy(update={"price_type": "MID"}) if self.sec_type == "CASH" else spec
+        return spec.for_instrument(self.instrument_id)
 
     def bar_type(self, spec: BarSpec) -> str:
-        return self.ib_bar_spec(spec).bar_type(self.instrument_id)
+        return spec.bar_type(self.instrument_id)
 
 
 class Universe(BaseModel):
@@ -163,6 +176,8 @@ class Universe(BaseModel):
     def provides(self, instrument: InstrumentSpec, spec: BarSpec) -> bool:
         if instrument.source is not None:
             return BarSpec.parse(instrument.source.bar_spec) == spec
+        if instrument.adjusted and spec.is_intraday:
+            return False  # adjusted bars are daily (what the pipeline asks IB's ADJUSTED_LAST for)
         return spec in self.bar_specs
 
     def instrument(self, instrument_id: str) -> InstrumentSpec:

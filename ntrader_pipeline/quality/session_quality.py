@@ -41,10 +41,12 @@ class SessionQuality:
 
 
 def session_window(session: TradingSession, spec: BarSpec) -> tuple[dt.datetime, dt.datetime]:
-    """Where a bar of `spec` may lie: RTH for intraday bars, the UTC day for daily bars (IB's stamping)."""
+    """Where a bar of `spec` may lie: the session's open..close (on its own calendar: RTH for stocks, the
+    24 h FX day, the Globex session) for intraday bars; the UTC date of the close for daily bars, where IB
+    stamps them."""
     if spec.is_intraday:
         return session.open, session.close
-    return session.day_start, session.day_start + dt.timedelta(days=1)
+    return session.date_start, session.date_start + dt.timedelta(days=1)
 
 
 def label_sessions(frame: pl.DataFrame, sessions: Sequence[TradingSession], spec: BarSpec) -> pl.DataFrame:

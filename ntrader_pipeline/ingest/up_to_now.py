@@ -1,0 +1,137 @@
+"""Requests IB answers only "up to now": continuous futures (CONTFUT) and adjusted bars (ADJUSTED_LAST).
+
+IB requires an empty end date/time for both, so a past session is reached with a duration that counts
+back from now ("N D", in the instrument calendar's sessions), and the session is picked out of the answer.
+Nautilus sends the empty end itself for CONTFUT but has no ADJUSTED_LAST (its price types are
+BID/ASK/MID/LAST), so adjusted daily bars are requested here through the client's own request registry,
+then re-stamped with the adjusted series' bar type.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+from nautilus_trader.adapters.interactive_brokers.parsing.data import bar_spec_to_bar_size
+from nautilus_trader.model.data import Bar, BarType
+
+from ntrader_pipeline.ingest.errors import IBError, IncompleteSessionError
+from ntrader_pipeline.ingest.ib_connection import IBConnection, contract_for
+from ntrader_pipeline.ingest.outcomes import INVALID_REQUEST
+from ntrader_pipeline.markets.bar_specs import BarSpec
+from ntrader_pipeline.markets.universe import InstrumentSpec
+
+ADJUSTED_LAST = "ADJUSTED_LAST"
+# One "N D" request of minute bars carries N whole sessions (1380 bars each for ES): beyond this many
+# sessions back, ask for a dated FUT instead.
+MAX_INTRADAY_SESSIONS_BACK = 5
+
+
+def only_up_to_now(spec: InstrumentSpec) -> bool:
+    return spec.sec_type == "CONTFUT" or spec.adjusted
+
+
+def _first_session_covered(spec: InstrumentSpec, end: dt.datetime, duration: str) -> dt.date:
+    """The oldest session a request of `duration` ending at `end` would cover on the instrument's calendar."""
+    amount, unit = int(duration.split()[0]), duration.split()[1].upper()
+    calendar = spec.calendar
+    if unit == "D":
+        span = dt.timedelta(days=amount * 7 // 5 + 10)
+        sessions = [s for s in calendar.sessions_between(end.date() - span, end.date()) if s.open < end]
+        return sessions[-amount].date if len(sessions) >= amount else sessions[0].date
+    days = {"S": amount / 86_400, "W": 7 * amount, "M": 31 * amount, "Y": 366 * amount}[unit]
+    return (end - dt.timedelta(days=days)).date()
+
+
+def duration_up_to_now(
+    spec: InstrumentSpec,
+    bar_spec: BarSpec,
+    end: dt.datetime,
+    duration: str,
+    now: dt.datetime | None = None,
+) -> str:
+    """ "N D" reaching from now back over what `duration` ending at `end` asks for (N ≥ 1 sessions)."""
+    now = now or dt.datetime.now(dt.UTC)
+    calendar = spec.calendar
+    first = max(_first_session_covered(spec, end, duration), calendar.first_session)
+    last = min(now.date() + dt.timedelta(days=1), calendar.last_session)
+    back = sum(1 for s in calendar.sessions_between(first, last) if s.close <= now)
+    if back == 0:
+        raise IncompleteSessionError(
+            f"{spec.instrument_id} {bar_spec} ending {end:%Y-%m-%d %H:%M}Z has not closed yet; IB serves "
+            f"{spec.sec_type} history only for completed sessions — materialize it after the close"
+        )
+    if bar_spec.is_intraday and back > MAX_INTRADAY_SESSIONS_BACK:
+        raise IncompleteSessionError(
+            f"{spec.instrument_id} {bar_spec} ending {end:%Y-%m-%d %H:%M}Z: IB serves a continuous future "
+            f"only up to now, and this is {back} sessions back (more than {MAX_INTRADAY_SESSIONS_BACK} "
+            "sessions of minute bars in one request). Nothing was written; add the dated contract (sec_type "
+            "FUT with last_trade_date_or_contract_month) to the universe for older intraday history."
+        )
+    return f"{back} D"
+
+
+def fetch_up_to_now(
+    connection: IBConnection, spec: InstrumentSpec, bar_spec: BarSpec, end_utc: dt.datetime, duration: str
+) -> tuple[list[Bar], list[IBError]]:
+    """What a request ending at `end_utc` would return, fetched from now back (the caller keeps the
+    sessions it wants); an intraday CONTFUT session too far back is refused with the reason."""
+    end = end_utc.replace(tzinfo=dt.UTC) if end_utc.tzinfo is None else end_utc
+    try:
+        back = duration_up_to_now(spec, bar_spec, end, duration)
+    except IncompleteSessionError as exc:
+        return [], [IBError(-1, INVALID_REQUEST, str(exc))]  # retrying cannot help
+    if spec.adjusted:
+        return fetch_adjusted_bars(connection, spec, bar_spec, back)
+    return connection.fetch_bars_as_asked(spec, bar_spec, end_utc, back)  # Nautilus sends the empty end
+
+
+def fetch_adjusted_bars(
+    connection: IBConnection, spec: InstrumentSpec, bar_spec: BarSpec, duration: str
+) -> tuple[list[Bar], list[IBError]]:
+    """ADJUSTED_LAST bars ending now, stamped with the adjusted series' bar type (SPY-ADJ.ARCA-…)."""
+    client = connection._require_client()
+    inner = client._client
+    contract = contract_for(spec)
+    # The client decodes bars only for an instrument in its cache, under the id IB gives the contract.
+    source_type = BarType.from_str(bar_spec.bar_type(spec.ib_instrument_id))
+    timeout = max(1, int(connection.settings.request_timeout_s))
+
+    async def request() -> list[Bar]:
+        if inner._cache.instrument(source_type.instrument_id) is None:
+            await client.request_instruments(contracts=[contract])
+        req_id = inner._next_req_id()
+        pending = inner._requests.add(
+            req_id=req_id,
+            name=(source_type, f"{ADJUSTED_LAST} {duration}"),
+            handle=functools.partial(
+                inner._eclient.reqHistoricalData,
+                reqId=req_id,
+                contract=contract,
+                endDateTime="",  # IB's rule for ADJUSTED_LAST
+                durationStr=duration,
+                barSizeSetting=bar_spec_to_bar_size(source_type.spec),
+                whatToShow=ADJUSTED_LAST,
+                useRTH=True,
+                formatDate=2,
+                keepUpToDate=False,
+                chartOptions=[],
+            ),
+            cancel=functools.partial(inner._eclient.cancelHistoricalData, reqId=req_id),
+        )
+        if pending is None:
+            return []
+        pending.handle()
+        return await inner._await_request(pending, timeout, default_value=[])
+
+    bars, errors = connection._call(request())
+    adjusted_type = BarType.from_str(bar_spec.bar_type(spec.instrument_id))
+    restamped = [
+        Bar(adjusted_type, b.open, b.high, b.low, b.close, b.volume, b.ts_event, b.ts_init)
+        for b in bars or []
+    ]
+    if bars is None and not errors:
+        errors = [
+            IBError(-1, 0, f"no answer within {connection.settings.request_timeout_s:.0f} s (timed out)")
+        ]
+    return restamped, errors
