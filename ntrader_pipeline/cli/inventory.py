@@ -1,0 +1,80 @@
+"""`ntrader catalog`: what the catalog holds per bar type, and which sessions are missing from it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ntrader_pipeline.catalog.store import CatalogStore
+from ntrader_pipeline.markets.sessions import sessions_between
+
+_SESSION_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})T00-00-00-000000000Z_\1T23-59-59-999999999Z\.parquet$")
+_LISTED = 8
+
+
+@dataclass
+class BarTypeInventory:
+    bar_type: str
+    present: list[str] = field(default_factory=list)
+    empty: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+def inventory(path: Path, start: str | None = None, end: str | None = None) -> dict:
+    """Instruments and, per bar type, sessions stored / recorded empty / missing against the NYSE calendar
+    between `start` and `end` (defaults: the first and last session stored for that bar type)."""
+    store = CatalogStore(path)
+    instruments = sorted(i.id.value for i in store.catalog.instruments())
+    bar_root = store.path / "data" / "bar"
+    bar_types = {p.name for p in bar_root.iterdir() if p.is_dir()} if bar_root.exists() else set()
+    rows = []
+    for bar_type in sorted(bar_types | set(store.empty_bar_types())):
+        row = BarTypeInventory(bar_type)
+        directory = bar_root / bar_type
+        files = directory.glob("*.parquet") if directory.exists() else []
+        row.present = sorted(m.group(1) for f in files if (m := _SESSION_FILE.match(f.name)))
+        row.empty = [d.isoformat() for d in store.empty_session_dates(bar_type)]
+        known = sorted({*row.present, *row.empty})
+        if known:
+            first, last = start or known[0], end or known[-1]
+            expected = {s.key for s in sessions_between(first, last)}
+            row.missing = sorted(expected - set(known))
+        rows.append(row)
+    return {"catalog": str(store.path), "instruments": instruments, "bar_types": [asdict(r) for r in rows]}
+
+
+def run_catalog(path: Path, start: str | None, end: str | None, *, as_json: bool = False) -> int:
+    if not Path(path).exists():
+        print(f"no catalog at {path}; set NTRADER_CATALOG or pass --path")
+        return 1
+    for name, value in (("--start", start), ("--end", end)):
+        if value is not None:
+            try:
+                dt.date.fromisoformat(value)
+            except ValueError:
+                print(f"{name} {value!r} is not a date (YYYY-MM-DD)")
+                return 2
+    report = inventory(Path(path), start, end)
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"catalog: {report['catalog']}")
+    print(f"instruments ({len(report['instruments'])}): {', '.join(report['instruments']) or '-'}")
+    header = f"{'bar type':<44} {'present':>8} {'empty':>6} {'missing':>8}  range / missing sessions"
+    print(header)
+    print("-" * len(header))
+    for row in report["bar_types"]:
+        known = sorted({*row["present"], *row["empty"]})
+        span = f"{known[0]}..{known[-1]}" if known else "-"
+        missing = row["missing"]
+        listed = ", ".join(missing[:_LISTED]) + (
+            f" (+{len(missing) - _LISTED})" if len(missing) > _LISTED else ""
+        )
+        print(
+            f"{row['bar_type']:<44} {len(row['present']):>8} {len(row['empty']):>6} {len(missing):>8}  "
+            f"{span}{'; missing ' + listed if missing else ''}"
+        )
+    return 0
