@@ -37,9 +37,10 @@ class CatalogWriteError(ValueError):
 
 
 def session_bounds_ns(session: TradingSession) -> tuple[int, int]:
-    """The UTC calendar day of the session in nanoseconds, both ends inclusive."""
-    start = dt_to_unix_nanos(session.day_start)
-    return start, start + 86_400 * 1_000_000_000 - 1
+    """The UTC calendar day of the session in nanoseconds, both ends inclusive; from the open when the
+    session opens the evening before (FX, futures)."""
+    day_after = dt_to_unix_nanos(session.date_start) + 86_400 * 1_000_000_000
+    return dt_to_unix_nanos(session.day_start), day_after - 1
 
 
 class CatalogStore:

@@ -11,7 +11,7 @@ from ntrader_pipeline.backtest.manifest import BacktestManifest, write_manifest
 from ntrader_pipeline.backtest.runner import run_sma_backtest
 from ntrader_pipeline.backtest.settings import BacktestSettings
 from ntrader_pipeline.defs.bars import bars_asset_name, bars_assets
-from ntrader_pipeline.defs.partitions import INSTRUMENT_DIMENSION, SETTINGS, instrument_partitions
+from ntrader_pipeline.defs.partitions import INSTRUMENT_DIMENSION, SETTINGS, UNIVERSE, instrument_partitions
 from ntrader_pipeline.defs.resources import StorageResource
 from ntrader_pipeline.markets.sessions import sessions_between
 from ntrader_pipeline.markets.universe import BarSpec
@@ -60,9 +60,10 @@ def sma_backtest(
 ) -> dg.MaterializeResult:
     instrument_id = context.partition_key
     spec = BarSpec.parse(config.bar_spec)
-    sessions = sessions_between(config.start, config.end)
+    calendar = UNIVERSE.instrument(instrument_id).calendar
+    sessions = sessions_between(config.start, config.end, calendar)
     if not sessions:
-        raise dg.Failure(f"no NYSE sessions between {config.start} and {config.end}; widen the window")
+        raise dg.Failure(f"no {calendar.name} sessions from {config.start} to {config.end}; widen the window")
     store = storage.catalog()
     try:
         require_clean_sessions(store, instrument_id, spec, sessions, asset_hint=bars_asset_name(spec))

@@ -13,7 +13,13 @@ import structlog
 from nautilus_trader.model.data import Bar
 
 from ntrader_pipeline.catalog.store import CatalogStore
-from ntrader_pipeline.defs.partitions import UNIVERSE, bar_partitions, split_bar_partition_keys
+from ntrader_pipeline.defs.partitions import (
+    UNIVERSE,
+    bar_partitions,
+    closed_reason,
+    instrument_sessions,
+    split_bar_partition_keys,
+)
 from ntrader_pipeline.defs.resources import IBGatewayResource, StorageResource
 from ntrader_pipeline.ingest.errors import FetchError, IncompleteSessionError, SessionFetchFailedError
 from ntrader_pipeline.ingest.fetcher import IBFetcher
@@ -56,6 +62,17 @@ def _fetch_partitions(
                 f"materialized in {bars_asset_name(spec)}"
                 for date in requested.pop(instrument_id)
             )
+    for instrument_id, dates in list(requested.items()):
+        # a date of the union calendar on which this instrument's own calendar is closed (SPY on a US
+        # holiday that FX trades): recorded as closed, nothing fetched or written
+        _, closed = instrument_sessions(instrument_id, dates)
+        for date in closed:
+            written[f"{date}|{instrument_id}"] = {"bars": 0, "closed": closed_reason(instrument_id, date)}
+        open_dates = [d for d in dates if d not in closed]
+        if open_dates:
+            requested[instrument_id] = open_dates
+        else:
+            del requested[instrument_id]
     from_ib = {i: d for i, d in requested.items() if not UNIVERSE.instrument(i).from_files}
     if from_ib:
         with ib.fetcher() as fetcher:
@@ -89,7 +106,7 @@ def _store_ib_sessions(
     instrument_id = instrument_spec.instrument_id
     bar_type = spec.bar_type(instrument_id)
     structlog.contextvars.bind_contextvars(run_id=context.run_id, instrument=instrument_id)
-    for result in fetcher.sessions(instrument_spec, spec, [session_for(d) for d in dates]):
+    for result in fetcher.sessions(instrument_spec, spec, instrument_sessions(instrument_id, dates)[0]):
         log = get_logger(__name__)
         if isinstance(result, SessionFetchFailedError):
             log.error("session_failed", error=str(result))

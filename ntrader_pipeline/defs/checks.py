@@ -3,9 +3,13 @@
 import dagster as dg
 
 from ntrader_pipeline.defs.bars import bars_assets
-from ntrader_pipeline.defs.partitions import UNIVERSE, bar_partitions, split_bar_partition_keys
+from ntrader_pipeline.defs.partitions import (
+    UNIVERSE,
+    bar_partitions,
+    instrument_sessions,
+    split_bar_partition_keys,
+)
 from ntrader_pipeline.defs.resources import StorageResource
-from ntrader_pipeline.markets.sessions import session_for
 from ntrader_pipeline.markets.universe import BarSpec
 from ntrader_pipeline.quality.catalog_quality import check_stored_sessions, failure_counts
 from ntrader_pipeline.quality.session_quality import SAMPLE_ROWS
@@ -23,13 +27,16 @@ def build_bar_quality_check(spec: BarSpec, asset: dg.AssetsDefinition) -> dg.Ass
         store = storage.catalog()
         keys = list(context.op_execution_context.partition_keys)
         results = []
+        closed_days = 0
         for instrument_id, dates in split_bar_partition_keys(keys).items():
-            sessions = [session_for(date) for date in dates]
+            sessions, closed = instrument_sessions(instrument_id, dates)  # closed: nothing to check
+            closed_days += len(closed)
             results.extend(check_stored_sessions(store, instrument_id, spec, sessions))
         failed = [r for r in results if not r.passed]
         samples = [dict(s, session=str(r.session)) for r in failed for s in r.samples][:SAMPLE_ROWS]
         metadata: dict[str, object] = {
             "sessions_checked": len(results),
+            "closed_days": closed_days,
             "sessions_failed": len(failed),
             "bars_checked": sum(r.bar_count for r in results),
             **{f"failures_{rule}": count for rule, count in failure_counts(results).items()},

@@ -97,8 +97,24 @@ class _ExchangeCalendar:
         )
 
     def sessions_between(self, start: dt.date | str, end: dt.date | str) -> list[TradingSession]:
-        labels = self._calendar.sessions_in_range(pd.Timestamp(to_date(start)), pd.Timestamp(to_date(end)))
-        return [self.session(label.date()) for label in labels]
+        # one schedule slice instead of three calendar look-ups per session (years of sessions at once)
+        schedule = self._calendar.schedule.loc[pd.Timestamp(to_date(start)) : pd.Timestamp(to_date(end))]
+        sessions = []
+        for label, opened, closed in zip(schedule.index, schedule["open"], schedule["close"], strict=True):
+            close = closed.to_pydatetime()
+            if self._close_cap is not None:
+                cap = dt.datetime.combine(label.date(), self._close_cap, tzinfo=ZoneInfo(self.timezone))
+                close = min(close, cap.astimezone(dt.UTC))
+            sessions.append(
+                TradingSession(
+                    date=label.date(),
+                    open=opened.to_pydatetime(),
+                    close=close,
+                    calendar=self.name,
+                    regular_minutes=self.regular_minutes,
+                )
+            )
+        return sessions
 
 
 class _Fx24x5Calendar:
