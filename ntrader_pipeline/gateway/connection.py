@@ -310,6 +310,11 @@ class ClientConnection:
             self._send_error(-1, code, text)
         answer = _Answer(record_id, request, window, bar_seconds, what_to_show, outcome)
         if outcome.delay or outcome.silent:
+            # logged now, before the client can see any effect of this request
+            if outcome.silent:
+                log.set_outcome(record_id, "error 1100", delayed_s=outcome.delay)
+            else:
+                log.set_outcome(record_id, "delayed", delayed_s=outcome.delay)
             # answered from a task, so a slow or silent query holds up neither this connection's other
             # requests nor other connections nor shutdown (close() cancels it)
             self._pending[request.req_id] = asyncio.create_task(self._answer_later(answer, admitted))
@@ -356,18 +361,16 @@ class ClientConnection:
             self.context.pacing.release()
 
     def _fail(self, record_id: int, req_id: int, code: int, text: str) -> None:
-        self._send_error(req_id, code, text)
         self.context.requests.set_outcome(record_id, f"error {code}")
+        self._send_error(req_id, code, text)
 
     async def _answer_later(self, answer: _Answer, admitted: bool) -> None:
-        outcome, req_id, log = answer.outcome, answer.request.req_id, self.context.requests
+        outcome, req_id = answer.outcome, answer.request.req_id
         try:
             if outcome.delay:
-                log.set_outcome(answer.record_id, "delayed", delayed_s=outcome.delay)
                 await asyncio.sleep(outcome.delay)
             if outcome.silent:
                 # connectivity lost: IB answers nothing until the client cancels or disconnects
-                log.set_outcome(answer.record_id, "error 1100")
                 await asyncio.Event().wait()
             await self._answer(answer)
             await self.writer.drain()
@@ -411,8 +414,9 @@ class ClientConnection:
             request.end_date_time,
             len(outcome.bars),
         )
-        self._send(fields)
+        # logged before sending, so a client that has the answer always finds it in the log
         log.set_outcome(answer.record_id, f"bars {len(outcome.bars)}")
+        self._send(fields)
 
 
 @dataclass(frozen=True, slots=True)
