@@ -156,7 +156,7 @@ class IBFetcher:
         A session that exhausted its retries is yielded as its error (the run goes on with the rest);
         FATAL outcomes raise, since every later request for the contract would fail the same way.
         """
-        if bar_spec.is_intraday:
+        if bar_spec.is_intraday or not _yearly_requests_fit(spec):
             for session in sessions:
                 yield self._session_or_error(spec, bar_spec, session)
             return
@@ -306,13 +306,19 @@ def _complete(
 
 def _paced(spec: InstrumentSpec, bar_spec: BarSpec, end_utc: dt.datetime, duration: str) -> PacedRequest:
     contract = f"{spec.sec_type}:{spec.symbol}:{spec.exchange}:{spec.primary_exchange}:{spec.currency}"
-    what = bar_spec.ib_what_to_show
+    what = bar_spec.for_instrument(spec.instrument_id).ib_what_to_show
     return PacedRequest(
         request_key=f"{contract}|{bar_spec}|{end_utc.isoformat()}|{duration}",
         contract_key=f"{contract}|{what}",
         bar_seconds=bar_spec.step * _BAR_SECONDS.get(bar_spec.aggregation.upper(), 86_400),
         description=f"{spec.instrument_id} {bar_spec} {duration} ending {end_utc.isoformat()}Z",
     )
+
+
+def _yearly_requests_fit(spec: InstrumentSpec) -> bool:
+    """Plain stock bars can be asked for a year at a time; continuous futures and adjusted series are
+    served only up to now (see ingest/up_to_now.py), so they keep one request per session."""
+    return spec.sec_type == "STK" and not spec.adjusted
 
 
 def _year_chunks(sessions: list[TradingSession]) -> Iterator[list[TradingSession]]:
