@@ -8,10 +8,16 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from nautilus_trader.model.data import BarType
+
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.markets.sessions import sessions_between
+from ntrader_pipeline.markets.universe import Universe, load_universe
+from ntrader_pipeline.settings import PipelineSettings
 
-_SESSION_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})T00-00-00-000000000Z_\1T23-59-59-999999999Z\.parquet$")
+# A session file ends at the last nanosecond of the session's date (it starts at that date's midnight, or
+# at the previous evening's open for FX and futures).
+_SESSION_FILE = re.compile(r"_(\d{4}-\d{2}-\d{2})T23-59-59-999999999Z\.parquet$")
 _LISTED = 8
 
 
@@ -27,6 +33,7 @@ def inventory(path: Path, start: str | None = None, end: str | None = None) -> d
     """Instruments and, per bar type, sessions stored / recorded empty / missing against the NYSE calendar
     between `start` and `end` (defaults: the first and last session stored for that bar type)."""
     store = CatalogStore(path)
+    universe = _universe()
     instruments = sorted(i.id.value for i in store.catalog.instruments())
     bar_root = store.path / "data" / "bar"
     bar_types = {p.name for p in bar_root.iterdir() if p.is_dir()} if bar_root.exists() else set()
@@ -35,15 +42,30 @@ def inventory(path: Path, start: str | None = None, end: str | None = None) -> d
         row = BarTypeInventory(bar_type)
         directory = bar_root / bar_type
         files = directory.glob("*.parquet") if directory.exists() else []
-        row.present = sorted(m.group(1) for f in files if (m := _SESSION_FILE.match(f.name)))
+        row.present = sorted(m.group(1) for f in files if (m := _SESSION_FILE.search(f.name)))
         row.empty = [d.isoformat() for d in store.empty_session_dates(bar_type)]
         known = sorted({*row.present, *row.empty})
         if known:
             first, last = start or known[0], end or known[-1]
-            expected = {s.key for s in sessions_between(first, last)}
+            expected = {s.key for s in sessions_between(first, last, _calendar_of(bar_type, universe))}
             row.missing = sorted(expected - set(known))
         rows.append(row)
     return {"catalog": str(store.path), "instruments": instruments, "bar_types": [asdict(r) for r in rows]}
+
+
+def _universe() -> Universe | None:
+    try:
+        return load_universe(PipelineSettings().universe)
+    except (OSError, ValueError):  # no universe here: every bar type is checked against NYSE sessions
+        return None
+
+
+def _calendar_of(bar_type: str, universe: Universe | None) -> str | None:
+    """The session calendar of the bar type's instrument per the universe (None: NYSE)."""
+    instrument_id = BarType.from_str(bar_type).instrument_id.value
+    if universe is None or instrument_id not in universe.instrument_ids:
+        return None
+    return universe.instrument(instrument_id).calendar_name
 
 
 def run_catalog(path: Path, start: str | None, end: str | None, *, as_json: bool = False) -> int:
