@@ -319,11 +319,7 @@ class ClientConnection:
             # requests nor other connections nor shutdown (close() cancels it)
             self._pending[request.req_id] = asyncio.create_task(self._answer_later(answer, admitted))
             return
-        try:
-            await self._answer(answer)
-        finally:
-            if admitted:
-                self._release()
+        await self._answer(answer, release=admitted)
 
     def _admit(self, request: HistoricalDataRequest, bar_seconds: int, what_to_show: str) -> bool:
         """True once the pacing emulation (if on) has opened the request; raises its 162 otherwise."""
@@ -366,22 +362,28 @@ class ClientConnection:
 
     async def _answer_later(self, answer: _Answer, admitted: bool) -> None:
         outcome, req_id = answer.outcome, answer.request.req_id
+        answered = False
         try:
             if outcome.delay:
                 await asyncio.sleep(outcome.delay)
             if outcome.silent:
                 # connectivity lost: IB answers nothing until the client cancels or disconnects
                 await asyncio.Event().wait()
-            await self._answer(answer)
+            answered = True
+            await self._answer(answer, release=admitted)
             await self.writer.drain()
         except ConnectionError:
             LOGGER.info("connection %d: client gone before reqId %d was answered", self.id, req_id)
         finally:
             self._pending.pop(req_id, None)
-            if admitted:
+            if admitted and not answered:  # cancelled or connection closed before the answer
                 self._release()
 
-    async def _answer(self, answer: _Answer) -> None:
+    async def _answer(self, answer: _Answer, *, release: bool) -> None:
+        """Send the answer; `release` closes the request for the pacing emulation first, so a client that
+        has the answer never sees it still counted as open."""
+        if release:
+            self._release()
         outcome, request, log = answer.outcome, answer.request, self.context.requests
         if outcome.error is not None:
             self._fail(answer.record_id, request.req_id, *outcome.error)

@@ -6,6 +6,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from ntrader_pipeline.gateway import Fault, GatewayFaults
+from ntrader_pipeline.gateway.__main__ import build_parser, main
+from ntrader_pipeline.gateway.faults import PACING_VIOLATION
 from ntrader_pipeline_tests.gateway.ib_raw_client import RawIbClient, stock
 
 STARTUP_SECONDS = 60  # imports and the exchange calendar take a few seconds on a cold machine
@@ -51,3 +56,71 @@ def test_cli_rejects_a_bad_fault_spec() -> None:
     result = subprocess.run(command, capture_output=True, text=True, timeout=STARTUP_SECONDS)
     assert result.returncode == 2
     assert "unknown setting 'explode'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("spec", "kind"),
+    [
+        ("SPY:pacing,times=2", {"pacing": True, "times": 2}),
+        ("SPY:no_data", {"no_data": True}),
+        ("SPY:error=321", {"error": (321, "Error validating request")}),
+        ("SPY:connectivity=1100", {"connectivity": 1100}),
+        ("SPY:connectivity=1102,times=1", {"connectivity": 1102, "times": 1}),
+        ("SPY:drop,times=1", {"drop": True, "times": 1}),
+        ("SPY:delay=1.5", {"delay": 1.5}),
+        ("SPY@2024-01-04:malformed", {"malformed": True}),
+    ],
+)
+def test_cli_parses_each_fault_kind(spec: str, kind: dict[str, object]) -> None:
+    args = build_parser().parse_args(["--fault", spec, "--fault", "QQQ:short_bars=1"])
+    faults = GatewayFaults.from_specs(args.fault)
+    [(_, fault)] = faults.for_symbol("SPY")
+    assert fault == Fault(**kind)  # type: ignore[arg-type]
+    assert faults.remaining("SPY") == [kind.get("times")]
+    assert args.pacing is False
+    assert build_parser().parse_args(["--pacing"]).pacing is True
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("SPY:connectivity=1200", "connectivity must be one of"),
+        ("SPY:drop,times=0", "times must be >= 1"),
+        ("SPY:delay=later", "delay value 'later' is not a number"),
+    ],
+)
+def test_cli_rejects_bad_new_specs_with_usage_error(
+    spec: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--port", "0", "--fault", spec])
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_with_pacing_and_a_scripted_fault(tmp_path: Path) -> None:
+    port_file = tmp_path / "gateway.port"
+    command = [
+        sys.executable, "-m", "ntrader_pipeline.gateway", "--port", "0", "--port-file", str(port_file),
+        "--pacing", "--fault", "SPY:no_data,times=1", "--log-level", "WARNING",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        port = int(wait_for_file(port_file, process, STARTUP_SECONDS))
+        with RawIbClient("127.0.0.1", port) as raw:
+            raw.start_api()
+            end = "20240105 21:00:00 UTC"
+            [no_data] = raw.historical_data(1, stock("SPY", "ARCA"), end, "1 D", "1 min").errors_for(1)
+            assert no_data.code == 162 and no_data.text.endswith("no data: SPY@ARCA Trades")
+            # the fault is spent, but the same request again within 15 s is a pacing violation
+            [paced] = raw.historical_data(2, stock("SPY", "ARCA"), end, "1 D", "1 min").errors_for(2)
+            assert (paced.code, paced.text) == PACING_VIOLATION
+            other = raw.historical_data(3, stock("SPY", "ARCA"), "20240104 21:00:00 UTC", "1 D", "1 min")
+            assert len(other.bars[3]) == 390
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate(timeout=5)
