@@ -56,10 +56,11 @@ def run_ours(port: int, sessions_per_year: int, limiter: bool) -> dict:
     settings = IBSettings(
         port=port, client_id=21, request_timeout_s=REQUEST_TIMEOUT_S, pacing=limiter, pacing_db=pacing_db
     )
+    work = workload(sessions_per_year)  # calendar loading is not fetching: outside the timed part
     bars = requests = 0
     started = time.perf_counter()
     with IBFetcher(settings) as fetcher:
-        for spec, sessions in workload(sessions_per_year):
+        for spec, sessions in work:
             fetcher.instrument(spec)
             for result in fetcher.sessions(spec, MINUTE, sessions):
                 assert isinstance(result, SessionResult) and not result.is_empty, result
@@ -77,6 +78,8 @@ def run_bare(port: int, sessions_per_year: int, debug: bool) -> dict:
 
     os.environ.setdefault("IB_MAX_CONNECTION_ATTEMPTS", "1")
 
+    work = workload(sessions_per_year)
+
     async def fetch_all() -> dict:
         client = HistoricInteractiveBrokersClient(port=port, client_id=22, log_level="ERROR")
         if not debug:  # the client switches asyncio debug mode on; IBFetcher switches it off
@@ -84,7 +87,7 @@ def run_bare(port: int, sessions_per_year: int, debug: bool) -> dict:
         started = time.perf_counter()  # like IBFetcher's figure: connection included
         await client.connect()
         bars = requests = 0
-        for spec, sessions in workload(sessions_per_year):
+        for spec, sessions in work:
             contract = contract_for(spec)
             await client.request_instruments(contracts=[contract])
             for session in sessions:
