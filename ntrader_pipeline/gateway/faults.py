@@ -107,7 +107,7 @@ class FaultOutcome:
     garbled: frozenset[int] = frozenset()
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # identity, not value: two identical scripted faults are two uses
 class _Entry:
     symbol: str
     session: dt.date | None

@@ -96,6 +96,16 @@ def test_combinable_kinds_apply_together_and_are_each_spent() -> None:
     assert faults.remaining("SPY") == [0, 0, 0]
 
 
+def test_identical_scripted_faults_are_used_one_after_the_other() -> None:
+    faults = GatewayFaults()
+    faults.script("SPY", Fault(short_bars=1), times=1)
+    faults.script("SPY", Fault(short_bars=1), times=1)
+    bars = session()
+    assert faults.resolve("SPY", bars).bars == bars[:-2]  # both apply to the first request
+    assert faults.remaining("SPY") == [0, 0]
+    assert faults.resolve("SPY", bars).bars == bars
+
+
 def test_remaining_count_is_thread_safe() -> None:
     faults = GatewayFaults()
     faults.script("SPY", Fault(pacing=True), times=25)
