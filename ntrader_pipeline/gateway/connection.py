@@ -1,7 +1,8 @@
 """One client connection: the handshake, then startApi and the requests of the historical-data flow.
 
 Anything the gateway does not understand is logged and ignored; a request that fails is answered with an
-IB error for its reqId. A connection is only ever closed by the client, a framing error, or shutdown.
+IB error for its reqId. A connection is only ever closed by the client, a framing error, shutdown, or a
+scripted `drop` fault.
 """
 
 from __future__ import annotations
