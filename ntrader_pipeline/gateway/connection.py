@@ -51,7 +51,7 @@ from ntrader_pipeline.gateway.inbound import (
 )
 from ntrader_pipeline.gateway.pacing import HistoricalPacing, PacedRequest, PacingViolation
 from ntrader_pipeline.gateway.request_log import HistoricalRecord, ReceivedRequest, RequestLog
-from ntrader_pipeline.gateway.synthetic import DAY
+from ntrader_pipeline.gateway.synthetic import DAY, adjusted
 from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE
 
 LOGGER = logging.getLogger("ntrader_pipeline.gateway")
@@ -61,7 +61,7 @@ FARM_NOTICES = (
     (2106, "HMDS data farm connection is OK:ushmds"),
     (2158, "Sec-def data farm connection is OK:secdefnj"),
 )
-SERVED_WHAT_TO_SHOW = ("TRADES", "MIDPOINT")
+SERVED_WHAT_TO_SHOW = ("TRADES", "MIDPOINT", "ADJUSTED_LAST")
 Clock = Callable[[], dt.datetime]
 _EXCHANGE_TZ = ZoneInfo(EXCHANGE_TIMEZONE)
 
@@ -246,7 +246,7 @@ class ClientConnection:
         exchange = request.contract.exchange.upper() or "SMART"
         today = self.context.clock().astimezone(_EXCHANGE_TZ).date()
         details = messages.contract_data(
-            self.version, request.req_id, contract, exchange, trading_hours(today)
+            self.version, request.req_id, contract, exchange, trading_hours(today, contract.calendar)
         )
         self._send(details)
         self._send(messages.contract_data_end(request.req_id))
@@ -292,9 +292,19 @@ class ClientConnection:
             admitted = self._admit(request, bar_seconds, what_to_show)
             require_served_bar_size(bar_seconds, request.bar_size)
             check_duration_fits_bar_size(duration, bar_seconds)
+            if what_to_show == "ADJUSTED_LAST" and request.end_date_time.strip():
+                raise HistoryRequestError(  # IB's rule: adjusted bars only ever end now
+                    VALIDATION_ERROR,
+                    "Error validating request.-'bP' : cause - Adjusted Last historical data query end "
+                    f"date/time must be empty (got {request.end_date_time!r})",
+                )
             now = self.context.clock()
-            window = history_window(duration, parse_end_time(request.end_date_time, now), now)
+            window = history_window(
+                duration, parse_end_time(request.end_date_time, now), now, contract.calendar
+            )
             bars = select_bars(contract.symbol, window, bar_seconds)
+            if what_to_show == "ADJUSTED_LAST":
+                bars = adjusted(bars)
         except HistoryRequestError as exc:
             if admitted:
                 self._release()
@@ -396,7 +406,7 @@ class ClientConnection:
             outcome.bars,
             format_date=request.format_date,
             daily=answer.bar_seconds == DAY,
-            trades=answer.what_to_show == "TRADES",
+            trades=answer.what_to_show != "MIDPOINT",
             garbled=outcome.garbled,
         )
         if outcome.drop:
