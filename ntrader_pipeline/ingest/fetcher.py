@@ -27,6 +27,7 @@ from ntrader_pipeline.ingest.completeness import complete_session
 from ntrader_pipeline.ingest.errors import (
     ContractNotFoundError,
     FetchError,
+    GatewayUnavailableError,
     IBError,
     IncompleteSessionError,
     InvalidRequestError,
@@ -243,8 +244,10 @@ class IBFetcher:
         end_utc = end.astimezone(dt.UTC).replace(tzinfo=None)
         try:
             connection = self.connection()
-        except TransientFetchError as exc:
-            return [], [IBError(-1, 0, str(exc))], False
+        except GatewayUnavailableError as exc:
+            if self.stats.connections == 0:
+                raise  # never reached the gateway this run: retrying sessions one by one cannot help
+            return [], [IBError(-1, 0, f"reconnecting failed: {exc}")], False  # mid-run: counts as an attempt
         self.stats.requests += 1
         if self.limiter is None:
             received, errors = connection.fetch_bars(spec, bar_spec, end_utc, duration)

@@ -187,3 +187,22 @@ def test_failed_partition_names_instrument_session_attempts_and_ib_error(ib_gate
     stored = store.read_session_bars(SPY_MINUTE_TYPE, session_for("2024-01-05"))  # retried after the drop
     assert len(stored) == 390 and len({b.ts_init for b in stored}) == 390
     assert not list((store.path / ".staging").iterdir())
+
+
+def test_gateway_gone_mid_run_fails_the_session_after_its_attempts(fault_settings):
+    from ntrader_pipeline.gateway import EmbeddedGateway
+
+    with EmbeddedGateway() as gateway:
+        settings = fault_settings.model_copy(update={"port": gateway.port})
+        fetcher = IBFetcher(settings)
+        assert len(fetcher.session(SPY, MINUTE, SESSION).bars) == 390
+        gateway.stop()
+        started = time.monotonic()
+        with pytest.raises(SessionFetchFailedError) as error:
+            fetcher.session(SPY, MINUTE, session_for("2024-01-05"))
+        fetcher.close()
+    assert time.monotonic() - started < _bound_s(settings)
+    message = str(error.value)
+    assert "SPY.ARCA 1-MINUTE-LAST session 2024-01-05" in message
+    assert f"after {ATTEMPTS} attempts" in message
+    assert "reconnecting failed: nothing answers at" in message
