@@ -65,9 +65,9 @@ def test_adjusted_bars_scale_prices_by_a_deterministic_factor():
     plain = session_bars("SPY", day, 86_400).rows()
     scaled = adjusted(plain)
     factor = adjustment_factor(day)
-    assert adjustment_factor(dt.date(2024, 3, 14)) == pytest.approx(
-        factor / (1 - 0.00375)
-    )  # one ex-date later
+    # 2024-03-15 (third Friday) is an ex-date: from that session on, one dividend fewer lies ahead
+    assert adjustment_factor(dt.date(2024, 3, 14)) == factor
+    assert adjustment_factor(dt.date(2024, 3, 15)) == pytest.approx(factor / (1 - 0.00375))
     assert scaled[0].close == round(plain[0].close * factor, 2) and scaled[0].volume == plain[0].volume
     assert adjusted(plain) == scaled
 
