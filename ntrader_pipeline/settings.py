@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def default_pacing_db() -> str:
+    """Beside the Dagster instance (DAGSTER_HOME) when there is one, so every run on the instance shares
+    it; else under the repo's data directory."""
+    home = os.environ.get("DAGSTER_HOME")
+    return str(Path(home) / "ib_pacing.sqlite") if home else str(REPO_ROOT / "data" / "ib_pacing.sqlite")
 
 
 class IBSettings(BaseSettings):
@@ -30,7 +38,7 @@ class IBSettings(BaseSettings):
     backoff_jitter: float = Field(default=0.5, ge=0, le=1)
     # Client-side pacing (IB's historical-data limits), shared by every process using the same file
     pacing: bool = True
-    pacing_db: str = str(REPO_ROOT / "data" / "ib_pacing.sqlite")
+    pacing_db: str = Field(default_factory=lambda: default_pacing_db())
     pacing_max_wait_s: float = Field(default=900.0, gt=0)
 
 

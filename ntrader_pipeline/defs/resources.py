@@ -8,7 +8,7 @@ import dagster as dg
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.ingest.fetcher import IBFetcher
 from ntrader_pipeline.ingest.ib_connection import IBConnection
-from ntrader_pipeline.settings import IBSettings, PipelineSettings
+from ntrader_pipeline.settings import IBSettings, PipelineSettings, default_pacing_db
 
 
 class IBGatewayResource(dg.ConfigurableResource):
@@ -24,11 +24,13 @@ class IBGatewayResource(dg.ConfigurableResource):
     backoff_cap_s: float = 60.0
     backoff_jitter: float = 0.5
     pacing: bool = True
-    pacing_db: str = IBSettings.model_fields["pacing_db"].default
+    pacing_db: str = ""  # empty: beside the Dagster instance (DAGSTER_HOME), else data/ib_pacing.sqlite
     pacing_max_wait_s: float = 900.0
 
     def settings(self) -> IBSettings:
-        return IBSettings(**{name: getattr(self, name) for name in IBSettings.model_fields})
+        values = {name: getattr(self, name) for name in IBSettings.model_fields}
+        values["pacing_db"] = self.pacing_db or default_pacing_db()
+        return IBSettings(**values)
 
     def connection(self) -> IBConnection:
         """An IBConnection to use as a context manager: connects on entry, always disconnects."""
