@@ -31,6 +31,8 @@ class PipelineSettings(BaseSettings):
     catalog: Path = REPO_ROOT / "data" / "catalog"
     artifacts: Path = REPO_ROOT / "data" / "backtests"
     reports: Path = REPO_ROOT / "data" / "reports"
+    # Base URL serving `reports` over HTTP (the UI launcher sets it); unset: reports link as file:// URIs.
+    reports_url: str | None = None
     universe: Path = REPO_ROOT / "data" / "universe.yaml"
     first_session: dt.date = dt.date(2024, 1, 2)
     demo_start: dt.date = dt.date(2024, 1, 2)
