@@ -15,6 +15,7 @@ from nautilus_trader.model.data import Bar
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.defs.partitions import UNIVERSE, bar_partitions, split_bar_partition_keys
 from ntrader_pipeline.defs.resources import IBGatewayResource, StorageResource
+from ntrader_pipeline.defs.run_tags import tag_bars_run
 from ntrader_pipeline.ingest.errors import FetchError, IncompleteSessionError
 from ntrader_pipeline.ingest.file_sessions import FileSessions
 from ntrader_pipeline.ingest.session_bars import fetch_session_bars
@@ -117,6 +118,7 @@ def build_bars_asset(spec: BarSpec) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, ib: IBGatewayResource, storage: StorageResource
     ) -> dg.MaterializeResult:
         started = time.monotonic()
+        tag_bars_run(context)
         written: dict[str, dict] = {}
         failures: list[str] = []
         try:

@@ -11,13 +11,12 @@ import dagster as dg
 from ntrader_pipeline.defs.bars import bars_asset_name
 from ntrader_pipeline.defs.jobs import market_data_job
 from ntrader_pipeline.defs.partitions import UNIVERSE
+from ntrader_pipeline.defs.run_tags import INSTRUMENT_TAG
 from ntrader_pipeline.markets.closes import NoSession, session_closed_on
 from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE
 
 NIGHTLY_CRON = "30 18 * * 1-5"  # 18:30 New York, Mon-Fri: the close (16:00, 13:00 on half days) is long past
-INSTRUMENT_TAG = "ntrader/instrument"
 SESSION_TAG = "ntrader/session"
-SESSIONS_TAG = "ntrader/sessions"
 BAR_QUALITY_CHECK = "bar_quality"
 
 

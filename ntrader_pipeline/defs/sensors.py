@@ -16,7 +16,7 @@ from dagster._core.storage.tags import (
 
 from ntrader_pipeline.defs.jobs import backtests_job, market_data_job
 from ntrader_pipeline.defs.partitions import UNIVERSE
-from ntrader_pipeline.defs.schedules import INSTRUMENT_TAG
+from ntrader_pipeline.defs.run_tags import INSTRUMENT_TAG
 
 
 def instruments_of_run(tags: dict[str, str]) -> list[str]:

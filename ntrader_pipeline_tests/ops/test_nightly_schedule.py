@@ -8,7 +8,8 @@ from dagster._core.definitions.schedule_definition import ScheduleExecutionData
 
 from ntrader_pipeline.definitions import defs
 from ntrader_pipeline.defs.partitions import UNIVERSE
-from ntrader_pipeline.defs.schedules import INSTRUMENT_TAG, SESSION_TAG, nightly_bars_schedule
+from ntrader_pipeline.defs.run_tags import INSTRUMENT_TAG
+from ntrader_pipeline.defs.schedules import SESSION_TAG, nightly_bars_schedule
 from ntrader_pipeline.markets.closes import holiday_name
 
 NEW_YORK = ZoneInfo("America/New_York")
