@@ -28,7 +28,8 @@ class PipelineSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="NTRADER_", env_file=".env", extra="ignore")
 
-    catalog: Path = REPO_ROOT / "data" / "catalog"
+    # A directory, or an object-store URL such as s3://bucket/prefix (credentials: AWS_* variables).
+    catalog: str = str(REPO_ROOT / "data" / "catalog")
     artifacts: Path = REPO_ROOT / "data" / "backtests"
     reports: Path = REPO_ROOT / "data" / "reports"
     # Base URL serving `reports` over HTTP (the UI launcher sets it); unset: reports link as file:// URIs.
