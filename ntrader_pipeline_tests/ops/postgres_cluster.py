@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -55,6 +56,10 @@ def throwaway_postgres(db_name: str = "dagster") -> Iterator[Cluster]:
     # PostgreSQL refuses to run as root: run its binaries as the `postgres` account then.
     as_user: list[str] = []
     if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and no `postgres` account to run the PostgreSQL server as")
         as_user = ["setpriv", "--reuid=postgres", "--regid=postgres", "--clear-groups", "--"]
     root = Path(tempfile.mkdtemp(prefix="ntrader-pg-"))  # not under pytest's 0700 root-owned tmp
     if as_user:

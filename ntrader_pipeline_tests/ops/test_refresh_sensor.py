@@ -15,7 +15,7 @@ def test_successful_bars_run_requests_its_instruments_backtests(ib_resource, sto
         resources={"ib": ib_resource, "storage": storage},
     )
     instance = dg.DagsterInstance.ephemeral()
-    result = defs.get_job_def("market_data_job").execute_in_process(
+    result = defs.resolve_job_def("market_data_job").execute_in_process(
         partition_key="2024-01-03|QQQ.NASDAQ", instance=instance
     )
     assert result.success
@@ -32,7 +32,7 @@ def test_successful_bars_run_requests_its_instruments_backtests(ib_resource, sto
     assert requests[0].run_key == f"after:{result.run_id}:QQQ.NASDAQ"
     # The sensor launches backtests_job, whose assets are exactly the backtest group's.
     assert refresh_backtests_after_bars.job_name == "backtests_job"
-    assert defs.get_job_def("backtests_job").asset_layer.executable_asset_keys == set(
+    assert defs.resolve_job_def("backtests_job").asset_layer.executable_asset_keys == set(
         dg.AssetSelection.groups("backtests").resolve(defs.resolve_asset_graph())
     )
 
