@@ -20,6 +20,14 @@ LOOPBACK = "127.0.0.1"
 class _QuietReportsHandler(SimpleHTTPRequestHandler):
     """Only the reports directory (SimpleHTTPRequestHandler refuses paths that escape it); no access log."""
 
+    def do_GET(self) -> None:
+        # Browsers ask every page's origin for a favicon; "no content" instead of a 404 console error.
+        if self.path == "/favicon.ico":
+            self.send_response(204)
+            self.end_headers()
+            return
+        super().do_GET()
+
     def log_message(self, format: str, *args: object) -> None:
         pass
 

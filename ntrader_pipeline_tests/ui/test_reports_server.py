@@ -28,6 +28,7 @@ def test_serves_reports_directory_only(tmp_path: Path) -> None:
         assert _get(f"{server.url}/sma_cross/SPY.ARCA.html") == (200, b"<html>spy</html>")
         assert _get(f"{server.url}/../secret.txt")[0] == 404
         assert _get(f"{server.url}/%2e%2e/secret.txt")[0] == 404
+        assert _get(f"{server.url}/favicon.ico") == (204, b"")  # no 404 in the browser console
         port = server.port
     with pytest.raises(OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
