@@ -151,7 +151,7 @@ def run(ports: UiPorts) -> int:
             for name, process in children.items():
                 if process.poll() is not None:
                     print(f"{name} exited with code {process.returncode}; stopping", file=sys.stderr)
-                    return process.returncode or 1
+                    return process.returncode if process.returncode > 0 else 1  # killed: negative
         print("stopping the Dagster UI, the reports server and the gateway", flush=True)
     return 0
 
