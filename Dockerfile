@@ -1,8 +1,9 @@
 # The ntrader_pipeline code location, served over gRPC to a Dagster webserver/daemon.
-#   docker build -t ntrader-pipeline .
+#   docker build -t ntrader-pipeline .                          (add --build-arg EXTRAS=scale for K8s/Celery)
 #   docker run --rm -p 4000:4000 -e IB_HOST=host.docker.internal -e IB_PORT=4002 ntrader-pipeline
 FROM python:3.11-slim
 
+ARG EXTRAS=""
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -18,7 +19,7 @@ WORKDIR /app
 # Dependencies first (their own layer, rebuilt only when the pins change), then the source.
 COPY pyproject.toml README.md ./
 RUN mkdir ntrader_pipeline && touch ntrader_pipeline/__init__.py \
-    && pip install . && pip uninstall -y ntrader_pipeline && rm -rf ntrader_pipeline build
+    && pip install ".${EXTRAS:+[$EXTRAS]}" && pip uninstall -y ntrader_pipeline && rm -rf ntrader_pipeline build
 COPY ntrader_pipeline ./ntrader_pipeline
 COPY data/universe.yaml ./data/universe.yaml
 COPY dagster.yaml workspace.yaml ./
@@ -27,4 +28,5 @@ RUN pip install --no-deps . && rm -rf build && chown -R ntrader /app
 USER ntrader
 VOLUME ["/data"]
 EXPOSE 4000
+HEALTHCHECK --interval=30s --timeout=10s CMD ["dagster", "api", "grpc-health-check", "-p", "4000"]
 CMD ["dagster", "code-server", "start", "-h", "0.0.0.0", "-p", "4000", "-m", "ntrader_pipeline.definitions"]

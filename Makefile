@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 UI_PORT ?= 3000
 GATEWAY_PORT ?= 4002
+REPORTS_PORT ?= 3001
 # The repo root is the Dagster instance: dagster.yaml here, run storage under data/dagster/.
 export DAGSTER_HOME := $(CURDIR)
 
@@ -25,11 +26,11 @@ demo: venv
 test: venv
 	$(BIN)/python -m pytest
 
-# Dagster UI on 127.0.0.1:$(UI_PORT), with the embedded gateway on $(GATEWAY_PORT); both stop on Ctrl-C.
+# Dagster UI on 127.0.0.1:$(UI_PORT) + embedded gateway on $(GATEWAY_PORT) + HTML reports over HTTP on
+# $(REPORTS_PORT); all stop together on Ctrl-C (0 = a free port).
 ui: venv
-	@$(BIN)/python -m ntrader_pipeline.gateway --port $(GATEWAY_PORT) & gateway=$$!; \
-	trap 'kill $$gateway 2>/dev/null' EXIT INT TERM; \
-	IB_HOST=127.0.0.1 IB_PORT=$(GATEWAY_PORT) $(BIN)/dagster dev -h 127.0.0.1 -p $(UI_PORT)
+	$(BIN)/python -m ntrader_pipeline.ui --ui-port $(UI_PORT) --gateway-port $(GATEWAY_PORT) \
+		--reports-port $(REPORTS_PORT)
 
 gateway: venv
 	$(BIN)/python -m ntrader_pipeline.gateway --port $(GATEWAY_PORT)

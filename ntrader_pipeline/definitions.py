@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from ntrader_pipeline.defs import backtests, bars, checks, jobs, metrics, reports
+from ntrader_pipeline.defs import backtests, bars, checks, jobs, metrics, reports, schedules, sensors
 from ntrader_pipeline.defs.resources import resource_defs
 from ntrader_pipeline.logs import configure_logging
 
@@ -12,5 +12,7 @@ defs = dg.Definitions(
     assets=[*bars.bars_assets, backtests.sma_backtest, metrics.backtest_metrics, reports.backtest_report],
     asset_checks=checks.bar_quality_checks,
     jobs=jobs.all_jobs,
+    schedules=schedules.all_schedules,
+    sensors=sensors.all_sensors,
     resources=resource_defs(),
 )

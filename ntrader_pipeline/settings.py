@@ -47,9 +47,12 @@ class PipelineSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="NTRADER_", env_file=".env", extra="ignore")
 
-    catalog: Path = REPO_ROOT / "data" / "catalog"
+    # A directory, or an object-store URL such as s3://bucket/prefix (credentials: AWS_* variables).
+    catalog: str = str(REPO_ROOT / "data" / "catalog")
     artifacts: Path = REPO_ROOT / "data" / "backtests"
     reports: Path = REPO_ROOT / "data" / "reports"
+    # Base URL serving `reports` over HTTP (the UI launcher sets it); unset: reports link as file:// URIs.
+    reports_url: str | None = None
     universe: Path = REPO_ROOT / "data" / "universe.yaml"
     first_session: dt.date = dt.date(2024, 1, 2)
     demo_start: dt.date = dt.date(2024, 1, 2)

@@ -58,7 +58,10 @@ def read_bar_files(paths: Sequence[Path], *, file_index: str | None = None) -> p
     if not paths:
         schema = {**BAR_FRAME_SCHEMA, **({file_index: pl.Int32} if file_index else {})}
         return pl.DataFrame(schema=schema)
-    dataset = ds.dataset([str(p) for p in paths], format="parquet")
+    if hasattr(paths[0], "fs"):  # a UPath: the files are on an object store (one filesystem per catalog)
+        dataset = ds.dataset([p.path for p in paths], format="parquet", filesystem=paths[0].fs)
+    else:
+        dataset = ds.dataset([str(p) for p in paths], format="parquet")
     table = dataset.to_table()
     columns: dict[str, np.ndarray] = {
         "ts_event": table["ts_event"].to_numpy().astype(np.int64),

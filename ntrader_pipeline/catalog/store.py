@@ -7,6 +7,9 @@ same filesystem and `os.replace` the finished file: a killed run leaves the old 
 A session IB has no data for (halt, new listing) is recorded explicitly as a small JSON marker
 `empty/<bar type>/<date>.json` holding IB's reason, so "no data" is never confused with "not fetched";
 writing bars for the session later removes the marker.
+
+On an object store (`s3://bucket/prefix`) the staging catalog is a local temp dir and each finished
+file is uploaded with one PUT, which S3 makes visible atomically: the same guarantee, no rename needed.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from nautilus_trader.model.data import Bar, BarType
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
+from ntrader_pipeline.catalog.location import CatalogLocation
 from ntrader_pipeline.markets.sessions import TradingSession
 
 _STAGING = ".staging"
@@ -45,9 +49,19 @@ def session_bounds_ns(session: TradingSession) -> tuple[int, int]:
 
 class CatalogStore:
     def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
-        self.catalog = ParquetDataCatalog(str(self.path))
+        self.location = CatalogLocation.parse(path)
+        if self.location.is_local:
+            self.path = Path(path)
+            self.path.mkdir(parents=True, exist_ok=True)
+            self.catalog = ParquetDataCatalog(str(self.path))
+        else:
+            self.path = self.location.path()  # a UPath: same API as Path, on the object store
+            self.catalog = ParquetDataCatalog(
+                self.location.root,
+                fs_protocol=self.location.protocol,
+                fs_storage_options=self.location.storage_options,
+                fs_rust_storage_options=self.location.rust_storage_options,
+            )
 
     # -- instruments -------------------------------------------------------------------------
 
@@ -70,7 +84,10 @@ class CatalogStore:
     # -- bars --------------------------------------------------------------------------------
 
     def bar_directory(self, bar_type: BarType | str) -> Path:
-        return Path(self.catalog._make_path(data_cls=Bar, identifier=str(bar_type)))
+        directory = self.catalog._make_path(data_cls=Bar, identifier=str(bar_type))
+        if self.location.is_local:
+            return Path(directory)
+        return self.path / directory.removeprefix(self.location.root).lstrip("/")
 
     def session_file(self, bar_type: BarType | str, session: TradingSession) -> Path:
         start, end = session_bounds_ns(session)
@@ -109,10 +126,13 @@ class CatalogStore:
         if self.has_session(bar_type, session):
             return None
         marker = self.empty_marker(bar_type, session)
+        text = json.dumps({"bar_type": str(bar_type), "session": session.key, "reason": reason}, indent=2)
+        if not self.location.is_local:
+            marker.write_text(text + "\n")  # one PUT: atomic on an object store
+            return marker
         marker.parent.mkdir(parents=True, exist_ok=True)
-        record = {"bar_type": str(bar_type), "session": session.key, "reason": reason}
         temporary = marker.with_name(f".{marker.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(record, indent=2) + "\n")
+        temporary.write_text(text + "\n")
         os.replace(temporary, marker)
         return marker
 
@@ -136,10 +156,10 @@ class CatalogStore:
         path = self.session_file(bar_type, session)
         if not path.exists():
             return []
-        return self.catalog.bars(bar_types=[str(bar_type)], files=[str(path)])
+        return self.catalog.bars(bar_types=[str(bar_type)], files=[self._catalog_file(path)])
 
     def read_bars(self, bar_type: BarType | str, sessions: Iterable[TradingSession]) -> list[Bar]:
-        files = [str(p) for s in sessions if (p := self.session_file(bar_type, s)).exists()]
+        files = [self._catalog_file(p) for s in sessions if (p := self.session_file(bar_type, s)).exists()]
         if not files:
             return []
         return self.catalog.bars(bar_types=[str(bar_type)], files=files)
@@ -149,7 +169,14 @@ class CatalogStore:
 
     # -- internals ---------------------------------------------------------------------------
 
+    def _catalog_file(self, path: Path) -> str:
+        """A file as the Nautilus catalog names it: the local path, or `bucket/key` on an object store."""
+        return str(path) if self.location.is_local else path.path
+
     def _atomic_write(self, data: list, *, start: int, end: int, replace_directory: bool = False) -> None:
+        if not self.location.is_local:
+            self._upload_write(data, start=start, end=end, replace_directory=replace_directory)
+            return
         staging_root = self.path / _STAGING
         staging_root.mkdir(exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=staging_root))
@@ -165,6 +192,20 @@ class CatalogStore:
                 os.replace(written, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+    def _upload_write(self, data: list, *, start: int, end: int, replace_directory: bool) -> None:
+        """Object store: stage locally, then one PUT per file (atomic on S3; no partial object is visible)."""
+        fs = self.path.fs
+        with tempfile.TemporaryDirectory(prefix="ntrader-staging-") as staging:
+            ParquetDataCatalog(staging).write_data(data, start=start, end=end, skip_disjoint_check=True)
+            for written in Path(staging).rglob("*.parquet"):
+                target = self.path / written.relative_to(staging).as_posix()
+                if replace_directory:
+                    for stale in target.parent.glob("*.parquet"):
+                        if stale.name != target.name:
+                            stale.unlink()
+                fs.put_file(str(written), target.path)
+                fs.invalidate_cache(target.parent.path)
 
 
 def _definition(instrument: Instrument) -> dict:

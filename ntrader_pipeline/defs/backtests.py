@@ -13,6 +13,7 @@ from ntrader_pipeline.backtest.settings import BacktestSettings
 from ntrader_pipeline.defs.bars import bars_asset_name, bars_assets
 from ntrader_pipeline.defs.partitions import INSTRUMENT_DIMENSION, SETTINGS, UNIVERSE, instrument_partitions
 from ntrader_pipeline.defs.resources import StorageResource
+from ntrader_pipeline.defs.run_tags import tag_run
 from ntrader_pipeline.markets.sessions import sessions_between
 from ntrader_pipeline.markets.universe import BarSpec
 from ntrader_pipeline.quality.gate import SessionsNotReadyError, require_clean_sessions
@@ -59,6 +60,7 @@ def sma_backtest(
     context: dg.AssetExecutionContext, config: SmaBacktestConfig, storage: StorageResource
 ) -> dg.MaterializeResult:
     instrument_id = context.partition_key
+    tag_run(context, [instrument_id], [config.start, config.end])
     spec = BarSpec.parse(config.bar_spec)
     calendar = UNIVERSE.instrument(instrument_id).calendar
     sessions = sessions_between(config.start, config.end, calendar)

@@ -21,6 +21,7 @@ from ntrader_pipeline.defs.partitions import (
     split_bar_partition_keys,
 )
 from ntrader_pipeline.defs.resources import IBGatewayResource, StorageResource
+from ntrader_pipeline.defs.run_tags import tag_bars_run
 from ntrader_pipeline.ingest.errors import FetchError, IncompleteSessionError, SessionFetchFailedError
 from ntrader_pipeline.ingest.fetcher import IBFetcher
 from ntrader_pipeline.ingest.file_sessions import FileSessions
@@ -173,6 +174,7 @@ def build_bars_asset(spec: BarSpec) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, ib: IBGatewayResource, storage: StorageResource
     ) -> dg.MaterializeResult:
         started = time.monotonic()
+        tag_bars_run(context)
         written: dict[str, dict] = {}
         failures: list[str] = []
         try:

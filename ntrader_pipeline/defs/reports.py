@@ -47,7 +47,7 @@ def backtest_report(context: dg.AssetExecutionContext, storage: StorageResource)
     return dg.MaterializeResult(
         metadata={
             "report": dg.MetadataValue.path(str(path)),
-            "report_url": dg.MetadataValue.url(path.resolve().as_uri()),
+            "report_url": dg.MetadataValue.url(storage.report_url(path)),
             "size_bytes": path.stat().st_size,
             "generated": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }

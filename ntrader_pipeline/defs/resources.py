@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from urllib.parse import quote
 
 import dagster as dg
 
@@ -47,6 +48,7 @@ class StorageResource(dg.ConfigurableResource):
     catalog_path: str
     backtests_path: str
     reports_path: str
+    reports_url: str | None = None  # base URL serving reports_path over HTTP (NTRADER_REPORTS_URL)
 
     def catalog(self) -> CatalogStore:
         return CatalogStore(self.catalog_path)
@@ -58,6 +60,21 @@ class StorageResource(dg.ConfigurableResource):
     @property
     def reports_dir(self) -> Path:
         return Path(self.reports_path)
+
+    def report_url(self, path: Path) -> str:
+        """A link to a report: `<reports_url>/<path under the reports dir>` when reports are served over
+        HTTP, else its file:// URI (browsers do not follow file:// links from the http:// UI)."""
+        resolved = Path(path).resolve()
+        if not self.reports_url:
+            return resolved.as_uri()
+        try:
+            relative = resolved.relative_to(self.reports_dir.resolve())
+        except ValueError as exc:
+            raise ValueError(
+                f"report {resolved} is outside the reports directory {self.reports_dir.resolve()} served "
+                f"at {self.reports_url}; write reports under NTRADER_REPORTS"
+            ) from exc
+        return f"{self.reports_url.rstrip('/')}/{quote(relative.as_posix())}"
 
 
 def _env(name: str, default: object, *, as_int: bool = False) -> object:
@@ -93,6 +110,7 @@ def storage_from_env() -> StorageResource:
         catalog_path=str(settings.catalog),
         backtests_path=str(settings.artifacts),
         reports_path=str(settings.reports),
+        reports_url=settings.reports_url,
     )
 
 

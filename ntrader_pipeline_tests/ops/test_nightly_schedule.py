@@ -1,0 +1,70 @@
+"""The nightly schedule evaluated at chosen instants: a Friday, a holiday, after a half day, a Saturday."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+from dagster._core.definitions.schedule_definition import ScheduleExecutionData
+
+from ntrader_pipeline.definitions import defs
+from ntrader_pipeline.defs.partitions import UNIVERSE
+from ntrader_pipeline.defs.run_tags import INSTRUMENT_TAG
+from ntrader_pipeline.defs.schedules import SESSION_TAG, nightly_bars_schedule
+from ntrader_pipeline.markets.closes import holiday_name
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def evaluate(year: int, month: int, day: int) -> ScheduleExecutionData:
+    instant = dt.datetime(year, month, day, 18, 30, tzinfo=NEW_YORK)
+    context = dg.build_schedule_context(
+        scheduled_execution_time=instant, repository_def=defs.get_repository_def()
+    )
+    return nightly_bars_schedule.evaluate_tick(context)
+
+
+def test_cron_is_after_the_close_on_weekdays_in_new_york() -> None:
+    assert nightly_bars_schedule.cron_schedule == "30 18 * * 1-5"
+    assert nightly_bars_schedule.execution_timezone == "America/New_York"
+
+
+def test_friday_requests_that_session_for_every_instrument_as_one_run_each() -> None:
+    data = evaluate(2024, 1, 5)  # a Friday session
+    assert data.skip_message is None
+    requests = data.run_requests
+    assert [r.partition_key for r in requests] == [f"2024-01-05|{i}" for i in UNIVERSE.instrument_ids]
+    for request, instrument in zip(requests, UNIVERSE.instrument_ids, strict=True):
+        assert request.tags[INSTRUMENT_TAG] == instrument
+        assert request.tags[SESSION_TAG] == "2024-01-05"
+        assert {k.to_user_string() for k in request.asset_selection} == {"bars_1_minute", "bars_1_day"}
+        assert {k.name for k in request.asset_check_keys} == {"bar_quality"}
+    # Run keys make a re-evaluated tick idempotent.
+    assert len({r.run_key for r in requests}) == len(requests)
+
+
+def test_holiday_skips_naming_the_holiday() -> None:
+    data = evaluate(2024, 7, 4)
+    assert data.run_requests == []
+    assert data.skip_message is not None
+    assert "2024-07-04" in data.skip_message
+    assert "July 4th" in data.skip_message
+
+
+def test_day_after_a_half_day_requests_its_own_full_session() -> None:
+    half_day = evaluate(2024, 7, 3)  # 13:00 close
+    assert {r.tags[SESSION_TAG] for r in half_day.run_requests} == {"2024-07-03"}
+    data = evaluate(2024, 7, 5)  # after the half day and the holiday
+    assert data.skip_message is None
+    assert {r.partition_key.split("|")[0] for r in data.run_requests} == {"2024-07-05"}
+
+
+def test_saturday_skips() -> None:
+    data = evaluate(2024, 7, 6)
+    assert data.run_requests == []
+    assert "Saturday" in (data.skip_message or "")
+
+
+def test_holiday_names_come_from_the_calendar() -> None:
+    assert holiday_name(dt.date(2024, 12, 25)) == "Christmas"
+    assert holiday_name(dt.date(2025, 1, 9)) == "an unscheduled NYSE closure"  # national day of mourning
+    assert holiday_name(dt.date(2024, 7, 5)) is None

@@ -1,0 +1,47 @@
+"""After a successful bars run of an instrument, the sensor asks for that instrument's backtest chain."""
+
+import dagster as dg
+
+from ntrader_pipeline.defs.jobs import backtests_job, market_data_job
+from ntrader_pipeline.defs.sensors import instruments_of_run, refresh_backtests_after_bars
+from ntrader_pipeline_tests.defs.helpers import all_assets
+
+
+def test_successful_bars_run_requests_its_instruments_backtests(ib_resource, storage) -> None:
+    defs = dg.Definitions(
+        assets=all_assets(),
+        jobs=[market_data_job, backtests_job],
+        sensors=[refresh_backtests_after_bars],
+        resources={"ib": ib_resource, "storage": storage},
+    )
+    instance = dg.DagsterInstance.ephemeral()
+    result = defs.resolve_job_def("market_data_job").execute_in_process(
+        partition_key="2024-01-03|QQQ.NASDAQ", instance=instance
+    )
+    assert result.success
+    success = next(e for e in result.all_events if e.event_type_value == "PIPELINE_SUCCESS")
+    context = dg.build_run_status_sensor_context(
+        sensor_name=refresh_backtests_after_bars.name,
+        dagster_event=success,
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        repository_def=defs.get_repository_def(),
+    )
+    requests = refresh_backtests_after_bars(context)
+    assert [r.partition_key for r in requests] == ["QQQ.NASDAQ"]
+    assert requests[0].run_key == f"after:{result.run_id}:QQQ.NASDAQ"
+    # The sensor launches backtests_job, whose assets are exactly the backtest group's.
+    assert refresh_backtests_after_bars.job_name == "backtests_job"
+    assert defs.resolve_job_def("backtests_job").asset_layer.executable_asset_keys == set(
+        dg.AssetSelection.groups("backtests").resolve(defs.resolve_asset_graph())
+    )
+
+
+def test_instruments_come_from_partition_and_range_tags() -> None:
+    assert instruments_of_run({"dagster/partition": "2024-01-03|SPY.ARCA"}) == ["SPY.ARCA"]
+    range_tags = {
+        "dagster/asset_partition_range_start": "2024-01-02|IWM.ARCA",
+        "dagster/asset_partition_range_end": "2024-01-31|IWM.ARCA",
+    }
+    assert instruments_of_run(range_tags) == ["IWM.ARCA"]
+    assert instruments_of_run({"dagster/partition": "2024-01-03|NOT.LISTED"}) == []

@@ -1,0 +1,122 @@
+"""The catalog on an S3-compatible object store (moto's server on loopback), configured like production:
+NTRADER_CATALOG=s3://bucket/prefix plus the standard AWS_* variables."""
+
+import socket
+from collections.abc import Iterator
+
+import boto3
+import dagster as dg
+import pytest
+from moto.server import ThreadedMotoServer
+from nautilus_trader.model.data import BarType
+
+from ntrader_pipeline.catalog.location import CatalogLocation
+from ntrader_pipeline.catalog.store import CatalogStore
+from ntrader_pipeline.defs.resources import StorageResource
+from ntrader_pipeline.markets.sessions import session_for
+from ntrader_pipeline.markets.universe import BarSpec
+from ntrader_pipeline.quality.catalog_quality import check_stored_sessions
+from ntrader_pipeline_tests.backtest.bar_fixtures import ib_equity, minute_bars
+from ntrader_pipeline_tests.defs.helpers import BAR_QUALITY, MINUTE_BARS, check_evaluations, materialize
+
+BUCKET = "ntrader-test"
+SESSION = session_for("2024-01-02")
+BAR_TYPE = BarType.from_str("SPY.ARCA-1-MINUTE-LAST-EXTERNAL")
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh prefix in a bucket on the loopback server; the AWS_* variables point at it."""
+    for name, value in {
+        "AWS_ENDPOINT_URL": s3_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    client = boto3.client("s3")
+    if BUCKET not in [b["Name"] for b in client.list_buckets()["Buckets"]]:
+        client.create_bucket(Bucket=BUCKET)
+    yield f"s3://{BUCKET}/{request.node.name}"
+
+
+def object_keys(url: str) -> list[str]:
+    prefix = url.removeprefix(f"s3://{BUCKET}/")
+    listed = boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix=prefix)
+    return sorted(o["Key"].removeprefix(prefix + "/") for o in listed.get("Contents", []))
+
+
+def test_location_reads_the_standard_aws_variables() -> None:
+    env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9000", "AWS_DEFAULT_REGION": "eu-west-1"}
+    location = CatalogLocation.parse("s3://bucket/some/prefix/", env)
+    assert (location.protocol, location.root) == ("s3", "bucket/some/prefix")
+    assert location.storage_options == {"endpoint_url": "http://127.0.0.1:9000"}
+    assert location.rust_storage_options["allow_http"] == "true"
+    assert location.rust_storage_options["region"] == "eu-west-1"
+    assert CatalogLocation.parse("data/catalog").is_local
+    with pytest.raises(ValueError, match="names no bucket"):
+        CatalogLocation.parse("s3://")
+
+
+def test_sessions_round_trip_pass_quality_and_rewrite_idempotently(s3: str) -> None:
+    store = CatalogStore(s3)
+    bars = minute_bars(ib_equity(), [470 + (i % 7) * 0.1 for i in range(390)])
+    assert store.write_instrument(ib_equity())
+    path = store.write_session_bars(BAR_TYPE, SESSION, bars)
+    assert str(path).startswith(f"{s3}/data/bar/")
+    keys = object_keys(s3)
+    assert keys == [
+        "data/bar/SPY.ARCA-1-MINUTE-LAST-EXTERNAL/"
+        "2024-01-02T00-00-00-000000000Z_2024-01-02T23-59-59-999999999Z.parquet",
+        "data/equity/SPY.ARCA/1970-01-01T00-00-00-000000001Z_1970-01-01T00-00-00-000000001Z.parquet",
+    ]
+
+    fresh = CatalogStore(s3)  # a new process sees the same data
+    assert fresh.has_session(BAR_TYPE, SESSION)
+    assert not fresh.has_session(BAR_TYPE, session_for("2024-01-03"))
+    read = fresh.read_session_bars(BAR_TYPE, SESSION)
+    assert [(b.ts_event, b.close.as_double()) for b in read] == [
+        (b.ts_event, b.close.as_double()) for b in bars
+    ]
+    assert fresh.instrument("SPY.ARCA").id.value == "SPY.ARCA"
+    [quality] = check_stored_sessions(fresh, "SPY.ARCA", BarSpec.parse("1-MINUTE-LAST"), [SESSION])
+    assert quality.passed, quality.describe()
+
+    fresh.write_session_bars(BAR_TYPE, SESSION, bars)
+    assert not fresh.write_instrument(ib_equity())  # identical definition: no second copy
+    assert object_keys(s3) == keys
+    assert len(fresh.read_bars(BAR_TYPE, [SESSION])) == 390
+
+
+def test_bars_asset_and_quality_check_run_on_the_object_store(s3: str, ib_resource, tmp_path) -> None:
+    storage = StorageResource(
+        catalog_path=s3, backtests_path=str(tmp_path / "backtests"), reports_path=str(tmp_path / "reports")
+    )
+    selection = dg.AssetSelection.assets(MINUTE_BARS) | dg.AssetSelection.checks_for_assets(MINUTE_BARS)
+    for _ in range(2):  # the second run rewrites the same objects
+        result = materialize(selection, ib_resource, storage, partition_key="2024-01-03|QQQ.NASDAQ")
+        assert result.success
+        [evaluation] = check_evaluations(result)
+        assert evaluation.check_name == BAR_QUALITY and evaluation.passed
+    bar_keys = [k for k in object_keys(s3) if k.startswith("data/bar/")]
+    assert bar_keys == [
+        "data/bar/QQQ.NASDAQ-1-MINUTE-LAST-EXTERNAL/"
+        "2024-01-03T00-00-00-000000000Z_2024-01-03T23-59-59-999999999Z.parquet"
+    ]
+    stored = CatalogStore(s3).read_session_bars(
+        "QQQ.NASDAQ-1-MINUTE-LAST-EXTERNAL", session_for("2024-01-03")
+    )
+    assert len(stored) == 390

@@ -1,0 +1,163 @@
+"""The Dagster UI end to end: `python -m ntrader_pipeline.ui` on free ports, a backfill of the demo window
+(every instrument × every session) launched through GraphQL, then headless Chromium on the asset graph and
+on a report opened from the asset's URL metadata.
+
+Screenshots go to $NTRADER_SCREENSHOTS (default: the test's tmp dir); paths and the backfill's wall time
+are printed (`pytest -s` shows them).
+"""
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from playwright.sync_api import ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from ntrader_pipeline.defs.backtests import BACKTEST_GROUP
+from ntrader_pipeline.defs.bars import MARKET_DATA_GROUP
+from ntrader_pipeline.defs.partitions import UNIVERSE
+from ntrader_pipeline.markets.sessions import sessions_between
+from ntrader_pipeline.settings import PipelineSettings
+from ntrader_pipeline_tests.cli import IN_PROCESS
+from ntrader_pipeline_tests.ui.graphql import AssetNode, DagsterGraphQL
+from ntrader_pipeline_tests.ui.launcher import RunningUi, start_ui, still_listening, stop_ui
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu"]
+BACKFILL_TIMEOUT_S = 1200
+PAGE_TIMEOUT_MS = 90_000
+# A fresh browser gets Dagster's "Join the Dagster community" dialog over the graph; it may not come.
+COMMUNITY_DIALOG_TIMEOUT_MS = 20_000
+
+# Console errors that are not faults of the page under test, each with why it is benign.
+BENIGN_CONSOLE_ERRORS: dict[str, str] = {}
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"headless Chromium needs {CHROMIUM}")
+
+
+@pytest.fixture
+def ui(tmp_path: Path) -> Iterator[RunningUi]:
+    running = start_ui(tmp_path)
+    try:
+        yield running
+    finally:
+        code = stop_ui(running)
+    assert code == 0, f"the UI launcher exited with {code}:\n{running.output()[-4000:]}"
+    assert still_listening(running) == [], "servers outlived the launcher"
+
+
+def _screenshots_dir(tmp_path: Path) -> Path:
+    directory = Path(os.environ.get("NTRADER_SCREENSHOTS") or tmp_path / "screenshots")
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def _backfill_selection(nodes: list[AssetNode], start: str, end: str) -> list[dict]:
+    """The demo window for every bars asset (one range per instrument) and every backtest-group asset
+    (by group: their names differ per declared backtest) for every instrument."""
+    instruments = UNIVERSE.instrument_ids
+    selection = []
+    for node in nodes:
+        if node.group not in (MARKET_DATA_GROUP, BACKTEST_GROUP):
+            continue
+        if node.partitions_type == "MULTIPARTITIONED":
+            ranges = [{"start": f"{start}|{i}", "end": f"{end}|{i}"} for i in instruments]
+        elif node.partitions_type == "STATIC":
+            ranges = [{"start": instruments[0], "end": instruments[-1]}]
+        elif node.partitions_type is None:
+            ranges = None
+        else:
+            raise AssertionError(f"asset {node.path} has {node.partitions_type} partitions; extend the test")
+        partitions = {"ranges": ranges} if ranges else None
+        selection.append({"assetKey": {"path": node.path}, "partitions": partitions})
+    return selection
+
+
+def _asset_graph_url(ui_url: str) -> str:
+    """The global asset lineage with our groups expanded (collapsed group boxes hide the assets)."""
+    expanded = ",".join(f"global@global:{group}" for group in (MARKET_DATA_GROUP, BACKTEST_GROUP))
+    return f"{ui_url}/asset-groups?expanded={quote(expanded, safe='')}"
+
+
+def _watch_console(page: Page) -> list[str]:
+    errors: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error" and not any(text in message.text for text in BENIGN_CONSOLE_ERRORS):
+            errors.append(f"{page.url}: {message.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: errors.append(f"{page.url}: uncaught {error}"))
+    return errors
+
+
+def test_backfill_through_graphql_and_screenshots(ui: RunningUi, tmp_path: Path) -> None:
+    graphql = DagsterGraphQL(ui.ui_url)
+    settings = PipelineSettings()
+    start, end = settings.demo_start.isoformat(), settings.demo_end.isoformat()
+    sessions = len(sessions_between(start, end))
+    instruments = UNIVERSE.instrument_ids
+    selection = _backfill_selection(graphql.asset_nodes(), start, end)
+    groups = {tuple(entry["assetKey"]["path"]) for entry in selection}
+    assert len(groups) >= 3, f"expected bars and backtest assets in the code location, got {groups}"
+
+    started = time.monotonic()
+    # In-process runs: the default multiprocess executor starts a Python per step, and each re-imports
+    # Nautilus and Dagster (15-40 s on 2 busy cores); the work itself is the same.
+    backfill_id = graphql.launch_backfill(
+        selection, title="UI end-to-end: demo window", run_config=json.loads(IN_PROCESS)
+    )
+    status = graphql.wait_for_backfill(backfill_id, BACKFILL_TIMEOUT_S)
+    elapsed = time.monotonic() - started
+    runs = graphql.backfill_runs(backfill_id)
+    print(
+        f"\nbackfill {backfill_id}: {len(instruments)} instruments × {sessions} sessions "
+        f"+ {len(selection)} assets: {status} in {elapsed:.1f} s over {len(runs)} runs"
+    )
+    failed = [run for run in runs if run["status"] != "SUCCESS"]
+    assert status == "COMPLETED_SUCCESS" and runs and not failed, (
+        f"backfill {status}; runs not successful: {failed}\n{ui.output()[-4000:]}"
+    )
+
+    report_urls = {}
+    for entry in selection:
+        for partition, urls in graphql.url_metadata(entry["assetKey"]["path"]).items():
+            served = [url for url in urls if url.startswith(ui.reports_url + "/")]
+            if served:
+                report_urls[partition] = served[0]
+    assert set(report_urls) == set(instruments), f"report URLs in metadata: {report_urls}"
+
+    screenshots = _screenshots_dir(tmp_path)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            errors = _watch_console(page)
+            page.goto(_asset_graph_url(ui.ui_url), timeout=PAGE_TIMEOUT_MS)
+            with contextlib.suppress(PlaywrightTimeout):
+                page.get_by_role("button", name="Skip").click(timeout=COMMUNITY_DIALOG_TIMEOUT_MS)
+            for entry in selection:
+                node = page.locator("foreignObject").get_by_text(entry["assetKey"]["path"][-1], exact=True)
+                node.first.wait_for(timeout=PAGE_TIMEOUT_MS)
+            page.wait_for_load_state("networkidle", timeout=PAGE_TIMEOUT_MS)
+            graph_png = screenshots / "asset_graph.png"
+            page.screenshot(path=graph_png)
+
+            report_url = report_urls[instruments[0]]
+            response = page.goto(report_url, timeout=PAGE_TIMEOUT_MS)
+            assert response is not None and response.ok, f"{report_url}: {response and response.status}"
+            page.wait_for_selector(".plotly-graph-div .main-svg", timeout=PAGE_TIMEOUT_MS)
+            graphs = page.locator(".plotly-graph-div").count()
+            rendered = page.locator(".plotly-graph-div:has(.main-svg)").count()
+            report_png = screenshots / "report.png"
+            page.screenshot(path=report_png, full_page=True)
+        finally:
+            browser.close()
+    print(f"screenshots: {graph_png} {report_png}")
+    assert graphs > 0 and rendered == graphs, f"{rendered} of {graphs} plotly graphs rendered in {report_url}"
+    assert errors == [], "console errors:\n" + "\n".join(errors)
