@@ -7,6 +7,7 @@ byte-identical files and a re-materialization that changed nothing is visible as
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from html import escape
 from pathlib import Path
 
@@ -31,6 +32,11 @@ table.run th { text-align: left; padding: 3px 16px 3px 0; color: #555; font-weig
                vertical-align: top; }
 table.run td { padding: 3px 0; }
 section { margin-bottom: 32px; }
+table.provenance { border-collapse: collapse; margin: 4px 0 12px; font-size: 0.9em; }
+table.provenance th, table.provenance td { border: 1px solid #ddd; padding: 3px 8px; text-align: left;
+                                           vertical-align: top; }
+table.provenance th { background: #f5f5f5; }
+td.mono { font-family: ui-monospace, Menlo, Consolas, monospace; word-break: break-all; }
 footer { color: #777; font-size: 0.85em; }
 """
 
@@ -61,6 +67,7 @@ def render_report_html(inputs: ReportInputs, config: ReportConfig = DEFAULT_REPO
             "</head>",
             "<body>",
             _header(inputs),
+            provenance_panel(inputs),
             *bodies,
             f"<footer>Times are {EXCHANGE_TIMEZONE}. Returns-based ratios use daily session returns; "
             "drawdowns use every bar; n/a marks a ratio that is undefined (for example no losing trade "
@@ -91,5 +98,48 @@ def _header(inputs: ReportInputs) -> str:
         ("Window", f"{inputs.window_start.isoformat()} to {inputs.window_end.isoformat()}"),
         ("Starting cash", format_value(float(inputs.starting_cash), "money")),
     ]
+    optional = (
+        ("Benchmark index", inputs.index_instrument_id),
+        ("Config hash", inputs.config_hash),
+        ("Code version", inputs.code_version),
+        ("Data version", inputs.data_version),
+    )
+    rows += [(name, f'<span class="mono">{escape(value)}</span>') for name, value in optional if value]
     table = "\n".join(f"<tr><th>{name}</th><td>{value}</td></tr>" for name, value in rows)
     return f'<header>\n<h1>{escape(inputs.title)}</h1>\n<table class="run">\n{table}\n</table>\n</header>'
+
+
+def provenance_panel(inputs: ReportInputs) -> str:
+    """Data quality and provenance: what the backtest read (sessions, bars, catalog file versions) and
+    what the quality checks found. Rendered from `inputs.provenance` whatever its keys: scalars become
+    rows, mappings nested tables, lists of mappings tables with a column per key."""
+    if not inputs.provenance:
+        body = "<p>No provenance recorded for this backtest.</p>"
+    else:
+        body = _value_html(inputs.provenance)
+    return f'<section id="provenance">\n<h2>Data quality and provenance</h2>\n{body}\n</section>'
+
+
+def _value_html(value: object) -> str:
+    if isinstance(value, Mapping):
+        rows = "".join(
+            f"<tr><th>{escape(str(key))}</th><td>{_value_html(item)}</td></tr>" for key, item in value.items()
+        )
+        return f'<table class="provenance">{rows}</table>'
+    if isinstance(value, list | tuple) and value and all(isinstance(item, Mapping) for item in value):
+        columns = list(dict.fromkeys(key for item in value for key in item))
+        header = "".join(f"<th>{escape(str(column))}</th>" for column in columns)
+        rows = "".join(
+            "<tr>"
+            + "".join(f'<td class="mono">{_value_html(item.get(c, ""))}</td>' for c in columns)
+            + "</tr>"
+            for item in value
+        )
+        return f'<table class="provenance"><tr>{header}</tr>{rows}</table>'
+    if isinstance(value, list | tuple):
+        return escape(", ".join(str(item) for item in value)) or "none"
+    if isinstance(value, bool) or value is None:
+        return escape(str(value))
+    if isinstance(value, int):
+        return f"{value:,}"
+    return escape(str(value))
