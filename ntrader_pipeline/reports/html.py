@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from html import escape
 from pathlib import Path
 
+import plotly.graph_objects as go
 import plotly.io as pio
 
 from ntrader_pipeline.files import write_text_atomically
@@ -44,34 +45,44 @@ footer { color: #777; font-size: 0.85em; }
 def render_report_html(inputs: ReportInputs, config: ReportConfig = DEFAULT_REPORT_CONFIG) -> str:
     """The whole report page as a string; sections in `config.sections` order."""
     sections = [get_section(name) for name in config.sections]  # fail on an unknown name before any work
-    bodies = []
-    for index, section in enumerate(sections):
-        figure_html = pio.to_html(
-            render_section(section, inputs, config),
-            full_html=False,
-            include_plotlyjs=index == 0,  # embedded inline once; later figures reuse it
-            div_id=f"figure-{section.name}",
-            config=_PLOTLY_CONFIG,
+    bodies = [
+        figure_section(
+            section.name, section.heading, render_section(section, inputs, config), first=index == 0
         )
-        bodies.append(
-            f'<section id="{section.name}">\n<h2>{escape(section.heading)}</h2>\n{figure_html}\n</section>'
-        )
+        for index, section in enumerate(sections)
+    ]
+    return html_page(
+        inputs.title,
+        [_header(inputs), provenance_panel(inputs), *bodies],
+        footer=f"Times are {EXCHANGE_TIMEZONE}. Returns-based ratios use daily session returns; "
+        "drawdowns use every bar; n/a marks a ratio that is undefined (for example no losing trade "
+        "and no winning trade, or flat equity).",
+    )
+
+
+def figure_section(name: str, heading: str, figure: go.Figure, *, first: bool) -> str:
+    """One `<section>` holding one figure under a fixed div id (`figure-<name>`), so output is stable.
+    The first figure of a page embeds plotly.js inline; later ones reuse it."""
+    figure_html = pio.to_html(
+        figure, full_html=False, include_plotlyjs=first, div_id=f"figure-{name}", config=_PLOTLY_CONFIG
+    )
+    return f'<section id="{name}">\n<h2>{escape(heading)}</h2>\n{figure_html}\n</section>'
+
+
+def html_page(title: str, parts: list[str], *, footer: str) -> str:
+    """A complete, offline page around already rendered parts (no external references, no timestamp)."""
     return "\n".join(
         [
             "<!DOCTYPE html>",
             '<html lang="en">',
             "<head>",
             '<meta charset="utf-8">',
-            f"<title>{escape(inputs.title)}</title>",
+            f"<title>{escape(title)}</title>",
             f"<style>{_STYLE}</style>",
             "</head>",
             "<body>",
-            _header(inputs),
-            provenance_panel(inputs),
-            *bodies,
-            f"<footer>Times are {EXCHANGE_TIMEZONE}. Returns-based ratios use daily session returns; "
-            "drawdowns use every bar; n/a marks a ratio that is undefined (for example no losing trade "
-            "and no winning trade, or flat equity).</footer>",
+            *parts,
+            f"<footer>{footer}</footer>",
             "</body>",
             "</html>",
             "",
