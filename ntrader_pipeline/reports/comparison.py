@@ -1,10 +1,10 @@
 """The comparison report: every backtest x instrument ranked by one metric, with their equity overlaid.
 
-Rows are plain dicts — `backtest`, `instrument` and metric values as in `PerformanceMetrics.as_dict()` or
-metrics.json (null = undefined). Equity curves are keyed by `comparison_key(backtest, instrument)` (that
-is the label shown); each is drawn normalized to its first value (growth of 1), downsampled, in ranking
-order. Rows whose metric is undefined rank last; ties keep the order given.
-"""
+Rows are plain dicts — `backtest`, `instrument` (or `instrument_id`) and metric values as in
+`PerformanceMetrics.as_dict()` or metrics.json (null = undefined). Equity curves are keyed by
+`comparison_key(backtest, instrument)` = "backtest / instrument" (that is the label shown); each is drawn
+normalized to its first value (growth of 1), downsampled, in ranking order (curves under other keys
+follow). Rows whose metric is undefined rank last; ties keep the order given."""
 
 from __future__ import annotations
 
@@ -59,17 +59,14 @@ class ComparisonError(ValueError):
 
 
 def comparison_key(backtest: str, instrument: str) -> str:
-    return f"{backtest} · {instrument}"
+    return f"{backtest} / {instrument}"
 
 
 def rank_rows(rows: Sequence[Mapping[str, object]], rank_by: str = "sharpe") -> list[dict[str, object]]:
     """Rows sorted best first by `rank_by`, each with its 1-based `rank`."""
     if not rows:
         return []
-    for position, row in enumerate(rows):
-        missing = [name for name in ("backtest", "instrument") if name not in row]
-        if missing:
-            raise ComparisonError(f"comparison row {position} lacks {missing}; every row names both")
+    rows = [_with_instrument(position, row) for position, row in enumerate(rows)]
     if not any(rank_by in row for row in rows):
         available = sorted({key for row in rows for key in row} - {"backtest", "instrument"})
         raise ComparisonError(f"cannot rank by {rank_by!r}: no row has it; rank by one of {available}")
@@ -187,6 +184,17 @@ def write_comparison_report(
 ) -> Path:
     """Render and write atomically; the same inputs give the same bytes."""
     return write_text_atomically(Path(path), render_comparison_html(rows, equity_curves, rank_by))
+
+
+def _with_instrument(position: int, row: Mapping[str, object]) -> dict[str, object]:
+    """`instrument_id` is accepted for `instrument`."""
+    named = dict(row)
+    if "instrument" not in named and "instrument_id" in named:
+        named["instrument"] = named.pop("instrument_id")
+    missing = [name for name in ("backtest", "instrument") if name not in named]
+    if missing:
+        raise ComparisonError(f"comparison row {position} lacks {missing}; every row names both")
+    return named
 
 
 def _number(value: object) -> float:

@@ -45,6 +45,14 @@ def test_ranking_by_a_metric_nobody_has_lists_the_available_ones() -> None:
         rank_rows([{"backtest": "a", "sharpe": 1.0}])
 
 
+def test_rows_may_name_the_instrument_as_instrument_id() -> None:
+    rows = [{"backtest": "a", "instrument_id": "X", "sharpe": 1.0}, {"backtest": "b", "instrument_id": "Y"}]
+
+    ranked = rank_rows(rows)
+
+    assert [(row["backtest"], row["instrument"]) for row in ranked] == [("a", "X"), ("b", "Y")]
+
+
 def test_ranking_table_leads_with_the_chosen_metric() -> None:
     rows, _ = comparison_inputs(800)
     ranked = rank_rows(rows, "total_return")
