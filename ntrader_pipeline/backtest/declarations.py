@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ntrader_pipeline.backtest.costs import Costs, RiskCaps
 from ntrader_pipeline.markets.universe import BarSpec, Universe
@@ -77,8 +85,17 @@ class BacktestDeclaration(BaseModel):
     def _name_is_asset_safe(self) -> BacktestDeclaration:
         if not _NAME.match(self.name):
             raise ValueError(f"name {self.name!r} must be lower-case letters, digits and '_' (asset names)")
-        BarSpec.parse(self.bar_spec)
         return self
+
+    @field_validator("bar_spec")
+    @classmethod
+    def _bar_spec_parses(cls, value: str) -> str:
+        try:
+            BarSpec.parse(value)
+        except (ValidationError, ValueError) as exc:
+            first = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+            raise ValueError(f"{value!r} is not a bar spec like 1-MINUTE-LAST ({first})") from None
+        return value
 
     @property
     def spec(self) -> BarSpec:
