@@ -12,7 +12,7 @@ from ntrader_pipeline.defs.backtests import BACKTEST_GROUP, DECLARATIONS, backte
 from ntrader_pipeline.defs.metrics import metrics_asset_name
 from ntrader_pipeline.defs.partitions import instrument_partitions
 from ntrader_pipeline.defs.resources import StorageResource
-from ntrader_pipeline.reports import ReportInputs, write_report
+from ntrader_pipeline.reports import ReportInputs, write_comparison_report, write_report
 
 COMPARISON_ASSET = "backtest_comparison"
 
@@ -108,7 +108,9 @@ def backtest_comparison(
         raise dg.Failure("no backtest has metrics yet; materialize the <name>_metrics assets first")
     if config.rank_by not in rows[0]:
         raise dg.Failure(f"rank_by {config.rank_by!r} is not a metric; choose one of {sorted(rows[0])}")
-    path = _write_comparison(rows, curves, storage, config.rank_by)
+    path = write_comparison_report(
+        rows, curves, storage.reports_dir / "comparison.html", rank_by=config.rank_by
+    )
     context.log.info(f"comparison of {len(rows)} backtests: {path}")
     return dg.MaterializeResult(
         metadata={
@@ -118,12 +120,6 @@ def backtest_comparison(
             "report_url": dg.MetadataValue.url(path.resolve().as_uri()),
         }
     )
-
-
-def _write_comparison(rows, curves, storage: StorageResource, rank_by: str):
-    from ntrader_pipeline.reports import write_comparison_report
-
-    return write_comparison_report(rows, curves, storage.reports_dir / "comparison.html", rank_by=rank_by)
 
 
 report_assets: dict[str, dg.AssetsDefinition] = {d.name: build_report_asset(d) for d in DECLARATIONS}
