@@ -69,9 +69,11 @@ def benchmark_curves(inputs: ReportInputs) -> dict[str, pl.DataFrame]:
     curves = {f"Buy and hold {inputs.instrument_id}": "instrument_equity"}
     if "index_equity" in frame.columns and frame["index_equity"].null_count() == 0:
         curves[f"Index {inputs.index_instrument_id or ''}".strip()] = "index_equity"
+    # A curve must start above zero to have returns (compute_metrics measures from its first value).
     return {
         name: frame.select("ts", position_qty=pl.lit(1.0), equity=pl.col(column).cast(pl.Float64))
         for name, column in curves.items()
+        if frame[column][0] is not None and frame[column][0] > 0
     }
 
 
@@ -89,9 +91,9 @@ def strategy_daily(inputs: ReportInputs) -> pl.DataFrame:
     return daily_returns(inputs.equity, inputs.starting_cash)
 
 
-def instrument_daily(inputs: ReportInputs) -> pl.DataFrame:
-    curve = next(iter(benchmark_curves(inputs).values()))
-    return daily_returns(curve, float(curve["equity"][0]))
+def instrument_daily(inputs: ReportInputs) -> pl.DataFrame | None:
+    curve = next(iter(benchmark_curves(inputs).values()), None)
+    return None if curve is None else daily_returns(curve, float(curve["equity"][0]))
 
 
 def _drawdowns(inputs: ReportInputs) -> pl.DataFrame:

@@ -107,6 +107,25 @@ def random_trades(seed: int, count: int) -> pl.DataFrame:
 # --- metrics against the references ------------------------------------------------------------------
 
 
+def test_return_metrics_match_pandas(random_curve: pl.DataFrame) -> None:
+    frame = random_curve.to_pandas()
+    returns = reference_session_returns(frame, "equity", STARTING_CASH)
+    final = frame["equity"].iloc[-1]
+    years = len(returns) / 252
+    peak = frame["equity"].cummax().clip(lower=STARTING_CASH)
+    max_drawdown = -(frame["equity"] / peak - 1).min()
+
+    metrics = compute_metrics(random_curve, empty_trades(), empty_fills(), STARTING_CASH)
+
+    assert metrics.total_return == pytest.approx(final / STARTING_CASH - 1)
+    assert metrics.cagr == pytest.approx((final / STARTING_CASH) ** (1 / years) - 1)
+    assert metrics.annual_volatility == pytest.approx(returns.std() * math.sqrt(252))
+    assert metrics.sharpe == pytest.approx(returns.mean() / returns.std() * math.sqrt(252))
+    assert metrics.max_drawdown == pytest.approx(max_drawdown)
+    assert metrics.calmar == pytest.approx(metrics.cagr / max_drawdown)
+    assert (metrics.bar_count, metrics.session_count) == (len(frame), len(returns))
+
+
 def test_trade_statistics_match_plain_python(random_curve: pl.DataFrame) -> None:
     trades = random_trades(seed=3, count=57)
     pnl = trades["pnl"].to_list()
