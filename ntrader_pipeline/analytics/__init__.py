@@ -7,7 +7,12 @@ from ntrader_pipeline.analytics.curves import (
     max_drawdown_duration_days,
     session_last_rows,
 )
-from ntrader_pipeline.analytics.drawdowns import DRAWDOWN_SCHEMA, drawdown_table
+from ntrader_pipeline.analytics.drawdowns import (
+    DRAWDOWN_SCHEMA,
+    DrawdownEpisodes,
+    drawdown_episodes,
+    drawdown_table,
+)
 from ntrader_pipeline.analytics.metrics import PerformanceMetrics, compute_metrics
 from ntrader_pipeline.analytics.storage import (
     DRAWDOWNS_PARQUET,
@@ -22,10 +27,12 @@ __all__ = [
     "DRAWDOWN_SCHEMA",
     "METRICS_JSON",
     "METRICS_PARQUET",
+    "DrawdownEpisodes",
     "EquityCurveError",
     "PerformanceMetrics",
     "compute_metrics",
     "daily_returns",
+    "drawdown_episodes",
     "drawdown_series",
     "drawdown_table",
     "load_metrics",

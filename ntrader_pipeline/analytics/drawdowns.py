@@ -8,6 +8,8 @@ the last bar. Durations are calendar days, like `max_drawdown_duration_days`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
 
@@ -28,38 +30,71 @@ DRAWDOWN_SCHEMA = pl.Schema(
 )
 
 
-def drawdown_table(equity: pl.DataFrame, starting_cash: float | None = None, *, top: int = 5) -> pl.DataFrame:
-    """The `top` deepest drawdown episodes, deepest first (ties: earlier first), in `DRAWDOWN_SCHEMA`.
+@dataclass(frozen=True, slots=True, eq=False)
+class DrawdownEpisodes:
+    """Every episode of one curve, as arrays: episode k falls from row `peak_rows[k]` and lasts until row
+    `ends[k]` (exclusive; the recovery row, or the row count when never recovered). `depth[k]` is 0 for a
+    peak followed straight by a higher one. Rows include the `starting_cash` row when one was given."""
 
-    Vectorized: one pass of running maxima and a segmented minimum; only the chosen episodes are searched
-    for their trough bar.
-    """
+    ts_ns: np.ndarray
+    values: np.ndarray
+    peak_rows: np.ndarray
+    ends: np.ndarray
+    depth: np.ndarray
+
+    def longest_days(self) -> float:
+        """Longest time under water of any episode (equals `max_drawdown_duration_days`)."""
+        under = self.depth > 0.0
+        if not under.any():
+            return 0.0
+        last = self.ts_ns[np.minimum(self.ends, self.values.size - 1)]  # recovery bar, or the last bar
+        return float((last - self.ts_ns[self.peak_rows])[under].max()) / _NS_PER_DAY
+
+    def worst(self, top: int = 5) -> pl.DataFrame:
+        """The `top` deepest episodes, deepest first (ties: earlier first), in `DRAWDOWN_SCHEMA`."""
+        candidates = np.flatnonzero(self.depth > 0.0)
+        if candidates.size > top > 0:
+            # Every episode at least as deep as the top-th deepest: ties at the cut stay in, then a stable
+            # sort orders them. argpartition keeps this linear on curves with many tiny episodes.
+            cut = np.partition(self.depth[candidates], candidates.size - top)[candidates.size - top]
+            candidates = candidates[self.depth[candidates] >= cut]
+        order = candidates[np.argsort(-self.depth[candidates], kind="stable")]
+        chosen = [int(k) for k in order[: max(top, 0)]]
+        troughs, recoveries, durations = [], [], []
+        for k in chosen:
+            start, end = int(self.peak_rows[k]), int(self.ends[k])
+            troughs.append(int(self.ts_ns[start + int(np.argmin(self.values[start:end]))]))
+            recovered = end < self.values.size
+            recoveries.append(int(self.ts_ns[end]) if recovered else None)
+            last = self.ts_ns[end] if recovered else self.ts_ns[-1]
+            durations.append(float(last - self.ts_ns[start]) / _NS_PER_DAY)
+        return pl.DataFrame(
+            {
+                "rank": list(range(1, len(chosen) + 1)),
+                "start": [int(self.ts_ns[self.peak_rows[k]]) for k in chosen],
+                "trough": troughs,
+                "recovery": recoveries,
+                "depth": [float(self.depth[k]) for k in chosen],
+                "duration_days": durations,
+            },
+            schema={name: pl.Int64 if dtype == _UTC_NS else dtype for name, dtype in DRAWDOWN_SCHEMA.items()},
+        ).with_columns(pl.col("start", "trough", "recovery").cast(_UTC_NS))
+
+
+def drawdown_episodes(equity: pl.DataFrame, starting_cash: float | None = None) -> DrawdownEpisodes:
+    """All episodes in one vectorized pass: running maxima and a segmented minimum."""
     validate_equity(equity)
     ts_ns, values = _with_starting_cash(equity, starting_cash)
     peak = np.maximum.accumulate(values)
     peak_rows = np.flatnonzero(values >= peak)  # each starts an episode running to the next peak row
     depth = -np.minimum.reduceat(values / peak - 1.0, peak_rows)
-    chosen = [int(k) for k in np.argsort(-depth, kind="stable")[:top] if depth[k] > 0.0]
-    ends = np.append(peak_rows[1:], values.size)  # exclusive end row of each episode
-    troughs, recoveries, durations = [], [], []
-    for k in chosen:
-        start, end = int(peak_rows[k]), int(ends[k])
-        troughs.append(int(ts_ns[start + int(np.argmin(values[start:end]))]))
-        recovered = end < values.size
-        recoveries.append(int(ts_ns[end]) if recovered else None)
-        last = ts_ns[end] if recovered else ts_ns[-1]
-        durations.append(float(last - ts_ns[start]) / _NS_PER_DAY)
-    return pl.DataFrame(
-        {
-            "rank": list(range(1, len(chosen) + 1)),
-            "start": [int(ts_ns[peak_rows[k]]) for k in chosen],
-            "trough": troughs,
-            "recovery": recoveries,
-            "depth": [float(depth[k]) for k in chosen],
-            "duration_days": durations,
-        },
-        schema={name: pl.Int64 if dtype == _UTC_NS else dtype for name, dtype in DRAWDOWN_SCHEMA.items()},
-    ).with_columns(pl.col("start", "trough", "recovery").cast(_UTC_NS))
+    ends = np.append(peak_rows[1:], values.size)
+    return DrawdownEpisodes(ts_ns, values, peak_rows, ends, depth)
+
+
+def drawdown_table(equity: pl.DataFrame, starting_cash: float | None = None, *, top: int = 5) -> pl.DataFrame:
+    """The `top` deepest drawdown episodes, deepest first (ties: earlier first), in `DRAWDOWN_SCHEMA`."""
+    return drawdown_episodes(equity, starting_cash).worst(top)
 
 
 def _with_starting_cash(equity: pl.DataFrame, starting_cash: float | None) -> tuple[np.ndarray, np.ndarray]:

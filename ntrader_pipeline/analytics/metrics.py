@@ -39,13 +39,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import polars as pl
 
-from ntrader_pipeline.analytics.curves import (
-    EquityCurveError,
-    max_drawdown_duration_days,
-    session_last_rows,
-    validate_equity,
-)
-from ntrader_pipeline.analytics.drawdowns import drawdown_table
+from ntrader_pipeline.analytics.curves import EquityCurveError, session_last_rows, validate_equity
+from ntrader_pipeline.analytics.drawdowns import drawdown_episodes
 
 _TIMESTAMP_FIELDS = ("start", "end", "max_drawdown_start", "max_drawdown_trough", "max_drawdown_recovery")
 
@@ -155,7 +150,8 @@ def compute_metrics(
 
     final_equity = float(values[-1])
     cagr = _compound_annual_growth(final_equity / starting_cash, years=daily.size / periods_per_year)
-    worst = drawdown_table(equity, starting_cash, top=1)
+    episodes = drawdown_episodes(equity, starting_cash)
+    worst = episodes.worst(1)
     max_drawdown = float(worst["depth"][0]) if worst.height else 0.0
     pnl = trades["pnl"].to_numpy() if trades.height else np.empty(0)
     wins, losses = pnl[pnl > 0], pnl[pnl < 0]
@@ -177,7 +173,7 @@ def compute_metrics(
         sharpe=_ratio(mean_excess, daily_std) * annualizer if daily.size > 1 else math.nan,
         sortino=_ratio(mean_excess, downside_deviation) * annualizer,
         max_drawdown=max_drawdown,
-        max_drawdown_duration_days=max_drawdown_duration_days(equity, starting_cash),
+        max_drawdown_duration_days=episodes.longest_days(),
         calmar=_ratio(cagr, max_drawdown),
         trade_count=trades.height,
         win_rate=_ratio(float(wins.size), float(pnl.size)),

@@ -192,6 +192,17 @@ def test_drawdown_table_matches_a_bar_by_bar_walk(random_curve: pl.DataFrame, ca
     assert max_drawdown_duration_days(random_curve, cash) == pytest.approx(longest)
 
 
+def test_equal_drawdowns_at_the_cut_keep_the_earlier_ones() -> None:
+    ts = [utc(dt.date(2024, 1, 2), 14) + dt.timedelta(minutes=m) for m in range(7)]
+    equity = equity_frame(ts, [1.0] * 7, [0.0] * 7, [100.0, 90.0, 100.0, 90.0, 100.0, 90.0, 100.0])
+
+    table = drawdown_table(equity, top=2)
+
+    assert table["depth"].to_list() == pytest.approx([0.1, 0.1])
+    assert table["start"].to_list() == [ts[0], ts[2]]
+    assert table["recovery"].to_list() == [ts[2], ts[4]]
+
+
 def test_max_drawdown_fields_describe_the_deepest_episode(random_curve: pl.DataFrame) -> None:
     frame = random_curve.to_pandas()
     deepest = reference_episodes(frame["ts"].tolist(), frame["equity"].tolist(), STARTING_CASH)[0]
