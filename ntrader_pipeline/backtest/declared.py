@@ -116,7 +116,10 @@ def run_declared_backtest(
     )
 
     index_files = _session_files(store, spec.bar_type(index_id), sessions)
-    index_bars = read_bar_files(index_files).select(pl.col("ts_init").alias("ts"), "close")
+    if index_id == instrument_id:  # the closes are in the equity frame already
+        index_bars = result.equity.select("ts", "close")
+    else:
+        index_bars = read_bar_files(index_files).select(pl.col("ts_init").alias("ts"), "close")
     fee_model = declaration.costs.fee_model()
     benchmarks = benchmarks_frame(
         result.equity["ts"], result.equity["close"], index_bars, result.starting_cash, fee_model.commission
