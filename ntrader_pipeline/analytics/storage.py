@@ -8,6 +8,7 @@ one (±inf, e.g. profit factor with no losing trade) are both written as null, a
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from pathlib import Path
@@ -27,7 +28,10 @@ def save_metrics(metrics: PerformanceMetrics, drawdowns: pl.DataFrame, directory
     """Write the three files atomically (each replaces its previous version); returns them by name."""
     directory = Path(directory)
     values = metrics.as_dict()
-    rows = drawdowns.with_columns(pl.col("start", "trough", "recovery").dt.to_string("iso")).to_dicts()
+    rows = [
+        {k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in row.items()}
+        for row in drawdowns.to_dicts()
+    ]  # same ISO form as the metrics' own timestamps
     document = {k: _json_safe(v) for k, v in values.items()} | {
         "worst_drawdowns": [{k: _json_safe(v) for k, v in row.items()} for row in rows]
     }

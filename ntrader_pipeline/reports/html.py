@@ -37,6 +37,7 @@ table.provenance { border-collapse: collapse; margin: 4px 0 12px; font-size: 0.9
 table.provenance th, table.provenance td { border: 1px solid #ddd; padding: 3px 8px; text-align: left;
                                            vertical-align: top; }
 table.provenance th { background: #f5f5f5; }
+span.num { white-space: nowrap; }
 td.mono { font-family: ui-monospace, Menlo, Consolas, monospace; word-break: break-all; }
 footer { color: #777; font-size: 0.85em; }
 """
@@ -152,5 +153,5 @@ def _value_html(value: object) -> str:
     if isinstance(value, bool) or value is None:
         return escape(str(value))
     if isinstance(value, int):
-        return f"{value:,}"
+        return f'<span class="num">{value:,}</span>'
     return escape(str(value))

@@ -93,7 +93,7 @@ def monthly_returns_heatmap(daily: pl.DataFrame) -> go.Figure:
             colorscale="RdYlGn",
             zmid=0.0,
             hovertemplate="%{y} %{x}: %{z:.2%}<extra></extra>",
-            colorbar={"tickformat": ".0%"},
+            colorbar={"tickformat": ".1%"},
         )
     )
     figure.update_layout(title="Monthly returns", yaxis={"autorange": "reversed", "type": "category"})
@@ -119,7 +119,7 @@ def yearly_returns_chart(daily: pl.DataFrame, benchmark_daily: pl.DataFrame | No
         )
     figure = go.Figure(bars)
     figure.update_layout(
-        title="Yearly returns", barmode="group", xaxis={"type": "category"}, yaxis={"tickformat": ".0%"}
+        title="Yearly returns", barmode="group", xaxis={"type": "category"}, yaxis={"tickformat": ".1%"}
     )
     return figure
 

@@ -314,6 +314,11 @@ def test_save_metrics_writes_strict_json_and_exact_parquet(tmp_path: Path) -> No
     assert document["max_drawdown_recovery"] is None
     assert document["worst_drawdowns"][0]["depth"] == pytest.approx(121 / 10098)
     assert document["worst_drawdowns"][0]["recovery"] is None
+    assert (
+        document["worst_drawdowns"][0]["start"]
+        == document["max_drawdown_start"]
+        == "2024-01-02T21:00:00+00:00"
+    )
     loaded, loaded_drawdowns = load_metrics(tmp_path)
     assert loaded.profit_factor == math.inf
     assert loaded.as_dict().keys() == metrics.as_dict().keys()
