@@ -36,13 +36,15 @@ def _run_or_exit(result: dg.ExecuteInProcessResult, what: str) -> None:
 def run_demo(start: str, end: str) -> list[Path]:
     # Imported here: resources read IB_* from the environment at import time.
     from ntrader_pipeline.definitions import defs
+    from ntrader_pipeline.defs.backtests import DECLARATIONS, backtest_asset_name
     from ntrader_pipeline.defs.partitions import UNIVERSE
 
     instance = dg.DagsterInstance.get()
     _release_orphaned_demo_runs(instance)
     market_data = defs.resolve_job_def("market_data_job")
     backtests = defs.resolve_job_def("backtests_job")
-    run_config = {"ops": {"sma_backtest": {"config": {"start": start, "end": end}}}}
+    window = {"start": start, "end": end}
+    run_config = {"ops": {backtest_asset_name(d.name): {"config": window} for d in DECLARATIONS}}
     for instrument_id in UNIVERSE.instrument_ids:
         tags = {
             DEMO_TAG: "true",
@@ -60,6 +62,12 @@ def run_demo(start: str, end: str) -> list[Path]:
             report = event.materialization.metadata.get("report")
             if report is not None:
                 reports.append(Path(report.value))
+    comparison = defs.resolve_job_def("comparison_job").execute_in_process(
+        instance=instance, tags={DEMO_TAG: "true"}
+    )
+    _run_or_exit(comparison, "the comparison of all backtests")
+    for event in comparison.get_asset_materialization_events():
+        reports.append(Path(event.materialization.metadata["report"].value))
     return reports
 
 

@@ -7,25 +7,33 @@ from typing import NamedTuple
 
 import polars as pl
 
+from ntrader_pipeline.backtest.benchmarks import BENCHMARKS_SCHEMA
 from ntrader_pipeline.backtest.result import EQUITY_SCHEMA, FILLS_SCHEMA, TRADES_SCHEMA, BacktestResult
 from ntrader_pipeline.files import atomic_target
 
 EQUITY_FILE = "equity.parquet"
 FILLS_FILE = "fills.parquet"
 TRADES_FILE = "trades.parquet"
+BENCHMARKS_FILE = "benchmarks.parquet"
+# Fixed writer settings: with the same frame, the same bytes (the reproducibility test hashes the files).
+_PARQUET_OPTIONS: dict = {"compression": "zstd", "compression_level": 3, "statistics": True}
 
 
 class BacktestFrames(NamedTuple):
-    """The three frames of a `BacktestResult`, as read back from disk."""
+    """The frames of a `BacktestResult` and its buy-and-hold benchmarks, as read back from disk."""
 
     equity: pl.DataFrame
     fills: pl.DataFrame
     trades: pl.DataFrame
+    benchmarks: pl.DataFrame | None = None
 
 
-def save_backtest_artifacts(result: BacktestResult, directory: Path) -> dict[str, Path]:
+def save_backtest_artifacts(
+    result: BacktestResult, directory: Path, benchmarks: pl.DataFrame | None = None
+) -> dict[str, Path]:
     """
-    Write `equity.parquet`, `fills.parquet` and `trades.parquet` into `directory` (created if missing).
+    Write `equity.parquet`, `fills.parquet`, `trades.parquet` (and `benchmarks.parquet` when given) into
+    `directory` (created if missing).
 
     Each file is written to a temporary name in the same directory and renamed over the target, so a
     reader never sees a half-written file and a rerun replaces the previous output.
@@ -39,12 +47,14 @@ def save_backtest_artifacts(result: BacktestResult, directory: Path) -> dict[str
     directory.mkdir(parents=True, exist_ok=True)
     frames = {"equity": result.equity, "fills": result.fills, "trades": result.trades}
     names = {"equity": EQUITY_FILE, "fills": FILLS_FILE, "trades": TRADES_FILE}
+    if benchmarks is not None:
+        frames["benchmarks"], names["benchmarks"] = benchmarks, BENCHMARKS_FILE
     return {key: _write_parquet_atomically(frame, directory / names[key]) for key, frame in frames.items()}
 
 
 def load_backtest_artifacts(directory: Path) -> BacktestFrames:
     """
-    Read the frames written by `save_backtest_artifacts`.
+    Read the frames written by `save_backtest_artifacts`; `benchmarks` is None when the run wrote none.
 
     Raises
     ------
@@ -58,12 +68,17 @@ def load_backtest_artifacts(directory: Path) -> BacktestFrames:
         equity=_read_parquet(directory / EQUITY_FILE, EQUITY_SCHEMA),
         fills=_read_parquet(directory / FILLS_FILE, FILLS_SCHEMA),
         trades=_read_parquet(directory / TRADES_FILE, TRADES_SCHEMA),
+        benchmarks=(
+            _read_parquet(directory / BENCHMARKS_FILE, BENCHMARKS_SCHEMA)
+            if (directory / BENCHMARKS_FILE).exists()
+            else None
+        ),
     )
 
 
 def _write_parquet_atomically(frame: pl.DataFrame, path: Path) -> Path:
     with atomic_target(path) as temp:
-        frame.write_parquet(temp)
+        frame.write_parquet(temp, **_PARQUET_OPTIONS)
     return path
 
 

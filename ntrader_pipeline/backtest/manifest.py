@@ -1,52 +1,97 @@
-"""What a backtest was run on and with: written beside its frames so metrics and reports need nothing else."""
+"""What a backtest was run on and with: written beside its frames so metrics and reports need nothing else.
+
+Everything in it is a function of the declaration, the code and the catalog files, never of the clock,
+so a rerun on the same inputs writes the same bytes.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ntrader_pipeline.backtest.settings import BacktestSettings
+from pydantic import BaseModel, ConfigDict, Field
+
+from ntrader_pipeline.backtest.costs import Costs, RiskCaps
+from ntrader_pipeline.backtest.versions import CatalogFile
 from ntrader_pipeline.files import write_text_atomically
 
 MANIFEST_FILE = "manifest.json"
 
 
-@dataclass(frozen=True)
-class BacktestManifest:
+class PositionSizingRecord(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    method: str
+    size: float
+
+
+class QualityRecord(BaseModel):
+    """The quality gate's verdict on the window: every checked session passed, or the run did not happen."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sessions_checked: int
+    sessions_failing: int = 0
+    empty_sessions: int = 0
+
+
+class BacktestManifest(BaseModel):
+    """
+    Provenance of one backtest × instrument.
+
+    `config_hash` is the sha256 of the canonical JSON of the effective declaration (after launchpad
+    overrides); `code_version` the package version and git commit (or source hash) plus the strategy
+    module's hash; `data_version` a hash over `catalog_files` (bars of the instrument and the index,
+    and the instrument definition).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    backtest: str
     strategy: str
+    strategy_path: str
+    strategy_parameters: dict[str, object] = Field(default_factory=dict)
     instrument_id: str
     bar_type: str
     window_start: dt.date
     window_end: dt.date
     sessions: int
     bars: int
-    settings: BacktestSettings
+    starting_cash: float
+    sizing: PositionSizingRecord
+    costs: Costs
+    risk: RiskCaps
+    index_instrument_id: str
+    config_hash: str
+    code_version: str
+    data_version: str
+    catalog_files: list[CatalogFile]
+    quality: QualityRecord
+    orders_denied: int = 0
 
     def parameters(self) -> dict[str, object]:
-        return self.settings.model_dump(mode="json")
+        """The strategy's parameters with sizing and commission, flat, for display."""
+        return {
+            **self.strategy_parameters,
+            "sizing": self.sizing.method,
+            "size": self.sizing.size,
+            "commission": self.costs.commission,
+            "prob_slippage": self.costs.prob_slippage,
+            "starting_cash": self.starting_cash,
+        }
 
 
 def write_manifest(manifest: BacktestManifest, directory: Path) -> Path:
-    payload = asdict(manifest) | {"settings": manifest.parameters()}
-    return write_text_atomically(
-        directory / MANIFEST_FILE, json.dumps(payload, default=str, indent=2, sort_keys=True)
-    )
+    payload = manifest.model_dump(mode="json")
+    return write_text_atomically(directory / MANIFEST_FILE, json.dumps(payload, indent=2, sort_keys=True))
 
 
 def read_manifest(directory: Path) -> BacktestManifest:
     path = directory / MANIFEST_FILE
     if not path.exists():
         raise FileNotFoundError(f"backtest manifest {path} is missing; materialize the backtest asset first")
-    raw = json.loads(path.read_text())
-    return BacktestManifest(
-        strategy=raw["strategy"],
-        instrument_id=raw["instrument_id"],
-        bar_type=raw["bar_type"],
-        window_start=dt.date.fromisoformat(raw["window_start"]),
-        window_end=dt.date.fromisoformat(raw["window_end"]),
-        sessions=int(raw["sessions"]),
-        bars=int(raw["bars"]),
-        settings=BacktestSettings.model_validate(raw["settings"]),
-    )
+    try:
+        return BacktestManifest.model_validate_json(path.read_text())
+    except ValueError as exc:
+        raise ValueError(f"backtest manifest {path} is unreadable ({exc}); rerun the backtest") from exc

@@ -65,12 +65,14 @@ class BacktestResult:
         e.g. "SPY.ARCA-1-MINUTE-LAST-EXTERNAL".
     starting_cash : float
         Opening cash balance.
-    settings : BacktestSettings
-        The settings the run used.
     bar_count : int
         Number of bars fed to the engine (= rows of `equity`).
     account_balance : float
         The engine account's final cash balance; the last `equity["cash"]` equals it.
+    orders_denied : int
+        Orders the risk engine denied (e.g. above the per-order notional cap).
+    settings : BacktestSettings, optional
+        The settings of a `run_sma_backtest` run.
 
     """
 
@@ -80,6 +82,7 @@ class BacktestResult:
     instrument_id: str
     bar_type: str
     starting_cash: float
-    settings: BacktestSettings
     bar_count: int
     account_balance: float
+    orders_denied: int = 0
+    settings: BacktestSettings | None = None

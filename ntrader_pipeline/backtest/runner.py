@@ -1,4 +1,4 @@
-"""Run the SMA-crossover strategy on one instrument's bars with Nautilus' low-level `BacktestEngine`.
+"""Run a strategy on one instrument's bars with Nautilus' low-level `BacktestEngine`.
 
 Fill timing: the strategy decides on a bar's close, and its market order fills at that same bar's close
 (same `ts`): with `bar_execution` the venue has already moved its simulated book through the bar's
@@ -8,8 +8,9 @@ open/high/low/close before the strategy sees the bar. If the order exceeds a qua
 
 from __future__ import annotations
 
+import dataclasses
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 
@@ -18,19 +19,20 @@ from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
 from nautilus_trader.config import LoggingConfig
 from nautilus_trader.model.currencies import Currency
 from nautilus_trader.model.data import Bar, BarType
-from nautilus_trader.model.enums import AccountType, OmsType
+from nautilus_trader.model.enums import AccountType, OmsType, OrderStatus
 from nautilus_trader.model.identifiers import TraderId
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.objects import Money
+from nautilus_trader.trading.strategy import Strategy
 
+from ntrader_pipeline.backtest.costs import Costs, RiskCaps
 from ntrader_pipeline.backtest.extract import bar_closes_frame, fills_frame
-from ntrader_pipeline.backtest.fees import IbkrFixedFeeModel
 from ntrader_pipeline.backtest.frames import equity_frame, trades_frame
 from ntrader_pipeline.backtest.result import BacktestResult
 from ntrader_pipeline.backtest.settings import BacktestSettings
 from ntrader_pipeline.strategies.sma_cross import SmaCross, SmaCrossConfig
 
-__all__ = ["BacktestResult", "BacktestSettings", "run_sma_backtest"]
+__all__ = ["BacktestResult", "BacktestSettings", "run_backtest", "run_sma_backtest"]
 
 TRADER_ID = "BACKTESTER-001"
 
@@ -38,8 +40,29 @@ TRADER_ID = "BACKTESTER-001"
 def run_sma_backtest(
     instrument: Instrument, bars: Sequence[Bar], settings: BacktestSettings | None = None
 ) -> BacktestResult:
+    """`SmaCross` with `BacktestSettings` (fixed shares, IBKR fixed commissions): `run_backtest` for SMA."""
+    settings = settings or BacktestSettings()
+
+    def build(bar_type: BarType) -> Strategy:
+        return SmaCross(_strategy_config(instrument, bar_type, settings))
+
+    costs = Costs(
+        per_share=settings.fee_per_share, minimum=settings.fee_minimum, maximum_pct=settings.fee_maximum_pct
+    )
+    result = run_backtest(instrument, bars, build, settings.starting_cash, costs)
+    return dataclasses.replace(result, settings=settings)
+
+
+def run_backtest(
+    instrument: Instrument,
+    bars: Sequence[Bar],
+    build_strategy: Callable[[BarType], Strategy],
+    starting_cash: float,
+    costs: Costs | None = None,
+    risk: RiskCaps | None = None,
+) -> BacktestResult:
     """
-    Backtest `SmaCross` on `bars` of `instrument` in a CASH account with IBKR fixed commissions.
+    Backtest one strategy on `bars` of `instrument` in a CASH account.
 
     Parameters
     ----------
@@ -48,12 +71,12 @@ def run_sma_backtest(
         currency.
     bars : Sequence[Bar]
         Externally aggregated bars of a single bar type for `instrument` (e.g. IB 1-minute LAST bars).
-    settings : BacktestSettings, optional
-        Account, strategy and fee parameters; defaults to `BacktestSettings()`.
-
-    Returns
-    -------
-    BacktestResult
+    build_strategy : Callable[[BarType], Strategy]
+        Makes the strategy for the bars' type (called once).
+    starting_cash : float
+        Opening cash, in the quote currency.
+    costs, risk : Costs, RiskCaps, optional
+        Commission/slippage and pre-trade caps; defaults: IBKR fixed, no slippage, no caps.
 
     Raises
     ------
@@ -62,40 +85,41 @@ def run_sma_backtest(
         from the instrument's.
 
     """
-    settings = settings or BacktestSettings()
+    costs = costs or Costs()
+    risk = risk or RiskCaps()
     bar_type = _single_bar_type(instrument, bars)
     currency: Currency = instrument.quote_currency
-    starting_balance = Money(settings.starting_cash, currency)
+    starting_balance = Money(starting_cash, currency)
 
-    engine = BacktestEngine(_engine_config())
-    try:
-        with _global_random_restored():
-            # add_venue builds a default FillModel, whose constructor reseeds the global `random`.
+    # The fill model draws from Python's global `random` during the run: seed it for this run only,
+    # so a rerun makes the same draws whatever ran before, and the caller's generator is untouched.
+    with _global_random_seeded(costs.random_seed):
+        engine = BacktestEngine(_engine_config(risk, str(instrument.id)))
+        try:
             engine.add_venue(
                 venue=instrument.id.venue,
                 oms_type=OmsType.NETTING,
                 account_type=AccountType.CASH,
                 starting_balances=[starting_balance],
                 base_currency=currency,
-                fee_model=IbkrFixedFeeModel(
-                    per_share=settings.fee_per_share,
-                    minimum=settings.fee_minimum,
-                    maximum_pct=settings.fee_maximum_pct,
-                ),
+                fill_model=costs.fill_model(),
+                fee_model=costs.fee_model(),
                 bar_execution=True,
             )
-        engine.add_instrument(instrument)
-        engine.add_data(list(bars))
-        engine.add_strategy(SmaCross(_strategy_config(instrument, bar_type, settings)))
-        engine.run()
+            engine.add_instrument(instrument)
+            engine.add_data(list(bars))
+            engine.add_strategy(build_strategy(bar_type))
+            engine.run()
 
-        fills = fills_frame(engine.cache.orders(instrument_id=instrument.id))
-        account = engine.cache.account_for_venue(instrument.id.venue)
-        # via Decimal: as_double() of 98896.10 USD is 98896.09999999999
-        account_balance = float(account.balance_total(currency).as_decimal())
-        engine_position = float(engine.portfolio.net_position(instrument.id))
-    finally:
-        engine.dispose()
+            orders = engine.cache.orders(instrument_id=instrument.id)
+            fills = fills_frame(orders)
+            denied = sum(1 for order in orders if order.status == OrderStatus.DENIED)
+            account = engine.cache.account_for_venue(instrument.id.venue)
+            # via Decimal: as_double() of 98896.10 USD is 98896.09999999999
+            account_balance = float(account.balance_total(currency).as_decimal())
+            engine_position = float(engine.portfolio.net_position(instrument.id))
+        finally:
+            engine.dispose()
 
     starting_cash = float(starting_balance.as_decimal())
     equity = equity_frame(bar_closes_frame(bars), fills, starting_cash, currency.precision)
@@ -107,15 +131,16 @@ def run_sma_backtest(
         instrument_id=str(instrument.id),
         bar_type=str(bar_type),
         starting_cash=starting_cash,
-        settings=settings,
         bar_count=len(bars),
         account_balance=account_balance,
+        orders_denied=denied,
     )
 
 
-def _engine_config() -> BacktestEngineConfig:
+def _engine_config(risk: RiskCaps, instrument_id: str) -> BacktestEngineConfig:
     return BacktestEngineConfig(
         trader_id=TraderId(TRADER_ID),
+        risk_engine=risk.risk_engine_config(instrument_id),
         # Errors still reach stdout; the per-order INFO chatter would dominate the run log.
         logging=LoggingConfig(log_level="ERROR"),
         # PortfolioAnalyzer is quadratic in bars; metrics come from the equity frame instead.
@@ -172,8 +197,9 @@ def _check_matches_engine(
 
 
 @contextmanager
-def _global_random_restored() -> Iterator[None]:
+def _global_random_seeded(seed: int) -> Iterator[None]:
     state = random.getstate()
+    random.seed(seed)
     try:
         yield
     finally:

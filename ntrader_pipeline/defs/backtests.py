@@ -1,107 +1,176 @@
-"""The SMA-crossover backtest per instrument over a window of sessions, on catalog data."""
+"""One backtest asset per declaration of the backtests file, partitioned by instrument.
 
+The launchpad config of each asset defaults to its declaration; an override is validated like the file
+(same messages). The asset depends on the per-instrument data-version assets of its bar spec (its own
+instrument and the benchmark index), so a re-fetched session makes it show as unsynced.
+"""
+
+import hashlib
 import time
-from pathlib import Path
 
 import dagster as dg
-from pydantic import Field
+from pydantic import Field, create_model
 
-from ntrader_pipeline.backtest.artifacts import save_backtest_artifacts
-from ntrader_pipeline.backtest.manifest import BacktestManifest, write_manifest
-from ntrader_pipeline.backtest.runner import run_sma_backtest
-from ntrader_pipeline.backtest.settings import BacktestSettings
-from ntrader_pipeline.defs.bars import bars_asset_name, bars_assets
-from ntrader_pipeline.defs.partitions import INSTRUMENT_DIMENSION, SETTINGS, UNIVERSE, instrument_partitions
+from ntrader_pipeline.backtest.declarations import (
+    BacktestDeclaration,
+    BacktestDeclarationError,
+    backtests_path,
+    declaration_from,
+    load_declarations,
+)
+from ntrader_pipeline.backtest.declared import (
+    BacktestInputError,
+    artifact_directory,
+    declared_code_version,
+    run_declared_backtest,
+)
+from ntrader_pipeline.defs.bars import bars_asset_name
+from ntrader_pipeline.defs.instrument_data import instrument_data_dep
+from ntrader_pipeline.defs.partitions import UNIVERSE, instrument_partitions
 from ntrader_pipeline.defs.resources import StorageResource
 from ntrader_pipeline.defs.run_tags import tag_run
-from ntrader_pipeline.markets.sessions import sessions_between
-from ntrader_pipeline.markets.universe import BarSpec
-from ntrader_pipeline.quality.gate import SessionsNotReadyError, require_clean_sessions
 
 BACKTEST_GROUP = "backtests"
-STRATEGY = "sma_cross"
+DECLARATIONS_PATH = backtests_path()
+DECLARATIONS: list[BacktestDeclaration] = load_declarations(DECLARATIONS_PATH, UNIVERSE)
+_SCALARS = (bool, int, float, str)
 
 
-class SmaBacktestConfig(dg.Config):
-    """Launchpad-overridable parameters of the SMA-crossover backtest."""
+def backtest_asset_name(name: str) -> str:
+    return f"{name}_backtest"
 
-    start: str = Field(default=SETTINGS.demo_start.isoformat(), description="first session (YYYY-MM-DD)")
-    end: str = Field(default=SETTINGS.demo_end.isoformat(), description="last session (YYYY-MM-DD)")
-    bar_spec: str = Field(default="1-MINUTE-LAST", description="bar spec of the universe to trade on")
-    fast_period: int = 10
-    slow_period: int = 30
-    trade_size: int = 100
-    starting_cash: float = 100_000.0
 
-    def settings(self) -> BacktestSettings:
-        return BacktestSettings(
-            starting_cash=self.starting_cash,
-            fast_period=self.fast_period,
-            slow_period=self.slow_period,
-            trade_size=self.trade_size,
+def build_config_class(declaration: BacktestDeclaration) -> type[dg.Config]:
+    """A `dg.Config` whose fields default to the declaration: the launchpad shows and overrides them."""
+    d = declaration
+    fields: dict[str, tuple] = {
+        "start": (str, Field(default=d.window.start.isoformat(), description="first session (YYYY-MM-DD)")),
+        "end": (str, Field(default=d.window.end.isoformat(), description="last session (YYYY-MM-DD)")),
+        "starting_cash": (float, d.starting_cash),
+        "sizing": (
+            str,
+            Field(
+                default=d.sizing.method.value, description="fixed_shares | fixed_notional | percent_of_equity"
+            ),
+        ),
+        "size": (float, Field(default=float(d.sizing.size), description="shares, notional or percent")),
+        "commission": (str, Field(default=d.costs.commission, description="ibkr_fixed | ibkr_tiered")),
+        "prob_slippage": (float, d.costs.prob_slippage),
+        "random_seed": (int, d.costs.random_seed),
+        "max_notional_per_order": (
+            float | None,
+            None if d.risk.max_notional_per_order is None else float(d.risk.max_notional_per_order),
+        ),
+        "max_gross_exposure": (
+            float | None,
+            None if d.risk.max_gross_exposure is None else float(d.risk.max_gross_exposure),
+        ),
+        "index_instrument": (str, d.index_instrument),
+    }
+    for key, value in d.parameters.items():
+        if key in fields:
+            raise BacktestDeclarationError(
+                f"backtests file {DECLARATIONS_PATH}, backtest {d.name!r}: field parameters.{key} clashes "
+                f"with the launchpad field {key!r}; rename the strategy config field"
+            )
+        if isinstance(value, _SCALARS):
+            fields[key] = (type(value), Field(default=value, description="strategy parameter"))
+    camel = "".join(part.capitalize() for part in d.name.split("_"))
+    return create_model(f"{camel}BacktestConfig", __base__=dg.Config, **fields)
+
+
+def effective_declaration(declaration: BacktestDeclaration, config: dg.Config) -> BacktestDeclaration:
+    """The declaration with the launchpad's values, validated like the file."""
+    values = config.model_dump()
+    parameters = {**declaration.parameters, **{k: values[k] for k in declaration.parameters if k in values}}
+    raw = declaration.model_dump(mode="json", exclude={"name"}) | {
+        "window": {"start": values["start"], "end": values["end"]},
+        "starting_cash": values["starting_cash"],
+        "sizing": {"method": values["sizing"], "size": values["size"]},
+        "costs": declaration.costs.model_dump(mode="json")
+        | {k: values[k] for k in ("commission", "prob_slippage", "random_seed")},
+        "risk": {k: values[k] for k in ("max_notional_per_order", "max_gross_exposure")},
+        "index_instrument": values["index_instrument"],
+        "parameters": parameters,
+    }
+    return declaration_from(f"{DECLARATIONS_PATH} (launchpad config)", declaration.name, raw, UNIVERSE)
+
+
+def build_backtest_asset(declaration: BacktestDeclaration) -> dg.AssetsDefinition:
+    config_class = build_config_class(declaration)
+    spec = declaration.spec
+    strategy = declaration.strategy_classes()
+
+    @dg.asset(
+        name=backtest_asset_name(declaration.name),
+        group_name=BACKTEST_GROUP,
+        partitions_def=instrument_partitions,
+        deps=[instrument_data_dep(spec, declaration.index_instrument)],
+        code_version=declared_code_version(declaration),
+        kinds={"nautilus", "parquet"},
+        description=(
+            f"{declaration.name}: {strategy.strategy_path} long only on {spec} bars of "
+            f"{', '.join(declaration.instruments)}, {declaration.window.start}..{declaration.window.end}, "
+            f"{declaration.costs.commission} commissions; buy-and-hold of the instrument and "
+            f"{declaration.index_instrument} as benchmarks. Declared in {DECLARATIONS_PATH.name}."
+        ),
+    )
+    def _backtest(context: dg.AssetExecutionContext, config: config_class, storage: StorageResource):  # type: ignore[valid-type]
+        instrument_id = context.partition_key
+        tag_run(context, [instrument_id], [config.start, config.end])
+        if instrument_id not in declaration.instruments:
+            raise dg.Failure(
+                f"{instrument_id} is not declared for backtest {declaration.name} "
+                f"({', '.join(declaration.instruments)}); add it to {DECLARATIONS_PATH}"
+            )
+        try:
+            effective = effective_declaration(declaration, config)
+        except BacktestDeclarationError as exc:
+            raise dg.Failure(description=str(exc)) from exc
+        started = time.monotonic()
+        try:
+            run = run_declared_backtest(
+                effective, instrument_id, storage.catalog(), storage.backtests_dir, bars_asset_name(spec)
+            )
+        except BacktestInputError as exc:
+            raise dg.Failure(description=str(exc)) from exc
+        elapsed = time.monotonic() - started
+        manifest = run.manifest
+        output_version = hashlib.sha256(
+            f"{manifest.config_hash}|{manifest.code_version}|{manifest.data_version}".encode()
+        ).hexdigest()[:16]
+        return dg.MaterializeResult(
+            data_version=dg.DataVersion(output_version),
+            metadata={
+                "bars": manifest.bars,
+                "sessions": manifest.sessions,
+                "fills": run.result.fills.height,
+                "trades": run.result.trades.height,
+                "orders_denied": manifest.orders_denied,
+                "final_equity": float(run.result.equity["equity"][-1]),
+                "buy_and_hold_final_equity": float(run.benchmarks["instrument_equity"][-1]),
+                "index_final_equity": float(run.benchmarks["index_equity"][-1]),
+                "backtest_seconds": round(elapsed, 3),
+                "config_hash": manifest.config_hash,
+                "code_version": manifest.code_version,
+                "data_version": manifest.data_version,
+                "catalog_files": len(manifest.catalog_files),
+                "artifacts": dg.MetadataValue.path(str(run.directory)),
+            },
         )
 
-
-def artifact_dir(storage: StorageResource, instrument_id: str) -> Path:
-    return storage.backtests_dir / STRATEGY / instrument_id
+    return _backtest
 
 
-@dg.asset(
-    group_name=BACKTEST_GROUP,
-    partitions_def=instrument_partitions,
-    deps=[
-        dg.AssetDep(asset, partition_mapping=dg.MultiToSingleDimensionPartitionMapping(INSTRUMENT_DIMENSION))
-        for asset in bars_assets
-    ],
-    kinds={"nautilus", "parquet"},
-    description="SMA-crossover long-only backtest: Nautilus BacktestEngine, IBKR fixed commissions, cash.",
-)
-def sma_backtest(
-    context: dg.AssetExecutionContext, config: SmaBacktestConfig, storage: StorageResource
-) -> dg.MaterializeResult:
-    instrument_id = context.partition_key
-    tag_run(context, [instrument_id], [config.start, config.end])
-    spec = BarSpec.parse(config.bar_spec)
-    calendar = UNIVERSE.instrument(instrument_id).calendar
-    sessions = sessions_between(config.start, config.end, calendar)
-    if not sessions:
-        raise dg.Failure(f"no {calendar.name} sessions from {config.start} to {config.end}; widen the window")
-    store = storage.catalog()
-    try:
-        require_clean_sessions(store, instrument_id, spec, sessions, asset_hint=bars_asset_name(spec))
-    except SessionsNotReadyError as exc:
-        raise dg.Failure(description=str(exc)) from exc
-    instrument = store.instrument(instrument_id)
-    if instrument is None:
-        raise dg.Failure(
-            f"instrument {instrument_id} is not in the catalog; materialize {bars_asset_name(spec)}"
-        )
-    bars = store.read_bars(spec.bar_type(instrument_id), sessions)
-    started = time.monotonic()
-    result = run_sma_backtest(instrument, bars, config.settings())
-    elapsed = time.monotonic() - started
-    directory = artifact_dir(storage, instrument_id)
-    paths = save_backtest_artifacts(result, directory)
-    manifest = BacktestManifest(
-        strategy=STRATEGY,
-        instrument_id=instrument_id,
-        bar_type=spec.bar_type(instrument_id),
-        window_start=sessions[0].date,
-        window_end=sessions[-1].date,
-        sessions=len(sessions),
-        bars=len(bars),
-        settings=config.settings(),
-    )
-    write_manifest(manifest, directory)
-    return dg.MaterializeResult(
-        metadata={
-            "bars": len(bars),
-            "sessions": len(sessions),
-            "fills": result.fills.height,
-            "trades": result.trades.height,
-            "final_equity": float(result.equity["equity"][-1]),
-            "backtest_seconds": round(elapsed, 3),
-            "artifacts": dg.MetadataValue.path(str(directory)),
-            **{f"{name}_file": dg.MetadataValue.path(str(path)) for name, path in paths.items()},
-        }
-    )
+def declaration_named(name: str) -> BacktestDeclaration:
+    for declaration in DECLARATIONS:
+        if declaration.name == name:
+            return declaration
+    raise KeyError(f"no backtest {name!r} in {DECLARATIONS_PATH}")
+
+
+def backtest_artifact_dir(storage: StorageResource, name: str, instrument_id: str):
+    return artifact_directory(storage.backtests_dir, name, instrument_id)
+
+
+backtest_assets: dict[str, dg.AssetsDefinition] = {d.name: build_backtest_asset(d) for d in DECLARATIONS}

@@ -1,34 +1,56 @@
-"""Performance metrics of each backtest: saved as JSON and emitted as numeric metadata."""
-
-import json
+"""Performance metrics of each declared backtest: saved beside its artefacts and emitted as metadata."""
 
 import dagster as dg
 
-from ntrader_pipeline.analytics import compute_metrics
+from ntrader_pipeline.analytics import compute_metrics, drawdown_table, save_metrics
 from ntrader_pipeline.backtest.artifacts import load_backtest_artifacts
+from ntrader_pipeline.backtest.declarations import BacktestDeclaration
 from ntrader_pipeline.backtest.manifest import read_manifest
-from ntrader_pipeline.defs.backtests import BACKTEST_GROUP, artifact_dir, sma_backtest
+from ntrader_pipeline.defs.backtests import (
+    BACKTEST_GROUP,
+    DECLARATIONS,
+    backtest_artifact_dir,
+    backtest_asset_name,
+)
 from ntrader_pipeline.defs.partitions import instrument_partitions
 from ntrader_pipeline.defs.resources import StorageResource
-from ntrader_pipeline.files import write_text_atomically
-
-METRICS_FILE = "metrics.json"
 
 
-@dg.asset(
-    group_name=BACKTEST_GROUP,
-    partitions_def=instrument_partitions,
-    deps=[sma_backtest],
-    kinds={"polars"},
-    description="Performance metrics from the equity curve and fills (vectorized), also as numeric metadata.",
-)
-def backtest_metrics(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
-    directory = artifact_dir(storage, context.partition_key)
-    manifest = read_manifest(directory)
-    frames = load_backtest_artifacts(directory)
-    metrics = compute_metrics(frames.equity, frames.trades, frames.fills, manifest.settings.starting_cash)
-    values = metrics.as_dict()
-    # NaN marks an undefined ratio (e.g. no losing trade); Python's json and Dagster both keep it.
-    path = write_text_atomically(directory / METRICS_FILE, json.dumps(values, indent=2, sort_keys=True))
-    numeric: dict[str, object] = {k: v for k, v in values.items() if isinstance(v, int | float)}
-    return dg.MaterializeResult(metadata={**numeric, "metrics_file": dg.MetadataValue.path(str(path))})
+def metrics_asset_name(name: str) -> str:
+    return f"{name}_metrics"
+
+
+def build_metrics_asset(declaration: BacktestDeclaration) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=metrics_asset_name(declaration.name),
+        group_name=BACKTEST_GROUP,
+        partitions_def=instrument_partitions,
+        deps=[backtest_asset_name(declaration.name)],
+        kinds={"polars"},
+        description=(
+            f"{declaration.name}: performance metrics from the equity curve and fills (vectorized), "
+            f"relative to buy-and-hold of {declaration.index_instrument}; also as numeric metadata."
+        ),
+    )
+    def _metrics(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
+        directory = backtest_artifact_dir(storage, declaration.name, context.partition_key)
+        manifest = read_manifest(directory)
+        frames = load_backtest_artifacts(directory)
+        benchmark = frames.benchmarks["index_equity"] if frames.benchmarks is not None else None
+        metrics = compute_metrics(
+            frames.equity, frames.trades, frames.fills, manifest.starting_cash, benchmark=benchmark
+        )
+        paths = save_metrics(metrics, drawdown_table(frames.equity, manifest.starting_cash), directory)
+        return dg.MaterializeResult(
+            metadata={
+                **metrics.numeric(),
+                "config_hash": manifest.config_hash,
+                "data_version": manifest.data_version,
+                **{name.replace(".", "_"): dg.MetadataValue.path(str(p)) for name, p in paths.items()},
+            }
+        )
+
+    return _metrics
+
+
+metrics_assets: dict[str, dg.AssetsDefinition] = {d.name: build_metrics_asset(d) for d in DECLARATIONS}

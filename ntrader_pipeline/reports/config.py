@@ -6,7 +6,18 @@ from dataclasses import dataclass
 
 import plotly.io as pio
 
-DEFAULT_SECTIONS: tuple[str, ...] = ("equity", "drawdown", "price", "metrics", "trades")
+DEFAULT_SECTIONS: tuple[str, ...] = (
+    "metrics",
+    "equity",
+    "drawdown",
+    "drawdowns",
+    "monthly",
+    "yearly",
+    "rolling_sharpe",
+    "distribution",
+    "price",
+    "trades",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +33,8 @@ class ReportConfig:
     height: int = 450
     max_line_points: int = 20_000
     max_trades: int = 200
+    rolling_window: int = 126  # sessions in the rolling Sharpe window: about 6 months
+    periods_per_year: int = 252
 
     def __post_init__(self) -> None:
         if not self.sections:
@@ -32,8 +45,9 @@ class ReportConfig:
             raise ValueError(
                 f"unknown plotly template {self.template!r}; choose one of {list(pio.templates)}"
             )
-        if self.height <= 0 or self.max_line_points < 4 or self.max_trades < 0:
+        if self.height <= 0 or self.max_line_points < 4 or self.max_trades < 0 or self.rolling_window < 2:
             raise ValueError(
-                "ReportConfig needs height > 0, max_line_points >= 4 and max_trades >= 0, got "
-                f"{self.height}, {self.max_line_points}, {self.max_trades}"
+                "ReportConfig needs height > 0, max_line_points >= 4, max_trades >= 0 and "
+                f"rolling_window >= 2, got {self.height}, {self.max_line_points}, {self.max_trades}, "
+                f"{self.rolling_window}"
             )

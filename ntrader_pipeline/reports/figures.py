@@ -17,6 +17,7 @@ from ntrader_pipeline.reports.formatting import metric_rows
 MAX_LINE_POINTS = 20_000
 TIME_AXIS_TITLE = f"Time ({EXCHANGE_TIMEZONE})"
 _TABLE_ROW_HEIGHT = 26
+_MAX_VISIBLE_ROWS = 36  # every metric row fits; longer tables (trades) scroll
 _BUY_COLOR, _SELL_COLOR = "#2ca02c", "#d62728"
 
 
@@ -172,7 +173,7 @@ def _table(title: str, *, header: list[str], columns: list[list[str]], align: li
             cells={"values": columns, "align": align, "height": _TABLE_ROW_HEIGHT},
         )
     )
-    visible_rows = min(len(columns[0]) if columns else 0, 25) + 1
+    visible_rows = min(len(columns[0]) if columns else 0, _MAX_VISIBLE_ROWS) + 1
     figure.update_layout(
         title=title, height=120 + visible_rows * _TABLE_ROW_HEIGHT, margin={"t": 50, "b": 10}
     )

@@ -18,13 +18,27 @@ METRIC_ROWS: tuple[tuple[str, str, str], ...] = (
     ("annual_volatility", "Annual volatility", "percent"),
     ("sharpe", "Sharpe ratio", "ratio"),
     ("sortino", "Sortino ratio", "ratio"),
-    ("max_drawdown", "Max drawdown", "percent"),
-    ("max_drawdown_duration_days", "Longest drawdown (days)", "days"),
     ("calmar", "Calmar ratio", "ratio"),
+    ("max_drawdown", "Max drawdown", "percent"),
+    ("max_drawdown_start", "Max drawdown peak", "timestamp"),
+    ("max_drawdown_trough", "Max drawdown trough", "timestamp"),
+    ("max_drawdown_recovery", "Max drawdown recovery", "timestamp"),
+    ("max_drawdown_episode_days", "Max drawdown length (days)", "days"),
+    ("max_drawdown_duration_days", "Longest drawdown (days)", "days"),
+    ("benchmark_total_return", "Benchmark total return", "percent"),
+    ("alpha", "Alpha (annualized)", "percent"),
+    ("beta", "Beta", "ratio"),
+    ("information_ratio", "Information ratio", "ratio"),
     ("trade_count", "Closed trades", "count"),
     ("win_rate", "Win rate", "percent"),
     ("profit_factor", "Profit factor", "ratio"),
-    ("exposure", "Exposure (bars in market)", "percent"),
+    ("expectancy", "Expectancy (per trade)", "money"),
+    ("average_win", "Average win", "money"),
+    ("average_loss", "Average loss", "money"),
+    ("best_trade", "Best trade", "money"),
+    ("worst_trade", "Worst trade", "money"),
+    ("exposure", "Time in market (bars)", "percent"),
+    ("turnover", "Turnover (x mean equity)", "ratio"),
     ("fees", "Fees", "money"),
     ("starting_cash", "Starting cash", "money"),
     ("final_equity", "Final equity", "money"),
@@ -34,9 +48,36 @@ METRIC_ROWS: tuple[tuple[str, str, str], ...] = (
     ("session_count", "Sessions", "count"),
 )
 
+# Metrics that describe a curve alone, so they can be shown for a buy-and-hold benchmark too.
+CURVE_METRICS: frozenset[str] = frozenset(
+    {
+        "total_return",
+        "cagr",
+        "annual_volatility",
+        "sharpe",
+        "sortino",
+        "calmar",
+        "max_drawdown",
+        "max_drawdown_start",
+        "max_drawdown_trough",
+        "max_drawdown_recovery",
+        "max_drawdown_episode_days",
+        "max_drawdown_duration_days",
+        "final_equity",
+        "starting_cash",
+        "start",
+        "end",
+        "bar_count",
+        "session_count",
+    }
+)
 
-def format_value(value: float | int | dt.datetime, kind: str) -> str:
-    """NaN (undefined) shows as "n/a" and infinity as "∞", whatever the kind."""
+
+def format_value(value: float | int | dt.datetime | None, kind: str) -> str:
+    """NaN (undefined) shows as "n/a" and infinity as "∞", whatever the kind; None (a drawdown that has
+    not recovered, or has no episode) as "—"."""
+    if value is None:
+        return "—"
     if isinstance(value, dt.datetime):
         return value.astimezone(_EXCHANGE_ZONE).strftime("%Y-%m-%d %H:%M %Z")
     if isinstance(value, float) and math.isnan(value):

@@ -7,9 +7,11 @@ byte-identical files and a re-materialization that changed nothing is visible as
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from html import escape
 from pathlib import Path
 
+import plotly.graph_objects as go
 import plotly.io as pio
 
 from ntrader_pipeline.files import write_text_atomically
@@ -31,6 +33,12 @@ table.run th { text-align: left; padding: 3px 16px 3px 0; color: #555; font-weig
                vertical-align: top; }
 table.run td { padding: 3px 0; }
 section { margin-bottom: 32px; }
+table.provenance { border-collapse: collapse; margin: 4px 0 12px; font-size: 0.9em; }
+table.provenance th, table.provenance td { border: 1px solid #ddd; padding: 3px 8px; text-align: left;
+                                           vertical-align: top; }
+table.provenance th { background: #f5f5f5; }
+span.num { white-space: nowrap; }
+td.mono { font-family: ui-monospace, Menlo, Consolas, monospace; word-break: break-all; }
 footer { color: #777; font-size: 0.85em; }
 """
 
@@ -38,33 +46,44 @@ footer { color: #777; font-size: 0.85em; }
 def render_report_html(inputs: ReportInputs, config: ReportConfig = DEFAULT_REPORT_CONFIG) -> str:
     """The whole report page as a string; sections in `config.sections` order."""
     sections = [get_section(name) for name in config.sections]  # fail on an unknown name before any work
-    bodies = []
-    for index, section in enumerate(sections):
-        figure_html = pio.to_html(
-            render_section(section, inputs, config),
-            full_html=False,
-            include_plotlyjs=index == 0,  # embedded inline once; later figures reuse it
-            div_id=f"figure-{section.name}",
-            config=_PLOTLY_CONFIG,
+    bodies = [
+        figure_section(
+            section.name, section.heading, render_section(section, inputs, config), first=index == 0
         )
-        bodies.append(
-            f'<section id="{section.name}">\n<h2>{escape(section.heading)}</h2>\n{figure_html}\n</section>'
-        )
+        for index, section in enumerate(sections)
+    ]
+    return html_page(
+        inputs.title,
+        [_header(inputs), provenance_panel(inputs), *bodies],
+        footer=f"Times are {EXCHANGE_TIMEZONE}. Returns-based ratios use daily session returns; "
+        "drawdowns use every bar; n/a marks a ratio that is undefined (for example no losing trade "
+        "and no winning trade, or flat equity).",
+    )
+
+
+def figure_section(name: str, heading: str, figure: go.Figure, *, first: bool) -> str:
+    """One `<section>` holding one figure under a fixed div id (`figure-<name>`), so output is stable.
+    The first figure of a page embeds plotly.js inline; later ones reuse it."""
+    figure_html = pio.to_html(
+        figure, full_html=False, include_plotlyjs=first, div_id=f"figure-{name}", config=_PLOTLY_CONFIG
+    )
+    return f'<section id="{name}">\n<h2>{escape(heading)}</h2>\n{figure_html}\n</section>'
+
+
+def html_page(title: str, parts: list[str], *, footer: str) -> str:
+    """A complete, offline page around already rendered parts (no external references, no timestamp)."""
     return "\n".join(
         [
             "<!DOCTYPE html>",
             '<html lang="en">',
             "<head>",
             '<meta charset="utf-8">',
-            f"<title>{escape(inputs.title)}</title>",
+            f"<title>{escape(title)}</title>",
             f"<style>{_STYLE}</style>",
             "</head>",
             "<body>",
-            _header(inputs),
-            *bodies,
-            f"<footer>Times are {EXCHANGE_TIMEZONE}. Returns-based ratios use daily session returns; "
-            "drawdowns use every bar; n/a marks a ratio that is undefined (for example no losing trade "
-            "and no winning trade, or flat equity).</footer>",
+            *parts,
+            f"<footer>{footer}</footer>",
             "</body>",
             "</html>",
             "",
@@ -91,5 +110,48 @@ def _header(inputs: ReportInputs) -> str:
         ("Window", f"{inputs.window_start.isoformat()} to {inputs.window_end.isoformat()}"),
         ("Starting cash", format_value(float(inputs.starting_cash), "money")),
     ]
+    optional = (
+        ("Benchmark index", inputs.index_instrument_id),
+        ("Config hash", inputs.config_hash),
+        ("Code version", inputs.code_version),
+        ("Data version", inputs.data_version),
+    )
+    rows += [(name, f'<span class="mono">{escape(value)}</span>') for name, value in optional if value]
     table = "\n".join(f"<tr><th>{name}</th><td>{value}</td></tr>" for name, value in rows)
     return f'<header>\n<h1>{escape(inputs.title)}</h1>\n<table class="run">\n{table}\n</table>\n</header>'
+
+
+def provenance_panel(inputs: ReportInputs) -> str:
+    """Data quality and provenance: what the backtest read (sessions, bars, catalog file versions) and
+    what the quality checks found. Rendered from `inputs.provenance` whatever its keys: scalars become
+    rows, mappings nested tables, lists of mappings tables with a column per key."""
+    if not inputs.provenance:
+        body = "<p>No provenance recorded for this backtest.</p>"
+    else:
+        body = _value_html(inputs.provenance)
+    return f'<section id="provenance">\n<h2>Data quality and provenance</h2>\n{body}\n</section>'
+
+
+def _value_html(value: object) -> str:
+    if isinstance(value, Mapping):
+        rows = "".join(
+            f"<tr><th>{escape(str(key))}</th><td>{_value_html(item)}</td></tr>" for key, item in value.items()
+        )
+        return f'<table class="provenance">{rows}</table>'
+    if isinstance(value, list | tuple) and value and all(isinstance(item, Mapping) for item in value):
+        columns = list(dict.fromkeys(key for item in value for key in item))
+        header = "".join(f"<th>{escape(str(column))}</th>" for column in columns)
+        rows = "".join(
+            "<tr>"
+            + "".join(f'<td class="mono">{_value_html(item.get(c, ""))}</td>' for c in columns)
+            + "</tr>"
+            for item in value
+        )
+        return f'<table class="provenance"><tr>{header}</tr>{rows}</table>'
+    if isinstance(value, list | tuple):
+        return escape(", ".join(str(item) for item in value)) or "none"
+    if isinstance(value, bool) or value is None:
+        return escape(str(value))
+    if isinstance(value, int):
+        return f'<span class="num">{value:,}</span>'
+    return escape(str(value))

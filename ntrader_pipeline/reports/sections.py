@@ -6,8 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import plotly.graph_objects as go
+import polars as pl
 
-from ntrader_pipeline.reports import figures
+from ntrader_pipeline.analytics import PerformanceMetrics, compute_metrics, daily_returns, drawdown_table
+from ntrader_pipeline.reports import figures, performance
 from ntrader_pipeline.reports.config import ReportConfig
 from ntrader_pipeline.reports.inputs import ReportInputs
 
@@ -51,21 +53,126 @@ def render_section(section: Section, inputs: ReportInputs, config: ReportConfig)
     return figure
 
 
+def benchmark_frame(inputs: ReportInputs) -> pl.DataFrame:
+    """The report's benchmarks; without benchmarks.parquet, buy and hold of the instrument from its first
+    close with the starting cash."""
+    if inputs.benchmarks is not None:
+        return inputs.benchmarks
+    return inputs.equity.select(
+        "ts", instrument_equity=float(inputs.starting_cash) * pl.col("close") / pl.col("close").first()
+    )
+
+
+def benchmark_curves(inputs: ReportInputs) -> dict[str, pl.DataFrame]:
+    """Display name → equity frame (`ts`, `position_qty`, `equity`) of each buy-and-hold benchmark."""
+    frame = benchmark_frame(inputs)
+    curves = {f"Buy and hold {inputs.instrument_id}": "instrument_equity"}
+    if "index_equity" in frame.columns and frame["index_equity"].null_count() == 0:
+        curves[f"Index {inputs.index_instrument_id or ''}".strip()] = "index_equity"
+    # A curve must start above zero to have returns (compute_metrics measures from its first value).
+    return {
+        name: frame.select("ts", position_qty=pl.lit(1.0), equity=pl.col(column).cast(pl.Float64))
+        for name, column in curves.items()
+        if frame[column][0] is not None and frame[column][0] > 0
+    }
+
+
+def benchmark_metrics(inputs: ReportInputs, config: ReportConfig) -> dict[str, PerformanceMetrics]:
+    empty = pl.DataFrame()
+    return {
+        name: compute_metrics(
+            curve, empty, empty, float(curve["equity"][0]), periods_per_year=config.periods_per_year
+        )
+        for name, curve in benchmark_curves(inputs).items()
+    }
+
+
+def strategy_daily(inputs: ReportInputs) -> pl.DataFrame:
+    return daily_returns(inputs.equity, inputs.starting_cash)
+
+
+def instrument_daily(inputs: ReportInputs) -> pl.DataFrame | None:
+    curve = next(iter(benchmark_curves(inputs).values()), None)
+    return None if curve is None else daily_returns(curve, float(curve["equity"][0]))
+
+
+def _drawdowns(inputs: ReportInputs) -> pl.DataFrame:
+    if inputs.drawdowns is not None:
+        return inputs.drawdowns
+    return drawdown_table(inputs.equity, inputs.starting_cash)
+
+
+register_section(
+    Section(
+        "metrics",
+        "Metrics vs benchmark",
+        lambda inputs, config: performance.metrics_vs_benchmark_table(
+            inputs.metrics, benchmark_metrics(inputs, config)
+        ),
+        is_chart=False,
+    )
+)
 register_section(
     Section(
         "equity",
-        "Equity vs buy and hold",
-        lambda inputs, config: figures.equity_vs_buy_and_hold(
-            inputs.equity, inputs.starting_cash, max_points=config.max_line_points
+        "Equity vs benchmark",
+        lambda inputs, config: performance.equity_vs_benchmark(
+            inputs.equity,
+            benchmark_frame(inputs),
+            instrument=inputs.instrument_id,
+            index=inputs.index_instrument_id,
+            max_points=config.max_line_points,
         ),
     )
 )
 register_section(
     Section(
         "drawdown",
-        "Drawdown",
+        "Underwater",
         lambda inputs, config: figures.drawdown_chart(
             inputs.equity, inputs.starting_cash, max_points=config.max_line_points
+        ),
+    )
+)
+register_section(
+    Section(
+        "drawdowns",
+        "Worst drawdowns",
+        lambda inputs, config: performance.drawdowns_table(_drawdowns(inputs)),
+        is_chart=False,
+    )
+)
+register_section(
+    Section(
+        "monthly",
+        "Monthly returns",
+        lambda inputs, config: performance.monthly_returns_heatmap(strategy_daily(inputs)),
+    )
+)
+register_section(
+    Section(
+        "yearly",
+        "Yearly returns",
+        lambda inputs, config: performance.yearly_returns_chart(
+            strategy_daily(inputs), instrument_daily(inputs)
+        ),
+    )
+)
+register_section(
+    Section(
+        "rolling_sharpe",
+        "Rolling Sharpe ratio",
+        lambda inputs, config: performance.rolling_sharpe_chart(
+            strategy_daily(inputs), window=config.rolling_window, periods_per_year=config.periods_per_year
+        ),
+    )
+)
+register_section(
+    Section(
+        "distribution",
+        "Return distribution",
+        lambda inputs, config: performance.return_distribution(
+            strategy_daily(inputs), instrument_daily(inputs)
         ),
     )
 )
@@ -76,11 +183,6 @@ register_section(
         lambda inputs, config: figures.price_with_trades(
             inputs.equity, inputs.fills, max_points=config.max_line_points
         ),
-    )
-)
-register_section(
-    Section(
-        "metrics", "Metrics", lambda inputs, config: figures.metrics_table(inputs.metrics), is_chart=False
     )
 )
 register_section(

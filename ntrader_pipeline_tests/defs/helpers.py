@@ -3,7 +3,7 @@
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from ntrader_pipeline.defs import backtests, bars, checks, metrics, reports
+from ntrader_pipeline.defs import backtests, bars, checks, instrument_data, metrics, reports
 from ntrader_pipeline.defs.resources import IBGatewayResource, StorageResource
 
 MINUTE_BARS = dg.AssetKey("bars_1_minute")
@@ -16,9 +16,11 @@ def all_assets() -> list:
     return [
         *bars.bars_assets,
         *checks.bar_quality_checks,
-        backtests.sma_backtest,
-        metrics.backtest_metrics,
-        reports.backtest_report,
+        *instrument_data.instrument_data_assets,
+        *backtests.backtest_assets.values(),
+        *metrics.metrics_assets.values(),
+        *reports.report_assets.values(),
+        reports.backtest_comparison,
     ]
 
 

@@ -10,10 +10,12 @@ import pytest
 from ntrader_pipeline.markets.sessions import session_for
 from ntrader_pipeline_tests.defs.helpers import MINUTE_BARS, check_evaluations, materialize
 
-BACKTEST_CHAIN = dg.AssetSelection.assets("sma_backtest", "backtest_metrics", "backtest_report")
+BACKTEST_CHAIN = dg.AssetSelection.assets(
+    "bars_1_minute_version", "sma_cross_backtest", "sma_cross_metrics", "sma_cross_report"
+)
 MINUTE_QUALITY = dg.AssetSelection.checks(dg.AssetCheckKey(MINUTE_BARS, "bar_quality"))
 WINDOW = {"start": "2024-01-02", "end": "2024-01-05"}
-RUN_CONFIG = {"ops": {"sma_backtest": {"config": WINDOW}}}
+RUN_CONFIG = {"ops": {"sma_cross_backtest": {"config": WINDOW}}}
 
 
 @pytest.fixture
@@ -47,17 +49,23 @@ def test_backtest_metrics_and_report(ib_resource, spy_window):
         BACKTEST_CHAIN, ib_resource, storage, partition_key="SPY.ARCA", run_config=RUN_CONFIG
     )
     assert result.success
-    backtest = result.asset_materializations_for_node("sma_backtest")[0].metadata
+    backtest = result.asset_materializations_for_node("sma_cross_backtest")[0].metadata
     assert backtest["bars"].value == 4 * 390 and backtest["sessions"].value == 4
     assert backtest["fills"].value > 0
-    metrics = result.asset_materializations_for_node("backtest_metrics")[0].metadata
-    saved = json.loads((storage.backtests_dir / "sma_cross" / "SPY.ARCA" / "metrics.json").read_text())
+    directory = storage.backtests_dir / "sma_cross" / "SPY.ARCA"
+    manifest = json.loads((directory / "manifest.json").read_text())
+    assert manifest["config_hash"] == backtest["config_hash"].value
+    assert manifest["data_version"] == backtest["data_version"].value
+    assert len(manifest["catalog_files"]) == 4 + 1  # four sessions and the instrument definition
+    assert manifest["quality"] == {"sessions_checked": 4, "sessions_failing": 0, "empty_sessions": 0}
+    metrics = result.asset_materializations_for_node("sma_cross_metrics")[0].metadata
+    saved = json.loads((directory / "metrics.json").read_text())
     assert metrics["total_return"].value == pytest.approx(saved["total_return"])
     assert saved["final_equity"] == pytest.approx(backtest["final_equity"].value)
     report = storage.reports_dir / "sma_cross" / "SPY.ARCA.html"
     html = report.read_text()
     assert "SPY.ARCA" in html and "Plotly.newPlot" in html
-    link = result.asset_materializations_for_node("backtest_report")[0].metadata["report_url"]
+    link = result.asset_materializations_for_node("sma_cross_report")[0].metadata["report_url"]
     assert link.value == report.resolve().as_uri()
 
 
@@ -83,17 +91,17 @@ def test_high_below_low_fails_the_blocking_check_and_no_backtest_runs(ib_resourc
         BACKTEST_CHAIN, ib_resource, storage, partition_key="SPY.ARCA", run_config=RUN_CONFIG
     )
     assert not backtest.success
-    message = backtest.failure_data_for_node("sma_backtest").error.message
+    message = backtest.failure_data_for_node("sma_cross_backtest").error.message
     assert "1 sessions fail the quality rules" in message
     assert "session 2024-01-04 fails high_is_bar_maximum" in message
     assert not (storage.backtests_dir / "sma_cross" / "SPY.ARCA").exists()
-    assert backtest.asset_materializations_for_node("backtest_report") == []
+    assert backtest.asset_materializations_for_node("sma_cross_report") == []
 
 
 def test_backtest_names_sessions_missing_from_the_catalog(ib_resource, spy_window):
-    config = {"ops": {"sma_backtest": {"config": {"start": "2024-01-02", "end": "2024-01-09"}}}}
+    config = {"ops": {"sma_cross_backtest": {"config": {"start": "2024-01-02", "end": "2024-01-09"}}}}
     result = materialize(BACKTEST_CHAIN, ib_resource, spy_window, partition_key="SPY.ARCA", run_config=config)
     assert not result.success
-    message = result.failure_data_for_node("sma_backtest").error.message
+    message = result.failure_data_for_node("sma_cross_backtest").error.message
     assert "2 sessions are not in the catalog: 2024-01-08, 2024-01-09" in message
     assert "Materialize bars_1_minute" in message

@@ -33,7 +33,7 @@ def test_definitions_wire_partitions_pool_and_single_run_backfills():
     assert minute.backfill_policy == dg.BackfillPolicy.single_run()
     assert minute.pools == {"ibkr"}
     assert {k.name for k in graph.asset_check_keys} == {BAR_QUALITY}
-    assert dg.AssetKey("backtest_report") in graph.get_all_asset_keys()
+    assert dg.AssetKey("sma_cross_report") in graph.get_all_asset_keys()
 
 
 def test_partition_materializes_and_rematerializing_changes_nothing(ib_resource, storage):

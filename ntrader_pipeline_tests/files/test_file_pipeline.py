@@ -18,12 +18,15 @@ instruments:
   - symbol: BETA
     source: {path: bars/beta.parquet, venue: XNYS, timezone: America/New_York}
 """
-WINDOW = json.dumps(
-    {
-        "execution": {"config": {"in_process": {}}},
-        "ops": {"sma_backtest": {"config": {"start": START, "end": END}}},
-    }
-)
+BACKTESTS = f"""\
+backtests:
+  sma_cross:
+    strategy: sma_cross
+    instruments: [ACME.XNAS, BETA.XNYS]
+    window: {{start: {START}, end: {END}}}
+    index_instrument: ACME.XNAS
+"""
+WINDOW = json.dumps({"execution": {"config": {"in_process": {}}}})
 
 
 def _closed_port() -> int:
@@ -37,8 +40,10 @@ def project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     write_sample_file(tmp_path / "bars" / "acme.csv", "ACME", START, END)
     write_sample_file(tmp_path / "bars" / "beta.parquet", "BETA", START, END, format="parquet")
     (tmp_path / "universe.yaml").write_text(UNIVERSE)
+    (tmp_path / "backtests.yaml").write_text(BACKTESTS)
     env = {
         "NTRADER_UNIVERSE": str(tmp_path / "universe.yaml"),
+        "NTRADER_BACKTESTS": str(tmp_path / "backtests.yaml"),
         "NTRADER_CATALOG": str(tmp_path / "catalog"),
         "NTRADER_ARTIFACTS": str(tmp_path / "backtests"),
         "NTRADER_REPORTS": str(tmp_path / "reports"),
@@ -83,7 +88,14 @@ def test_csv_and_parquet_instruments_reach_backtests_and_reports(project):
 
     for instrument in ("ACME.XNAS", "BETA.XNYS"):
         done = materialize_cli(
-            home, env, "--select", "sma_backtest*", "--partition", instrument, "--config-json", WINDOW
+            home,
+            env,
+            "--select",
+            "sma_cross_backtest,sma_cross_metrics,sma_cross_report",
+            "--partition",
+            instrument,
+            "--config-json",
+            WINDOW,
         )
         assert done.returncode == 0, done.stderr[-3000:]
         report = Path(env["NTRADER_REPORTS"]) / "sma_cross" / f"{instrument}.html"

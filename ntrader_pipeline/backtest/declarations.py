@@ -1,0 +1,205 @@
+"""Declared backtests: the committed YAML file (`data/backtests.yaml`, or `NTRADER_BACKTESTS`) → models.
+
+Every declaration is checked when the code location loads: the strategy imports, its config accepts the
+parameters, the instruments are in the universe, the bar spec parses, the window has sessions. A bad one
+fails the load with the file, the backtest and the field named.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from ntrader_pipeline.backtest.costs import Costs, RiskCaps
+from ntrader_pipeline.markets.universe import BarSpec, Universe
+from ntrader_pipeline.settings import REPO_ROOT
+from ntrader_pipeline.strategies.registry import StrategyClasses, StrategyLookupError, resolve_strategy
+from ntrader_pipeline.strategies.sizing import Sizing
+
+DEFAULT_BACKTESTS_PATH = REPO_ROOT / "data" / "backtests.yaml"
+BACKTESTS_ENV = "NTRADER_BACKTESTS"
+DEFAULT_INDEX = "SPY.ARCA"
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class BacktestDeclarationError(ValueError):
+    """A declarations file that cannot be read, or a declaration in it that is invalid."""
+
+
+class Window(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    start: dt.date
+    end: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+        return self
+
+
+class PositionSizing(BaseModel):
+    """`method`: fixed_shares / fixed_notional / percent_of_equity; `size`: shares, notional or percent."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    method: Sizing = Sizing.FIXED_SHARES
+    size: Decimal = Field(default=Decimal(100), gt=0)
+
+
+class BacktestDeclaration(BaseModel):
+    """One declared backtest: run for each of `instruments` over `window` on `bar_spec` bars."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    strategy: str
+    config: str | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    instruments: list[str] = Field(min_length=1)
+    bar_spec: str = "1-MINUTE-LAST"
+    window: Window
+    starting_cash: PositiveFloat = 100_000.0
+    sizing: PositionSizing = PositionSizing()
+    costs: Costs = Costs()
+    risk: RiskCaps = RiskCaps()
+    index_instrument: str = DEFAULT_INDEX
+
+    @model_validator(mode="after")
+    def _name_is_asset_safe(self) -> BacktestDeclaration:
+        if not _NAME.match(self.name):
+            raise ValueError(f"name {self.name!r} must be lower-case letters, digits and '_' (asset names)")
+        return self
+
+    @field_validator("bar_spec")
+    @classmethod
+    def _bar_spec_parses(cls, value: str) -> str:
+        try:
+            BarSpec.parse(value)
+        except (ValidationError, ValueError) as exc:
+            first = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+            raise ValueError(f"{value!r} is not a bar spec like 1-MINUTE-LAST ({first})") from None
+        return value
+
+    @property
+    def spec(self) -> BarSpec:
+        return BarSpec.parse(self.bar_spec)
+
+    def strategy_classes(self) -> StrategyClasses:
+        return resolve_strategy(self.strategy, self.config)
+
+    def strategy_values(self, classes: StrategyClasses, instrument_id: str) -> dict[str, Any]:
+        """The config values for one instrument: ids, the sizing and caps the config has fields for,
+        then the declared parameters."""
+        fields = classes.fields
+        values: dict[str, Any] = {
+            "instrument_id": instrument_id,
+            "bar_type": str(self.spec.bar_type(instrument_id)),
+        }
+        optional = {
+            "sizing": self.sizing.method.value,
+            "trade_size": str(self.sizing.size),
+            "max_gross_exposure": (
+                None if self.risk.max_gross_exposure is None else str(self.risk.max_gross_exposure)
+            ),
+        }
+        values.update({key: value for key, value in optional.items() if key in fields})
+        values.update(self.parameters)
+        return values
+
+    def check(self, universe: Universe) -> None:
+        """Cross-checks a model cannot do alone; raises ValueError naming the field."""
+        for field, ids in (("instruments", self.instruments), ("index_instrument", [self.index_instrument])):
+            for instrument_id in ids:
+                if instrument_id not in universe.instrument_ids:
+                    raise _FieldError(
+                        field,
+                        f"{instrument_id!r} is not in the universe ({', '.join(universe.instrument_ids)})",
+                    )
+        try:
+            classes = self.strategy_classes()
+        except StrategyLookupError as exc:
+            raise _FieldError("config" if self.config else "strategy", str(exc)) from exc
+        unknown = sorted(set(self.parameters) - set(classes.fields))
+        if unknown:
+            raise _FieldError(
+                f"parameters.{unknown[0]}",
+                f"{classes.config_path} has no field {unknown[0]!r}; it has {', '.join(classes.fields)}",
+            )
+        try:
+            classes.build(self.strategy_values(classes, self.instruments[0]))
+        except (StrategyLookupError, ValueError) as exc:
+            raise _FieldError("parameters", str(exc)) from exc
+
+
+class _FieldError(ValueError):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def backtests_path() -> Path:
+    return Path(os.environ.get(BACKTESTS_ENV) or DEFAULT_BACKTESTS_PATH)
+
+
+def load_declarations(path: Path | str, universe: Universe) -> list[BacktestDeclaration]:
+    """Read and check every declaration of `path`; the first problem raises BacktestDeclarationError."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError as exc:
+        raise BacktestDeclarationError(
+            f"backtests file {path} does not exist; set {BACKTESTS_ENV} to a YAML file"
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise BacktestDeclarationError(f"backtests file {path} is not valid YAML: {exc}") from exc
+    entries = raw.get("backtests") if isinstance(raw, dict) else None
+    if not isinstance(entries, dict) or not entries:
+        raise BacktestDeclarationError(
+            f"backtests file {path} must have a 'backtests' mapping of name → declaration"
+        )
+    declarations = []
+    for name, entry in entries.items():
+        declarations.append(_declaration(path, str(name), entry, universe))
+    return declarations
+
+
+def declaration_from(
+    path: Path | str, name: str, values: dict[str, Any], universe: Universe
+) -> BacktestDeclaration:
+    """Validate one declaration's values (e.g. with launchpad overrides) with the load-time messages."""
+    return _declaration(Path(path), name, values, universe)
+
+
+def _declaration(path: Path, name: str, entry: object, universe: Universe) -> BacktestDeclaration:
+    where = f"backtests file {path}, backtest {name!r}"
+    if not isinstance(entry, dict):
+        raise BacktestDeclarationError(f"{where}: must be a mapping of fields, got {entry!r}")
+    try:
+        declaration = BacktestDeclaration.model_validate({**entry, "name": name})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"field {'.'.join(str(p) for p in e['loc']) or '(declaration)'}: {e['msg']}" for e in exc.errors()
+        )
+        raise BacktestDeclarationError(f"{where}: {problems}") from exc
+    try:
+        declaration.check(universe)
+    except _FieldError as exc:
+        raise BacktestDeclarationError(f"{where}: field {exc.field}: {exc}") from exc
+    return declaration

@@ -1,0 +1,180 @@
+"""One declared backtest on one instrument, from the catalog to its artefact directory.
+
+Gate the window (instrument and index sessions stored and clean), run the strategy, build the
+buy-and-hold benchmarks, record provenance, write everything. No Dagster here: the asset is a thin call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+from nautilus_trader.model.instruments import Instrument
+
+from ntrader_pipeline.backtest.artifacts import save_backtest_artifacts
+from ntrader_pipeline.backtest.benchmarks import benchmarks_frame
+from ntrader_pipeline.backtest.declarations import BacktestDeclaration
+from ntrader_pipeline.backtest.manifest import (
+    BacktestManifest,
+    PositionSizingRecord,
+    QualityRecord,
+    write_manifest,
+)
+from ntrader_pipeline.backtest.result import BacktestResult
+from ntrader_pipeline.backtest.runner import run_backtest
+from ntrader_pipeline.backtest.versions import (
+    catalog_files,
+    code_version,
+    config_hash,
+    data_version,
+    strategy_code_hash,
+)
+from ntrader_pipeline.catalog.frames import read_bar_files
+from ntrader_pipeline.catalog.store import CatalogStore
+from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE, TradingSession, sessions_between
+from ntrader_pipeline.quality.gate import require_clean_sessions
+
+
+class BacktestInputError(ValueError):
+    """The catalog cannot feed this backtest (no sessions, missing instrument, unclean sessions)."""
+
+
+@dataclass(frozen=True)
+class DeclaredRun:
+    result: BacktestResult
+    benchmarks: pl.DataFrame
+    manifest: BacktestManifest
+    directory: Path
+    paths: dict[str, Path]
+
+
+def artifact_directory(backtests_dir: Path, backtest: str, instrument_id: str) -> Path:
+    return backtests_dir / backtest / instrument_id
+
+
+def effective_config(declaration: BacktestDeclaration, instrument_id: str) -> dict[str, object]:
+    """The declaration as run for one instrument (what `config_hash` hashes)."""
+    values = declaration.model_dump(mode="json", exclude={"instruments"})
+    return {**values, "instrument_id": instrument_id}
+
+
+def declared_code_version(declaration: BacktestDeclaration) -> str:
+    """Package code version plus the strategy module's hash (a user strategy may live outside)."""
+    return f"{code_version()}+s{strategy_code_hash(declaration.strategy_classes().strategy)}"
+
+
+def run_declared_backtest(
+    declaration: BacktestDeclaration,
+    instrument_id: str,
+    store: CatalogStore,
+    backtests_dir: Path,
+    asset_hint: str,
+) -> DeclaredRun:
+    """
+    Run `declaration` for `instrument_id` and write its artefacts under
+    `<backtests_dir>/<backtest>/<instrument_id>/`.
+
+    Raises
+    ------
+    BacktestInputError
+        If the window has no sessions, the instrument is not in the catalog, or a session of the
+        instrument or the index is missing or fails the quality rules (the message names them).
+
+    """
+    spec = declaration.spec
+    sessions = sessions_between(declaration.window.start, declaration.window.end)
+    if not sessions:
+        raise BacktestInputError(
+            f"backtest {declaration.name}: no NYSE sessions between {declaration.window.start} and "
+            f"{declaration.window.end}; widen the window"
+        )
+    index_id = declaration.index_instrument
+    for needed in dict.fromkeys([instrument_id, index_id]):
+        try:
+            require_clean_sessions(store, needed, spec, sessions, asset_hint=asset_hint)
+        except ValueError as exc:
+            role = "" if needed == instrument_id else f"benchmark index {needed}: "
+            raise BacktestInputError(f"backtest {declaration.name}: {role}{exc}") from exc
+    instrument = store.instrument(instrument_id)
+    if instrument is None:
+        raise BacktestInputError(
+            f"backtest {declaration.name}: instrument {instrument_id} is not in the catalog; "
+            f"materialize {asset_hint} for it"
+        )
+    bar_type = spec.bar_type(instrument_id)
+    bars = store.read_bars(bar_type, sessions)
+    classes = declaration.strategy_classes()
+    values = declaration.strategy_values(classes, instrument_id)
+    result = run_backtest(
+        instrument,
+        bars,
+        lambda _bar_type: classes.build(values),
+        declaration.starting_cash,
+        declaration.costs,
+        declaration.risk,
+    )
+
+    index_files = _session_files(store, spec.bar_type(index_id), sessions)
+    if index_id == instrument_id:  # the closes are in the equity frame already
+        index_bars = result.equity.select("ts", "close")
+    else:
+        index_bars = read_bar_files(index_files).select(pl.col("ts_init").alias("ts"), "close")
+    fee_model = declaration.costs.fee_model()
+    benchmarks = benchmarks_frame(
+        result.equity["ts"], result.equity["close"], index_bars, result.starting_cash, fee_model.commission
+    )
+
+    files = catalog_files(
+        store.path,
+        [
+            *_session_files(store, bar_type, sessions),
+            *index_files,
+            *_definition_files(store, instrument),
+        ],
+    )
+    manifest = BacktestManifest(
+        backtest=declaration.name,
+        strategy=declaration.strategy,
+        strategy_path=classes.strategy_path,
+        strategy_parameters={k: v for k, v in values.items() if k not in ("instrument_id", "bar_type")},
+        instrument_id=instrument_id,
+        bar_type=str(bar_type),
+        window_start=sessions[0].date,
+        window_end=sessions[-1].date,
+        sessions=len(sessions),
+        bars=len(bars),
+        starting_cash=result.starting_cash,
+        sizing=PositionSizingRecord(
+            method=declaration.sizing.method.value, size=float(declaration.sizing.size)
+        ),
+        costs=declaration.costs,
+        risk=declaration.risk,
+        index_instrument_id=index_id,
+        config_hash=config_hash(effective_config(declaration, instrument_id)),
+        code_version=declared_code_version(declaration),
+        data_version=data_version(files),
+        catalog_files=files,
+        quality=QualityRecord(
+            sessions_checked=len(sessions), empty_sessions=len(sessions) - _sessions_with_bars(result)
+        ),
+        orders_denied=result.orders_denied,
+    )
+    directory = artifact_directory(backtests_dir, declaration.name, instrument_id)
+    paths = save_backtest_artifacts(result, directory, benchmarks)
+    paths["manifest"] = write_manifest(manifest, directory)
+    return DeclaredRun(result, benchmarks, manifest, directory, paths)
+
+
+def _session_files(store: CatalogStore, bar_type: object, sessions: list[TradingSession]) -> list[Path]:
+    return [path for s in sessions if (path := store.session_file(bar_type, s)).exists()]
+
+
+def _definition_files(store: CatalogStore, instrument: Instrument) -> list[Path]:
+    directory = Path(store.catalog._make_path(data_cls=type(instrument), identifier=instrument.id.value))
+    return sorted(directory.glob("*.parquet"))
+
+
+def _sessions_with_bars(result: BacktestResult) -> int:
+    dates = result.equity["ts"].dt.convert_time_zone(EXCHANGE_TIMEZONE).dt.date()
+    return dates.n_unique()

@@ -1,0 +1,105 @@
+"""What makes a backtest reproducible: hashes of its config, its code and the catalog files it read."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import json
+import subprocess
+from collections.abc import Iterable, Mapping
+from importlib import metadata
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+PACKAGE = "ntrader_pipeline"
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+
+class CatalogFile(BaseModel):
+    """One catalog file a backtest read: path relative to the catalog root, size and content hash."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str
+    bytes: int
+    sha256: str
+
+
+def canonical_json(value: object) -> str:
+    """Sorted keys, no whitespace, non-JSON values (dates, Decimals) as strings: equal configs, equal text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def config_hash(effective_config: Mapping[str, object]) -> str:
+    return hashlib.sha256(canonical_json(effective_config).encode()).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def catalog_files(catalog_root: Path, paths: Iterable[Path]) -> list[CatalogFile]:
+    """Sorted, de-duplicated provenance entries of existing `paths` under `catalog_root`."""
+    unique = sorted({Path(p).resolve() for p in paths if Path(p).exists()})
+    root = catalog_root.resolve()
+    return [
+        CatalogFile(path=p.relative_to(root).as_posix(), bytes=p.stat().st_size, sha256=file_sha256(p))
+        for p in unique
+    ]
+
+
+def data_version(files: Iterable[CatalogFile]) -> str:
+    """Changes exactly when a file's content (or the set of files) changes; a same-data rewrite keeps it."""
+    rows = sorted((f.path, f.sha256) for f in files)
+    return hashlib.sha256(canonical_json(rows).encode()).hexdigest()[:16]
+
+
+@functools.cache
+def code_version() -> str:
+    """`<package version>+g<commit>` inside a git checkout, else `<version>+src<hash of the .py files>`."""
+    try:
+        version = metadata.version(PACKAGE)
+    except metadata.PackageNotFoundError:
+        version = "0+unknown"
+    commit = _git_commit()
+    if commit:
+        return f"{version}+g{commit[:12]}"
+    return f"{version}+src{_sources_hash(PACKAGE_DIR)[:12]}"
+
+
+def strategy_code_hash(strategy_cls: type) -> str:
+    """Hash of the module a strategy class is defined in (a user's strategy lives outside the package)."""
+    try:
+        source = inspect.getsource(inspect.getmodule(strategy_cls))
+    except (OSError, TypeError):
+        return "unknown"
+    return hashlib.sha256(source.encode()).hexdigest()[:12]
+
+
+def _git_commit() -> str | None:
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(PACKAGE_DIR), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = result.stdout.strip()
+    return commit if result.returncode == 0 and len(commit) == 40 else None
+
+
+def _sources_hash(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()

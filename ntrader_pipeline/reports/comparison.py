@@ -1,0 +1,211 @@
+"""The comparison report: every backtest x instrument ranked by one metric, with their equity overlaid.
+
+Rows are plain dicts — `backtest`, `instrument` (or `instrument_id`) and metric values as in
+`PerformanceMetrics.as_dict()` or metrics.json (null = undefined). Equity curves are keyed by
+`comparison_key(backtest, instrument)` = "backtest / instrument" (that is the label shown); each is drawn
+normalized to its first value (growth of 1), downsampled, in ranking order (curves under other keys
+follow). Rows whose metric is undefined rank last; ties keep the order given."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from html import escape
+from pathlib import Path
+
+import plotly.graph_objects as go
+import polars as pl
+
+from ntrader_pipeline.files import write_text_atomically
+from ntrader_pipeline.reports.downsample import downsample_extremes
+from ntrader_pipeline.reports.figures import TIME_AXIS_TITLE, _table, exchange_time_labels
+from ntrader_pipeline.reports.formatting import METRIC_ROWS, format_value
+from ntrader_pipeline.reports.html import figure_section, html_page
+
+# Metrics where a smaller value ranks higher.
+LOWER_IS_BETTER: frozenset[str] = frozenset(
+    {
+        "annual_volatility",
+        "max_drawdown",
+        "max_drawdown_duration_days",
+        "max_drawdown_episode_days",
+        "fees",
+        "turnover",
+    }
+)
+COMPARED_METRICS: tuple[str, ...] = (
+    "total_return",
+    "cagr",
+    "sharpe",
+    "sortino",
+    "calmar",
+    "max_drawdown",
+    "annual_volatility",
+    "alpha",
+    "beta",
+    "information_ratio",
+    "trade_count",
+    "win_rate",
+    "profit_factor",
+    "fees",
+)
+_LABELS = {field: (label, kind) for field, label, kind in METRIC_ROWS}
+MAX_POINTS_PER_CURVE = 5_000
+
+
+class ComparisonError(ValueError):
+    """The comparison cannot be built from the rows given (unknown metric, missing identity)."""
+
+
+def comparison_key(backtest: str, instrument: str) -> str:
+    return f"{backtest} / {instrument}"
+
+
+def rank_rows(rows: Sequence[Mapping[str, object]], rank_by: str = "sharpe") -> list[dict[str, object]]:
+    """Rows sorted best first by `rank_by`, each with its 1-based `rank`."""
+    if not rows:
+        return []
+    rows = [_with_instrument(position, row) for position, row in enumerate(rows)]
+    if not any(rank_by in row for row in rows):
+        available = sorted({key for row in rows for key in row} - {"backtest", "instrument"})
+        raise ComparisonError(f"cannot rank by {rank_by!r}: no row has it; rank by one of {available}")
+    sign = 1.0 if rank_by in LOWER_IS_BETTER else -1.0
+
+    def sort_key(indexed: tuple[int, Mapping[str, object]]) -> tuple[bool, float, int]:
+        position, row = indexed
+        value = _number(row.get(rank_by))
+        return (math.isnan(value), sign * value if not math.isnan(value) else 0.0, position)
+
+    ordered = sorted(enumerate(rows), key=sort_key)
+    return [{"rank": rank, **row} for rank, (_, row) in enumerate(ordered, start=1)]
+
+
+def ranking_table(ranked: Sequence[Mapping[str, object]], rank_by: str) -> go.Figure:
+    metrics = [rank_by, *(name for name in COMPARED_METRICS if name != rank_by)]
+    columns: list[list[str]] = [
+        [str(row["rank"]) for row in ranked],
+        [str(row["backtest"]) for row in ranked],
+        [str(row["instrument"]) for row in ranked],
+    ]
+    for name in metrics:
+        kind = _LABELS.get(name, (name, "ratio"))[1]
+        columns.append([_format(row.get(name), kind) for row in ranked])
+    header = ["#", "Backtest", "Instrument", *(_LABELS.get(name, (name, ""))[0] for name in metrics)]
+    header[3] = f"<b>{header[3]}</b>"
+    figure = _table(
+        f"Ranked by {_LABELS.get(rank_by, (rank_by, ''))[0]}",
+        header=header,
+        columns=columns,
+        align=["right", "left", "left", *["right"] * len(metrics)],
+    )
+    figure.update_layout(margin={"l": 10, "r": 10})
+    return figure
+
+
+def equity_overlay(
+    ranked: Sequence[Mapping[str, object]],
+    equity_curves: Mapping[str, pl.DataFrame],
+    *,
+    max_points: int = MAX_POINTS_PER_CURVE,
+) -> go.Figure:
+    """Each curve divided by its first equity; ranked rows first, then any other curve given."""
+    ordered = [comparison_key(str(row["backtest"]), str(row["instrument"])) for row in ranked]
+    keys = [key for key in ordered if key in equity_curves]
+    keys += [key for key in equity_curves if key not in keys]
+    traces = []
+    for key in keys:
+        curve = equity_curves[key]
+        if "ts" not in curve.columns or "equity" not in curve.columns:
+            raise ComparisonError(f"equity curve {key!r} lacks `ts`/`equity` columns: {curve.columns}")
+        if curve.height == 0:
+            continue
+        normalized = curve.select("ts", growth=pl.col("equity") / pl.col("equity").first())
+        shown = downsample_extremes(normalized, ("growth",), max_points)
+        traces.append(
+            go.Scatter(
+                x=exchange_time_labels(shown["ts"]), y=shown["growth"].to_numpy(), name=key, mode="lines"
+            )
+        )
+    figure = go.Figure(traces)
+    figure.update_layout(
+        title="Equity, normalized to 1 at the first bar",
+        xaxis_title=TIME_AXIS_TITLE,
+        yaxis_title="Growth of 1",
+        hovermode="x unified",
+        updatemenus=[
+            {
+                "type": "buttons",
+                "direction": "right",
+                "x": 1.0,
+                "xanchor": "right",
+                "y": 1.15,
+                "buttons": [
+                    {"label": "Linear", "method": "relayout", "args": [{"yaxis.type": "linear"}]},
+                    {"label": "Log", "method": "relayout", "args": [{"yaxis.type": "log"}]},
+                ],
+            }
+        ],
+    )
+    return figure
+
+
+def render_comparison_html(
+    rows: Sequence[Mapping[str, object]],
+    equity_curves: Mapping[str, pl.DataFrame],
+    rank_by: str = "sharpe",
+    *,
+    height: int = 550,
+    template: str = "plotly_white",
+) -> str:
+    ranked = rank_rows(rows, rank_by)
+    table = ranking_table(ranked, rank_by).update_layout(template=template)
+    overlay = equity_overlay(ranked, equity_curves).update_layout(template=template, height=height)
+    label = _LABELS.get(rank_by, (rank_by, ""))[0]
+    direction = "lower is better" if rank_by in LOWER_IS_BETTER else "higher is better"
+    return html_page(
+        "Backtest comparison",
+        [
+            f"<header>\n<h1>Backtest comparison</h1>\n<p>{len(ranked)} backtest x instrument results "
+            f"ranked by {escape(label)} ({direction}); undefined values rank last.</p>\n</header>",
+            figure_section("ranking", "Ranking", table, first=True),
+            figure_section("overlay", "Equity overlay", overlay, first=False),
+        ],
+        footer="Each row is one backtest of one instrument; metrics as in its own report. n/a marks an "
+        "undefined ratio.",
+    )
+
+
+def write_comparison_report(
+    rows: list[dict[str, object]],
+    equity_curves: dict[str, pl.DataFrame],
+    path: str | os.PathLike[str],
+    rank_by: str = "sharpe",
+) -> Path:
+    """Render and write atomically; the same inputs give the same bytes."""
+    return write_text_atomically(Path(path), render_comparison_html(rows, equity_curves, rank_by))
+
+
+def _with_instrument(position: int, row: Mapping[str, object]) -> dict[str, object]:
+    """`instrument_id` is accepted for `instrument`."""
+    named = dict(row)
+    if "instrument" not in named and "instrument_id" in named:
+        named["instrument"] = named.pop("instrument_id")
+    missing = [name for name in ("backtest", "instrument") if name not in named]
+    if missing:
+        raise ComparisonError(f"comparison row {position} lacks {missing}; every row names both")
+    return named
+
+
+def _number(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return math.nan
+    return float(value)
+
+
+def _format(value: object, kind: str) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, int | float):
+        return format_value(value, kind)
+    return escape(str(value))
