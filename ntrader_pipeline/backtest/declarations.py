@@ -130,7 +130,9 @@ class BacktestDeclaration(BaseModel):
                 if instrument_id not in universe.instrument_ids:
                     raise _FieldError(
                         field,
-                        f"{instrument_id!r} is not in the universe ({', '.join(universe.instrument_ids)})",
+                        f"{instrument_id!r} is not in the universe ({', '.join(universe.instrument_ids)}); "
+                        "declare only universe instruments, or point NTRADER_BACKTESTS at a backtests file "
+                        "written for this universe",
                     )
         try:
             classes = self.strategy_classes()

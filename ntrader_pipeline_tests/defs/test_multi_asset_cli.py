@@ -6,6 +6,7 @@ from ntrader_pipeline.settings import REPO_ROOT
 from ntrader_pipeline_tests.cli import IN_PROCESS, dagster_home, materialize_cli
 
 UNIVERSE = str(REPO_ROOT / "data" / "universe.multi_asset.yaml")
+BACKTESTS = str(REPO_ROOT / "data" / "backtests.multi_asset.yaml")
 
 
 def _env(ib_gateway, storage) -> dict[str, str]:
@@ -15,6 +16,7 @@ def _env(ib_gateway, storage) -> dict[str, str]:
         "IB_REQUEST_TIMEOUT_S": "20",
         "NTRADER_CATALOG": storage.catalog_path,
         "NTRADER_UNIVERSE": UNIVERSE,
+        "NTRADER_BACKTESTS": BACKTESTS,
     }
 
 
