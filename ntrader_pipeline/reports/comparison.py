@@ -19,7 +19,7 @@ import polars as pl
 
 from ntrader_pipeline.files import write_text_atomically
 from ntrader_pipeline.reports.downsample import downsample_extremes
-from ntrader_pipeline.reports.figures import TIME_AXIS_TITLE, _table, exchange_time_labels
+from ntrader_pipeline.reports.figures import LINEAR_LOG_TOGGLE, TIME_AXIS_TITLE, _table, exchange_time_labels
 from ntrader_pipeline.reports.formatting import METRIC_ROWS, format_value
 from ntrader_pipeline.reports.html import figure_section, html_page
 
@@ -133,19 +133,7 @@ def equity_overlay(
         xaxis_title=TIME_AXIS_TITLE,
         yaxis_title="Growth of 1",
         hovermode="x unified",
-        updatemenus=[
-            {
-                "type": "buttons",
-                "direction": "right",
-                "x": 1.0,
-                "xanchor": "right",
-                "y": 1.15,
-                "buttons": [
-                    {"label": "Linear", "method": "relayout", "args": [{"yaxis.type": "linear"}]},
-                    {"label": "Log", "method": "relayout", "args": [{"yaxis.type": "log"}]},
-                ],
-            }
-        ],
+        updatemenus=[LINEAR_LOG_TOGGLE],
     )
     return figure
 

@@ -16,6 +16,18 @@ from ntrader_pipeline.reports.formatting import metric_rows
 
 MAX_LINE_POINTS = 20_000
 TIME_AXIS_TITLE = f"Time ({EXCHANGE_TIMEZONE})"
+# Buttons switching a figure's y axis between linear and log scale (equity over long windows).
+LINEAR_LOG_TOGGLE = {
+    "type": "buttons",
+    "direction": "right",
+    "x": 1.0,
+    "xanchor": "right",
+    "y": 1.15,
+    "buttons": [
+        {"label": "Linear", "method": "relayout", "args": [{"yaxis.type": "linear"}]},
+        {"label": "Log", "method": "relayout", "args": [{"yaxis.type": "log"}]},
+    ],
+}
 _TABLE_ROW_HEIGHT = 26
 _MAX_VISIBLE_ROWS = 36  # every metric row fits; longer tables (trades) scroll
 _BUY_COLOR, _SELL_COLOR = "#2ca02c", "#d62728"

@@ -17,7 +17,13 @@ import polars as pl
 from ntrader_pipeline.analytics import PerformanceMetrics
 from ntrader_pipeline.analytics.periods import monthly_returns, rolling_sharpe, yearly_returns
 from ntrader_pipeline.reports.downsample import downsample_extremes
-from ntrader_pipeline.reports.figures import TIME_AXIS_TITLE, _table, _title, exchange_time_labels
+from ntrader_pipeline.reports.figures import (
+    LINEAR_LOG_TOGGLE,
+    TIME_AXIS_TITLE,
+    _table,
+    _title,
+    exchange_time_labels,
+)
 from ntrader_pipeline.reports.formatting import CURVE_METRICS, METRIC_ROWS, format_value
 
 MAX_LINE_POINTS = 20_000
@@ -57,19 +63,7 @@ def equity_vs_benchmark(
         xaxis_title=TIME_AXIS_TITLE,
         yaxis_title="Equity",
         hovermode="x unified",
-        updatemenus=[
-            {
-                "type": "buttons",
-                "direction": "right",
-                "x": 1.0,
-                "xanchor": "right",
-                "y": 1.15,
-                "buttons": [
-                    {"label": "Linear", "method": "relayout", "args": [{"yaxis.type": "linear"}]},
-                    {"label": "Log", "method": "relayout", "args": [{"yaxis.type": "log"}]},
-                ],
-            }
-        ],
+        updatemenus=[LINEAR_LOG_TOGGLE],
     )
     return figure
 

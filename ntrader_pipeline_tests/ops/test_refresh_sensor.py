@@ -3,7 +3,12 @@
 import dagster as dg
 
 from ntrader_pipeline.defs.jobs import backtests_job, market_data_job
-from ntrader_pipeline.defs.sensors import instruments_of_run, refresh_backtests_after_bars
+from ntrader_pipeline.defs.sensors import (
+    backtest_chain_keys,
+    instruments_of_run,
+    refresh_backtests_after_bars,
+    refresh_comparison_after_backtests,
+)
 from ntrader_pipeline_tests.defs.helpers import all_assets
 
 
@@ -30,11 +35,22 @@ def test_successful_bars_run_requests_its_instruments_backtests(ib_resource, sto
     requests = refresh_backtests_after_bars(context)
     assert [r.partition_key for r in requests] == ["QQQ.NASDAQ"]
     assert requests[0].run_key == f"after:{result.run_id}:QQQ.NASDAQ"
-    # The sensor launches backtests_job, whose assets are exactly the backtest group's.
+    # The sensor launches backtests_job for the chains that trade the instrument (here every declared one)
     assert refresh_backtests_after_bars.job_name == "backtests_job"
-    assert defs.resolve_job_def("backtests_job").asset_layer.executable_asset_keys == set(
-        dg.AssetSelection.groups("backtests").resolve(defs.resolve_asset_graph())
-    )
+    job_keys = defs.resolve_job_def("backtests_job").asset_layer.executable_asset_keys
+    # ...minus the daily bars' data version: no declared backtest trades daily bars.
+    assert set(requests[0].asset_selection) == job_keys - {dg.AssetKey("bars_1_day_version")}
+    assert job_keys == set(dg.AssetSelection.groups("backtests").resolve(defs.resolve_asset_graph())) - {
+        dg.AssetKey("backtest_comparison")
+    }
+    # Its success in turn re-ranks the comparison (the sensor only reads the finished run it is given).
+    comparison = refresh_comparison_after_backtests(context)
+    assert refresh_comparison_after_backtests.job_name == "comparison_job"
+    assert comparison.run_key == f"after:{result.run_id}"
+
+
+def test_an_instrument_no_backtest_declares_gets_no_refresh() -> None:
+    assert backtest_chain_keys("NOT.DECLARED") == []
 
 
 def test_instruments_come_from_partition_and_range_tags() -> None:
