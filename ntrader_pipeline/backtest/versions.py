@@ -6,7 +6,6 @@ import functools
 import hashlib
 import inspect
 import json
-import subprocess
 from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
@@ -60,17 +59,22 @@ def data_version(files: Iterable[CatalogFile]) -> str:
     return hashlib.sha256(canonical_json(rows).encode()).hexdigest()[:16]
 
 
+# The subpackages whose code decides a backtest's artefacts (what it reads, checks, runs and writes).
+BACKTEST_CODE = ("backtest", "strategies", "catalog", "quality", "markets")
+
+
 @functools.cache
 def code_version() -> str:
-    """`<package version>+g<commit>` inside a git checkout, else `<version>+src<hash of the .py files>`."""
+    """`<package version>+src<hash of BACKTEST_CODE's .py files>`: it changes exactly when code that
+    decides a backtest's result changes (a commit elsewhere, or a git-less install, keeps it)."""
     try:
         version = metadata.version(PACKAGE)
     except metadata.PackageNotFoundError:
         version = "0+unknown"
-    commit = _git_commit()
-    if commit:
-        return f"{version}+g{commit[:12]}"
-    return f"{version}+src{_sources_hash(PACKAGE_DIR)[:12]}"
+    digest = hashlib.sha256()
+    for name in BACKTEST_CODE:
+        digest.update(_sources_hash(PACKAGE_DIR / name).encode())
+    return f"{version}+src{digest.hexdigest()[:12]}"
 
 
 def strategy_code_hash(strategy_cls: type) -> str:
@@ -80,21 +84,6 @@ def strategy_code_hash(strategy_cls: type) -> str:
     except (OSError, TypeError):
         return "unknown"
     return hashlib.sha256(source.encode()).hexdigest()[:12]
-
-
-def _git_commit() -> str | None:
-    try:
-        result = subprocess.run(
-            ["git", "-C", str(PACKAGE_DIR), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = result.stdout.strip()
-    return commit if result.returncode == 0 and len(commit) == 40 else None
 
 
 def _sources_hash(root: Path) -> str:
