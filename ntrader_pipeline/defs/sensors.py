@@ -5,7 +5,7 @@ Why a run-status sensor rather than automation conditions on the backtest assets
 partitioned by instrument while bars are date × instrument, and a backtest should run once per
 successful bars run (the nightly one or a backfill), never half-way through one. The sensor reads
 the instrument off the finished run, so it is deterministic to test and needs no change to the
-backtest assets (which another change renames: the job selects them by group).
+backtest assets (the job selects them by group, whatever the declared backtests are named).
 """
 
 import dagster as dg

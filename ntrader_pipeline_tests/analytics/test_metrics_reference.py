@@ -1,4 +1,4 @@
-"""Every metric added for issue 4 against an independent reference written here with pandas and loops."""
+"""Every metric beyond the original set against an independent reference (pandas and plain loops)."""
 
 import datetime as dt
 import json
@@ -331,7 +331,7 @@ def test_save_metrics_writes_strict_json_and_exact_parquet(tmp_path: Path) -> No
 
 def test_metrics_saved_before_new_fields_still_load() -> None:
     old = compute_metrics(sample_equity(), sample_trades(), sample_fills(), STARTING_CASH).as_dict()
-    legacy = {name: old[name] for name in list(old)[:19]}  # the fields that existed before issue 4
+    legacy = {name: old[name] for name in list(old)[:19]}  # the fields of the original metrics files
 
     metrics = PerformanceMetrics.from_dict(legacy)
 
