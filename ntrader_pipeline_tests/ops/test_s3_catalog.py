@@ -120,3 +120,18 @@ def test_bars_asset_and_quality_check_run_on_the_object_store(s3: str, ib_resour
         "QQQ.NASDAQ-1-MINUTE-LAST-EXTERNAL", session_for("2024-01-03")
     )
     assert len(stored) == 390
+
+
+def test_empty_session_record_on_the_object_store_gives_way_to_bars(s3: str) -> None:
+    store = CatalogStore(s3)
+    marker = store.write_empty_session(BAR_TYPE, SESSION, "HMDS query returned no data: SPY@ARCA Trades")
+    assert marker is not None
+    assert object_keys(s3) == [f"empty/{BAR_TYPE}/{SESSION.key}.json"]
+    assert store.empty_reason(BAR_TYPE, SESSION) == "HMDS query returned no data: SPY@ARCA Trades"
+    assert store.empty_session_dates(BAR_TYPE) == [SESSION.date]
+
+    store.write_session_bars(BAR_TYPE, SESSION, minute_bars(ib_equity(), [470.0] * 390))
+    assert store.empty_reason(BAR_TYPE, SESSION) is None
+    assert not any(key.startswith("empty/") for key in object_keys(s3))
+    # A later "no data" answer never hides stored bars.
+    assert store.write_empty_session(BAR_TYPE, SESSION, "no data") is None
