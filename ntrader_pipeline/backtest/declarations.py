@@ -14,7 +14,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -26,6 +25,7 @@ from pydantic import (
 )
 
 from ntrader_pipeline.backtest.costs import Costs, RiskCaps
+from ntrader_pipeline.files import read_yaml
 from ntrader_pipeline.markets.universe import BarSpec, Universe
 from ntrader_pipeline.settings import REPO_ROOT
 from ntrader_pipeline.strategies.registry import StrategyClasses, StrategyLookupError, resolve_strategy
@@ -163,14 +163,7 @@ def backtests_path() -> Path:
 def load_declarations(path: Path | str, universe: Universe) -> list[BacktestDeclaration]:
     """Read and check every declaration of `path`; the first problem raises BacktestDeclarationError."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError as exc:
-        raise BacktestDeclarationError(
-            f"backtests file {path} does not exist; set {BACKTESTS_ENV} to a YAML file"
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise BacktestDeclarationError(f"backtests file {path} is not valid YAML: {exc}") from exc
+    raw = read_yaml(path, "backtests file", BACKTESTS_ENV, BacktestDeclarationError)
     entries = raw.get("backtests") if isinstance(raw, dict) else None
     if not isinstance(entries, dict) or not entries:
         raise BacktestDeclarationError(

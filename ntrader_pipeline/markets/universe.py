@@ -12,9 +12,9 @@ import re
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ntrader_pipeline.files import read_yaml
 from ntrader_pipeline.markets.bar_specs import BarSpec
 from ntrader_pipeline.markets.calendars import CME, FX_24X5, NYSE, SessionCalendar, get_session_calendar
 from ntrader_pipeline.markets.file_source import FileSource
@@ -203,14 +203,7 @@ def _describe(error: dict, raw: dict) -> str:
 
 def load_universe(path: Path | str = DEFAULT_UNIVERSE_PATH) -> Universe:
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError as exc:
-        raise UniverseError(
-            f"universe file {path} does not exist; set NTRADER_UNIVERSE to a YAML file"
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise UniverseError(f"universe file {path} is not valid YAML: {exc}") from exc
+    raw = read_yaml(path, "universe file", "NTRADER_UNIVERSE", UniverseError)
     if not isinstance(raw, dict):
         raise UniverseError(f"universe file {path} must be a mapping with 'instruments' and 'bar_specs'")
     try:

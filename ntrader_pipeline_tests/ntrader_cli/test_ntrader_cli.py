@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 from nautilus_trader.model.data import BarType
@@ -15,6 +14,7 @@ from nautilus_trader.model.data import BarType
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.markets.sessions import session_for
 from ntrader_pipeline_tests.backtest.bar_fixtures import ib_equity, minute_bars
+from ntrader_pipeline_tests.gateway.test_cli import wait_for_file
 
 # `ntrader` is `ntrader_pipeline.cli.main:main`; `-m ntrader_pipeline.cli` runs the same entry point from
 # this worktree whatever the venv's installed scripts point at.
@@ -71,11 +71,8 @@ def test_gateway_command_serves_until_stopped(tmp_path):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + CLI_TIMEOUT_S
-        while not port_file.exists() and gateway.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert port_file.exists(), gateway.stderr.read() if gateway.poll() is not None else "no port file"
-        result = ntrader("connect", "--port", port_file.read_text().strip())
+        port = wait_for_file(port_file, gateway, CLI_TIMEOUT_S).strip()
+        result = ntrader("connect", "--port", port)
         assert result.returncode == 0, result.stderr
         assert "server version:" in result.stdout
     finally:
