@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: venv
-	$(BIN)/python -m ntrader_pipeline.demo
+	$(BIN)/python -m ntrader_pipeline.cli.demo
 
 test: venv
 	$(BIN)/python -m pytest
@@ -29,7 +29,7 @@ test: venv
 # Dagster UI on 127.0.0.1:$(UI_PORT) + embedded gateway on $(GATEWAY_PORT) + HTML reports over HTTP on
 # $(REPORTS_PORT); all stop together on Ctrl-C (0 = a free port).
 ui: venv
-	$(BIN)/python -m ntrader_pipeline.ui --ui-port $(UI_PORT) --gateway-port $(GATEWAY_PORT) \
+	$(BIN)/python -m ntrader_pipeline.cli.ui --ui-port $(UI_PORT) --gateway-port $(GATEWAY_PORT) \
 		--reports-port $(REPORTS_PORT)
 
 gateway: venv

@@ -55,9 +55,9 @@ def asset_vs_engine(start: str = START, end: str = END, repeats: int = REPEATS) 
         resources = {
             "ib": IBGatewayResource(host=gateway.host, port=gateway.port),
             "storage": StorageResource(
-                catalog_path=str(root / "catalog"),
-                backtests_path=str(root / "backtests"),
-                reports_path=str(root / "reports"),
+                catalog=str(root / "catalog"),
+                artifacts=str(root / "backtests"),
+                reports=str(root / "reports"),
             ),
         }
         started = time.perf_counter()
@@ -87,7 +87,7 @@ def asset_vs_engine(start: str = START, end: str = END, repeats: int = REPEATS) 
             )
             assert result.success
 
-        store = resources["storage"].catalog()
+        store = resources["storage"].catalog_store()
         instrument = store.instrument(INSTRUMENT)
         catalog_bars = store.read_bars(declaration.spec.bar_type(INSTRUMENT), sessions_between(start, end))
         windowed = backtests.effective_declaration(

@@ -1,35 +1,19 @@
-"""The code location: every asset, check and resource from `defs/` (workspace.yaml and `-m` point here)."""
+"""The code location (workspace.yaml and `-m` point here): settings, universe and declared backtests are
+read when Dagster loads it, and a bad value fails the load with one line naming it."""
 
 import dagster as dg
 
-from ntrader_pipeline.defs import (
-    backtests,
-    bars,
-    checks,
-    instrument_data,
-    jobs,
-    metrics,
-    reports,
-    schedules,
-    sensors,
-)
-from ntrader_pipeline.defs.resources import resource_defs
+from ntrader_pipeline.backtest.declarations import load_declarations
+from ntrader_pipeline.defs import build_definitions
 from ntrader_pipeline.logs import configure_logging
+from ntrader_pipeline.markets.universe import load_universe
+from ntrader_pipeline.settings import load_settings
 
-configure_logging()
 
-defs = dg.Definitions(
-    assets=[
-        *bars.bars_assets,
-        *instrument_data.instrument_data_assets,
-        *backtests.backtest_assets.values(),
-        *metrics.metrics_assets.values(),
-        *reports.report_assets.values(),
-        reports.backtest_comparison,
-    ],
-    asset_checks=checks.bar_quality_checks,
-    jobs=jobs.all_jobs,
-    schedules=schedules.all_schedules,
-    sensors=sensors.all_sensors,
-    resources=resource_defs(),
-)
+@dg.definitions
+def defs() -> dg.Definitions:
+    configure_logging()
+    settings = load_settings()
+    universe = load_universe(settings.ntrader.universe)
+    declarations = load_declarations(settings.ntrader.backtests, universe)
+    return build_definitions(settings, universe, declarations)

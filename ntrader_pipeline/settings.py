@@ -1,31 +1,39 @@
-"""Settings from the environment (and a `.env` file): `IB_*` for the gateway, `NTRADER_*` for the pipeline."""
+"""Every environment variable the pipeline reads, in one pydantic-settings model (`.env` included).
+
+`IB_*` configure the gateway connection (`Settings.ib`), `NTRADER_*` the pipeline (`Settings.ntrader`):
+`IB_PORT` is `settings.ib.port`, `NTRADER_CATALOG` is `settings.ntrader.catalog`. `load_settings()` is the
+one place that reads them; everything else takes a `Settings` (or one of its parts) as an argument.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = REPO_ROOT / "data"
+ENV_FILE = ".env"  # in the working directory, as `dagster dev` and `dagster asset materialize` read it
 
 
 def default_pacing_db() -> str:
     """Beside the Dagster instance (DAGSTER_HOME) when there is one, so every run on the instance shares
     it; else under the repo's data directory."""
     home = os.environ.get("DAGSTER_HOME")
-    return str(Path(home) / "ib_pacing.sqlite") if home else str(REPO_ROOT / "data" / "ib_pacing.sqlite")
+    return str(Path(home) / "ib_pacing.sqlite") if home else str(DATA_DIR / "ib_pacing.sqlite")
 
 
-class IBSettings(BaseSettings):
+class IBSettings(BaseModel):
     """Where the IB Gateway / TWS (or the embedded gateway) listens, and how long to wait for it."""
 
-    model_config = SettingsConfigDict(env_prefix="IB_", env_file=".env", extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     host: str = "127.0.0.1"
-    port: int = 4002
+    port: int = Field(default=4002, ge=0, le=65535)
     client_id: int = Field(default=1, ge=0)
     request_timeout_s: float = Field(default=30.0, gt=0)
     connect_timeout_s: float = Field(default=15.0, gt=0)
@@ -38,22 +46,70 @@ class IBSettings(BaseSettings):
     backoff_jitter: float = Field(default=0.5, ge=0, le=1)
     # Client-side pacing (IB's historical-data limits), shared by every process using the same file
     pacing: bool = True
-    pacing_db: str = Field(default_factory=lambda: default_pacing_db())
+    pacing_db: str = Field(default_factory=default_pacing_db)
     pacing_max_wait_s: float = Field(default=900.0, gt=0)
 
 
-class PipelineSettings(BaseSettings):
-    """Where data lives and which sessions the demo covers."""
+class PipelineSettings(BaseModel):
+    """Where data lives, what the code location is built from, and the launchers' ports."""
 
-    model_config = SettingsConfigDict(env_prefix="NTRADER_", env_file=".env", extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     # A directory, or an object-store URL such as s3://bucket/prefix (credentials: AWS_* variables).
-    catalog: str = str(REPO_ROOT / "data" / "catalog")
-    artifacts: Path = REPO_ROOT / "data" / "backtests"
-    reports: Path = REPO_ROOT / "data" / "reports"
+    catalog: str = str(DATA_DIR / "catalog")
+    artifacts: Path = DATA_DIR / "backtests"
+    reports: Path = DATA_DIR / "reports"
     # Base URL serving `reports` over HTTP (the UI launcher sets it); unset: reports link as file:// URIs.
     reports_url: str | None = None
-    universe: Path = REPO_ROOT / "data" / "universe.yaml"
+    universe: Path = DATA_DIR / "universe.yaml"
+    backtests: Path = DATA_DIR / "backtests.yaml"
     first_session: dt.date = dt.date(2024, 1, 2)
+    # Celery executors for the jobs' steps (the `scale` extra); unset: Dagster's default executor.
+    executor: Literal["celery", "celery_k8s"] | None = None
     demo_start: dt.date = dt.date(2024, 1, 2)
     demo_end: dt.date = dt.date(2024, 3, 28)
+    ui_port: int = Field(default=3000, ge=0, le=65535)
+    gateway_port: int = Field(default=4002, ge=0, le=65535)
+    reports_port: int = Field(default=3001, ge=0, le=65535)
+
+
+class Settings(BaseSettings):
+    """`IB_<FIELD>` → `ib.<field>`, `NTRADER_<FIELD>` → `ntrader.<field>`, from the environment or `.env`."""
+
+    # The first underscore splits area from field, so IB_REQUEST_TIMEOUT_S is ib.request_timeout_s.
+    model_config = SettingsConfigDict(
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        env_file=ENV_FILE,
+        extra="ignore",
+        frozen=True,
+    )
+
+    ib: IBSettings = IBSettings()
+    ntrader: PipelineSettings = PipelineSettings()
+
+
+class SettingsError(ValueError):
+    """An environment variable (or `.env` line) whose value the pipeline cannot use."""
+
+
+def env_var_name(location: tuple[int | str, ...]) -> str:
+    """('ib', 'port') → IB_PORT: the variable a validation error is about."""
+    return "_".join(str(part) for part in location).upper()
+
+
+def _describe(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        name = env_var_name(item["loc"])
+        problems.append(f"{name}={item['input']!r} is invalid: {item['msg']}")
+    return "; ".join(problems) + " (fix it in the environment or .env; the README's Configuration lists each)"
+
+
+def load_settings(env_file: Path | str | None = ENV_FILE, **overrides: object) -> Settings:
+    """Read every variable once. A bad value raises one line naming the variable, its value and the form
+    it needs, wherever the settings are loaded (code location, `ntrader`, demo, UI launcher)."""
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None

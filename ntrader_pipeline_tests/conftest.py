@@ -49,7 +49,7 @@ def ib_resource(ib_settings: IBSettings) -> IBGatewayResource:
 @pytest.fixture
 def storage(tmp_path: Path) -> StorageResource:
     return StorageResource(
-        catalog_path=str(tmp_path / "catalog"),
-        backtests_path=str(tmp_path / "backtests"),
-        reports_path=str(tmp_path / "reports"),
+        catalog=str(tmp_path / "catalog"),
+        artifacts=str(tmp_path / "backtests"),
+        reports=str(tmp_path / "reports"),
     )

@@ -13,7 +13,6 @@ from nautilus_trader.model.data import BarType
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.markets.sessions import sessions_between
 from ntrader_pipeline.markets.universe import Universe, load_universe
-from ntrader_pipeline.settings import PipelineSettings
 
 # A session file ends at the last nanosecond of the session's date (it starts at that date's midnight, or
 # at the previous evening's open for FX and futures).
@@ -29,11 +28,13 @@ class BarTypeInventory:
     missing: list[str] = field(default_factory=list)
 
 
-def inventory(path: Path, start: str | None = None, end: str | None = None) -> dict:
-    """Instruments and, per bar type, sessions stored / recorded empty / missing against the NYSE calendar
-    between `start` and `end` (defaults: the first and last session stored for that bar type)."""
+def inventory(
+    path: Path, start: str | None = None, end: str | None = None, *, universe: Universe | None = None
+) -> dict:
+    """Instruments and, per bar type, sessions stored / recorded empty / missing against the instrument's
+    calendar (NYSE when the universe does not list it) between `start` and `end` (defaults: the first and
+    last session stored for that bar type)."""
     store = CatalogStore(path)
-    universe = _universe()
     instruments = sorted(i.id.value for i in store.catalog.instruments())
     bar_root = store.path / "data" / "bar"
     bar_types = {p.name for p in bar_root.iterdir() if p.is_dir()} if bar_root.exists() else set()
@@ -53,9 +54,9 @@ def inventory(path: Path, start: str | None = None, end: str | None = None) -> d
     return {"catalog": str(store.path), "instruments": instruments, "bar_types": [asdict(r) for r in rows]}
 
 
-def _universe() -> Universe | None:
+def _universe(path: Path) -> Universe | None:
     try:
-        return load_universe(PipelineSettings().universe)
+        return load_universe(path)
     except (OSError, ValueError):  # no universe here: every bar type is checked against NYSE sessions
         return None
 
@@ -68,7 +69,9 @@ def _calendar_of(bar_type: str, universe: Universe | None) -> str | None:
     return universe.instrument(instrument_id).calendar_name
 
 
-def run_catalog(path: Path, start: str | None, end: str | None, *, as_json: bool = False) -> int:
+def run_catalog(
+    path: Path, start: str | None, end: str | None, *, as_json: bool = False, universe_path: Path
+) -> int:
     if not Path(path).exists():
         print(f"no catalog at {path}; set NTRADER_CATALOG or pass --path")
         return 1
@@ -79,7 +82,7 @@ def run_catalog(path: Path, start: str | None, end: str | None, *, as_json: bool
             except ValueError:
                 print(f"{name} {value!r} is not a date (YYYY-MM-DD)")
                 return 2
-    report = inventory(Path(path), start, end)
+    report = inventory(Path(path), start, end, universe=_universe(universe_path))
     if as_json:
         print(json.dumps(report, indent=2))
         return 0

@@ -6,10 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from ntrader_pipeline.settings import IBSettings, PipelineSettings
+from ntrader_pipeline.settings import Settings, SettingsError, load_settings
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(settings: Settings) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ntrader", description="ntrader_pipeline tools: embedded IB gateway, connection check, catalog."
     )
@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="start the embedded IB gateway (options of `ntrader-gateway`: --port, --fault, --pacing …)",
         add_help=False,
     )
-    ib = IBSettings()
+    ib = settings.ib
     connect = commands.add_parser(
         "connect", help="check an IB Gateway/TWS: server version and accounts, or what to fix"
     )
@@ -47,15 +47,20 @@ def main(argv: list[str] | None = None) -> int:
         from ntrader_pipeline.gateway.__main__ import main as gateway_main
 
         return gateway_main(argv[1:])
-    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    args = build_parser(settings).parse_args(argv)
     if args.command == "connect":
         from ntrader_pipeline.cli.connect import run_connect
 
         return run_connect(args.host, args.port, args.client_id, args.timeout)
     from ntrader_pipeline.cli.inventory import run_catalog
 
-    path = args.path or PipelineSettings().catalog
-    return run_catalog(path, args.start, args.end, as_json=args.json)
+    path = args.path or settings.ntrader.catalog
+    return run_catalog(path, args.start, args.end, as_json=args.json, universe_path=settings.ntrader.universe)
 
 
 if __name__ == "__main__":

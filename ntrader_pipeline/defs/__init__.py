@@ -1,0 +1,59 @@
+"""The Dagster layer: `build_definitions` turns settings, a universe and declared backtests into the
+code location's assets, checks, jobs, schedules, sensors and resources. Nothing here reads the
+environment or files while being imported, so a test (or a script) can build the code location for any
+universe in its own process."""
+
+import dagster as dg
+
+from ntrader_pipeline.backtest.declarations import BacktestDeclaration
+from ntrader_pipeline.defs.backtests import build_backtest_assets
+from ntrader_pipeline.defs.bars import build_bars_assets
+from ntrader_pipeline.defs.checks import build_bar_quality_checks
+from ntrader_pipeline.defs.executors import executor_named
+from ntrader_pipeline.defs.instrument_data import build_instrument_data_assets
+from ntrader_pipeline.defs.jobs import build_jobs
+from ntrader_pipeline.defs.metrics import build_metrics_assets
+from ntrader_pipeline.defs.partitions import build_partitions
+from ntrader_pipeline.defs.reports import build_comparison_asset, build_report_assets
+from ntrader_pipeline.defs.resources import build_resources
+from ntrader_pipeline.defs.schedules import build_nightly_schedule
+from ntrader_pipeline.defs.sensors import build_sensors
+from ntrader_pipeline.markets.universe import Universe
+from ntrader_pipeline.settings import Settings
+
+
+def build_assets(
+    settings: Settings, universe: Universe, declarations: list[BacktestDeclaration]
+) -> tuple[list[dg.AssetsDefinition], list[dg.AssetChecksDefinition]]:
+    """Every asset and asset check, before resources are bound (tests bind their own)."""
+    partitions = build_partitions(universe, settings.ntrader.first_session)
+    bars = build_bars_assets(universe, partitions)
+    path = settings.ntrader.backtests
+    assets = [
+        *bars,
+        *build_instrument_data_assets(universe, partitions.instruments),
+        *build_backtest_assets(declarations, universe, path, partitions.instruments),
+        *build_metrics_assets(declarations, partitions.instruments),
+        *build_report_assets(declarations, partitions.instruments),
+        build_comparison_asset(declarations),
+    ]
+    return assets, build_bar_quality_checks(universe, partitions, bars)
+
+
+def build_definitions(
+    settings: Settings,
+    universe: Universe,
+    declarations: list[BacktestDeclaration],
+    resources: dict[str, dg.ConfigurableResource] | None = None,
+) -> dg.Definitions:
+    """The code location; `resources` replaces the ones built from `settings` (tests pass their own)."""
+    assets, checks = build_assets(settings, universe, declarations)
+    jobs = build_jobs(executor_named(settings.ntrader.executor))
+    return dg.Definitions(
+        assets=assets,
+        asset_checks=checks,
+        jobs=jobs.all(),
+        schedules=[build_nightly_schedule(universe, jobs.market_data)],
+        sensors=build_sensors(universe, declarations, jobs),
+        resources=resources if resources is not None else build_resources(settings),
+    )

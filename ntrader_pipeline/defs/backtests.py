@@ -7,6 +7,7 @@ instrument and the benchmark index), so a re-fetched session makes it show as un
 
 import hashlib
 import time
+from pathlib import Path
 
 import dagster as dg
 from pydantic import Field, create_model
@@ -14,9 +15,7 @@ from pydantic import Field, create_model
 from ntrader_pipeline.backtest.declarations import (
     BacktestDeclaration,
     BacktestDeclarationError,
-    backtests_path,
     declaration_from,
-    load_declarations,
 )
 from ntrader_pipeline.backtest.declared import (
     BacktestInputError,
@@ -26,13 +25,11 @@ from ntrader_pipeline.backtest.declared import (
 )
 from ntrader_pipeline.defs.bars import bars_asset_name
 from ntrader_pipeline.defs.instrument_data import instrument_data_dep
-from ntrader_pipeline.defs.partitions import UNIVERSE, instrument_partitions
 from ntrader_pipeline.defs.resources import StorageResource
 from ntrader_pipeline.defs.run_tags import tag_run
+from ntrader_pipeline.markets.universe import Universe
 
 BACKTEST_GROUP = "backtests"
-DECLARATIONS_PATH = backtests_path()
-DECLARATIONS: list[BacktestDeclaration] = load_declarations(DECLARATIONS_PATH, UNIVERSE)
 _SCALARS = (bool, int, float, str)
 
 
@@ -40,7 +37,7 @@ def backtest_asset_name(name: str) -> str:
     return f"{name}_backtest"
 
 
-def build_config_class(declaration: BacktestDeclaration) -> type[dg.Config]:
+def build_config_class(declaration: BacktestDeclaration, declarations_path: Path) -> type[dg.Config]:
     """A `dg.Config` whose fields default to the declaration: the launchpad shows and overrides them."""
     d = declaration
     fields: dict[str, tuple] = {
@@ -70,7 +67,7 @@ def build_config_class(declaration: BacktestDeclaration) -> type[dg.Config]:
     for key, value in d.parameters.items():
         if key in fields:
             raise BacktestDeclarationError(
-                f"backtests file {DECLARATIONS_PATH}, backtest {d.name!r}: field parameters.{key} clashes "
+                f"backtests file {declarations_path}, backtest {d.name!r}: field parameters.{key} clashes "
                 f"with the launchpad field {key!r}; rename the strategy config field"
             )
         if isinstance(value, _SCALARS):
@@ -79,7 +76,9 @@ def build_config_class(declaration: BacktestDeclaration) -> type[dg.Config]:
     return create_model(f"{camel}BacktestConfig", __base__=dg.Config, **fields)
 
 
-def effective_declaration(declaration: BacktestDeclaration, config: dg.Config) -> BacktestDeclaration:
+def effective_declaration(
+    declaration: BacktestDeclaration, config: dg.Config, declarations_path: Path, universe: Universe
+) -> BacktestDeclaration:
     """The declaration with the launchpad's values, validated like the file."""
     values = config.model_dump()
     parameters = {**declaration.parameters, **{k: values[k] for k in declaration.parameters if k in values}}
@@ -93,11 +92,16 @@ def effective_declaration(declaration: BacktestDeclaration, config: dg.Config) -
         "index_instrument": values["index_instrument"],
         "parameters": parameters,
     }
-    return declaration_from(f"{DECLARATIONS_PATH} (launchpad config)", declaration.name, raw, UNIVERSE)
+    return declaration_from(f"{declarations_path} (launchpad config)", declaration.name, raw, universe)
 
 
-def build_backtest_asset(declaration: BacktestDeclaration) -> dg.AssetsDefinition:
-    config_class = build_config_class(declaration)
+def build_backtest_asset(
+    declaration: BacktestDeclaration,
+    universe: Universe,
+    declarations_path: Path,
+    instrument_partitions: dg.StaticPartitionsDefinition,
+) -> dg.AssetsDefinition:
+    config_class = build_config_class(declaration, declarations_path)
     spec = declaration.spec
     strategy = declaration.strategy_classes()
 
@@ -105,14 +109,14 @@ def build_backtest_asset(declaration: BacktestDeclaration) -> dg.AssetsDefinitio
         name=backtest_asset_name(declaration.name),
         group_name=BACKTEST_GROUP,
         partitions_def=instrument_partitions,
-        deps=[instrument_data_dep(spec, declaration.index_instrument)],
+        deps=[instrument_data_dep(universe, spec, declaration.index_instrument)],
         code_version=declared_code_version(declaration),
         kinds={"nautilus", "parquet"},
         description=(
             f"{declaration.name}: {strategy.strategy_path} long only on {spec} bars of "
             f"{', '.join(declaration.instruments)}, {declaration.window.start}..{declaration.window.end}, "
             f"{declaration.costs.commission} commissions; buy-and-hold of the instrument and "
-            f"{declaration.index_instrument} as benchmarks. Declared in {DECLARATIONS_PATH.name}."
+            f"{declaration.index_instrument} as benchmarks. Declared in {declarations_path.name}."
         ),
     )
     def _backtest(context: dg.AssetExecutionContext, config: config_class, storage: StorageResource):  # type: ignore[valid-type]
@@ -121,16 +125,20 @@ def build_backtest_asset(declaration: BacktestDeclaration) -> dg.AssetsDefinitio
         if instrument_id not in declaration.instruments:
             raise dg.Failure(
                 f"{instrument_id} is not declared for backtest {declaration.name} "
-                f"({', '.join(declaration.instruments)}); add it to {DECLARATIONS_PATH}"
+                f"({', '.join(declaration.instruments)}); add it to {declarations_path}"
             )
         try:
-            effective = effective_declaration(declaration, config)
+            effective = effective_declaration(declaration, config, declarations_path, universe)
         except BacktestDeclarationError as exc:
             raise dg.Failure(description=str(exc)) from exc
         started = time.monotonic()
         try:
             run = run_declared_backtest(
-                effective, instrument_id, storage.catalog(), storage.backtests_dir, bars_asset_name(spec)
+                effective,
+                instrument_id,
+                storage.catalog_store(),
+                storage.backtests_dir,
+                bars_asset_name(spec),
             )
         except BacktestInputError as exc:
             raise dg.Failure(description=str(exc)) from exc
@@ -162,15 +170,14 @@ def build_backtest_asset(declaration: BacktestDeclaration) -> dg.AssetsDefinitio
     return _backtest
 
 
-def declaration_named(name: str) -> BacktestDeclaration:
-    for declaration in DECLARATIONS:
-        if declaration.name == name:
-            return declaration
-    raise KeyError(f"no backtest {name!r} in {DECLARATIONS_PATH}")
-
-
 def backtest_artifact_dir(storage: StorageResource, name: str, instrument_id: str):
     return artifact_directory(storage.backtests_dir, name, instrument_id)
 
 
-backtest_assets: dict[str, dg.AssetsDefinition] = {d.name: build_backtest_asset(d) for d in DECLARATIONS}
+def build_backtest_assets(
+    declarations: list[BacktestDeclaration],
+    universe: Universe,
+    declarations_path: Path,
+    instrument_partitions: dg.StaticPartitionsDefinition,
+) -> list[dg.AssetsDefinition]:
+    return [build_backtest_asset(d, universe, declarations_path, instrument_partitions) for d in declarations]

@@ -2,34 +2,32 @@
 
 import dagster as dg
 
-from ntrader_pipeline.defs.bars import bars_assets
-from ntrader_pipeline.defs.partitions import (
-    UNIVERSE,
-    bar_partitions,
-    instrument_sessions,
-    split_bar_partition_keys,
-)
+from ntrader_pipeline.defs.partitions import BarPartitions, split_bar_partition_keys
 from ntrader_pipeline.defs.resources import StorageResource
-from ntrader_pipeline.markets.universe import BarSpec
+from ntrader_pipeline.markets.universe import BarSpec, Universe
 from ntrader_pipeline.quality.catalog_quality import check_stored_sessions, failure_counts
 from ntrader_pipeline.quality.session_quality import SAMPLE_ROWS
 
+BAR_QUALITY_CHECK = "bar_quality"
 
-def build_bar_quality_check(spec: BarSpec, asset: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
+
+def build_bar_quality_check(
+    spec: BarSpec, asset: dg.AssetsDefinition, universe: Universe, partitions: BarPartitions
+) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=asset,
-        name="bar_quality",
+        name=BAR_QUALITY_CHECK,
         blocking=True,
-        partitions_def=bar_partitions,
+        partitions_def=partitions.bars,
         description="pandera BarFrame rules (OHLC, prices, volume, timestamps, in session) + completeness.",
     )
     def _check(context: dg.AssetCheckExecutionContext, storage: StorageResource) -> dg.AssetCheckResult:
-        store = storage.catalog()
+        store = storage.catalog_store()
         keys = list(context.op_execution_context.partition_keys)
         results = []
         closed_days = 0
         for instrument_id, dates in split_bar_partition_keys(keys).items():
-            sessions, closed = instrument_sessions(instrument_id, dates)  # closed: nothing to check
+            sessions, closed = universe.split_sessions(instrument_id, dates)  # closed: nothing to check
             closed_days += len(closed)
             results.extend(check_stored_sessions(store, instrument_id, spec, sessions))
         failed = [r for r in results if not r.passed]
@@ -49,7 +47,10 @@ def build_bar_quality_check(spec: BarSpec, asset: dg.AssetsDefinition) -> dg.Ass
     return _check
 
 
-bar_quality_checks = [
-    build_bar_quality_check(spec, asset)
-    for spec, asset in zip(UNIVERSE.all_bar_specs, bars_assets, strict=True)
-]
+def build_bar_quality_checks(
+    universe: Universe, partitions: BarPartitions, bars_assets: list[dg.AssetsDefinition]
+) -> list[dg.AssetChecksDefinition]:
+    return [
+        build_bar_quality_check(spec, asset, universe, partitions)
+        for spec, asset in zip(universe.all_bar_specs, bars_assets, strict=True)
+    ]

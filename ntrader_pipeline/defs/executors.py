@@ -4,11 +4,7 @@ NTRADER_EXECUTOR=celery (dagster-celery workers) or celery_k8s (a pod per step, 
 deploy/k8s/dagster.celery-k8s.yaml); unset keeps the default. Those packages are the `scale` extra.
 """
 
-import os
-
 import dagster as dg
-
-EXECUTOR_VARIABLE = "NTRADER_EXECUTOR"
 
 
 def executor_named(name: str | None) -> dg.ExecutorDefinition | None:
@@ -23,9 +19,5 @@ def executor_named(name: str | None) -> dg.ExecutorDefinition | None:
 
         return celery_k8s_job_executor
     raise ValueError(
-        f"{EXECUTOR_VARIABLE}={name!r} is not an executor; use celery, celery_k8s or leave it unset"
+        f"NTRADER_EXECUTOR={name!r} is not an executor; use celery, celery_k8s or leave it unset"
     )
-
-
-def executor_from_env() -> dg.ExecutorDefinition | None:
-    return executor_named(os.environ.get(EXECUTOR_VARIABLE))

@@ -8,15 +8,13 @@ backtest that read the instrument shows as unsynced. It materializes by itself a
 updated when the automation sensor is on, and first in `backtests_job`.
 """
 
-from pathlib import Path
-
 import dagster as dg
 
 from ntrader_pipeline.backtest.versions import catalog_files, data_version
 from ntrader_pipeline.defs.bars import bars_asset_name
-from ntrader_pipeline.defs.partitions import INSTRUMENT_DIMENSION, UNIVERSE, instrument_partitions
+from ntrader_pipeline.defs.partitions import INSTRUMENT_DIMENSION
 from ntrader_pipeline.defs.resources import StorageResource
-from ntrader_pipeline.markets.universe import BarSpec
+from ntrader_pipeline.markets.universe import BarSpec, Universe
 
 INSTRUMENT_DATA_GROUP = "backtests"
 # Not `eager()`: it waits while any upstream partition is missing, and most sessions never are fetched.
@@ -27,18 +25,20 @@ def instrument_data_asset_name(spec: BarSpec) -> str:
     return f"{bars_asset_name(spec)}_version"
 
 
-def instrument_data_dep(spec: BarSpec, index_instrument: str) -> dg.AssetDep:
+def instrument_data_dep(universe: Universe, spec: BarSpec, index_instrument: str) -> dg.AssetDep:
     """Dependency of a backtest partition on its own instrument's version and the benchmark index's."""
     mapping = {
         instrument_id: sorted(
-            {instrument_id} | ({*UNIVERSE.instrument_ids} if instrument_id == index_instrument else set())
+            {instrument_id} | ({*universe.instrument_ids} if instrument_id == index_instrument else set())
         )
-        for instrument_id in UNIVERSE.instrument_ids
+        for instrument_id in universe.instrument_ids
     }
     return dg.AssetDep(instrument_data_asset_name(spec), partition_mapping=dg.StaticPartitionMapping(mapping))
 
 
-def build_instrument_data_asset(spec: BarSpec) -> dg.AssetsDefinition:
+def build_instrument_data_asset(
+    spec: BarSpec, instrument_partitions: dg.StaticPartitionsDefinition
+) -> dg.AssetsDefinition:
     @dg.asset(
         name=instrument_data_asset_name(spec),
         group_name=INSTRUMENT_DATA_GROUP,
@@ -49,19 +49,15 @@ def build_instrument_data_asset(spec: BarSpec) -> dg.AssetsDefinition:
                 partition_mapping=dg.MultiToSingleDimensionPartitionMapping(INSTRUMENT_DIMENSION),
             )
         ],
-        automation_condition=dg.AutomationCondition.any_deps_updated()
-        & ~dg.AutomationCondition.in_progress(),
+        automation_condition=_AFTER_BARS_UPDATE,
         kinds={"parquet"},
         description=f"Data version of each instrument's stored {spec} bars: a hash of its catalog files.",
     )
     def _instrument_data(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
         instrument_id = context.partition_key
-        store = storage.catalog()
-        instrument = store.instrument(instrument_id)
+        store = storage.catalog_store()
         paths = sorted(store.bar_directory(spec.bar_type(instrument_id)).glob("*.parquet"))
-        if instrument is not None:
-            definition_dir = store.catalog._make_path(data_cls=type(instrument), identifier=instrument_id)
-            paths += sorted(Path(definition_dir).glob("*.parquet"))
+        paths += store.definition_files(instrument_id)
         files = catalog_files(store.path, paths)
         version = data_version(files)
         return dg.MaterializeResult(
@@ -72,4 +68,7 @@ def build_instrument_data_asset(spec: BarSpec) -> dg.AssetsDefinition:
     return _instrument_data
 
 
-instrument_data_assets = [build_instrument_data_asset(spec) for spec in UNIVERSE.all_bar_specs]
+def build_instrument_data_assets(
+    universe: Universe, instrument_partitions: dg.StaticPartitionsDefinition
+) -> list[dg.AssetsDefinition]:
+    return [build_instrument_data_asset(spec, instrument_partitions) for spec in universe.all_bar_specs]

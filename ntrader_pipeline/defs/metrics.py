@@ -6,13 +6,7 @@ from ntrader_pipeline.analytics import compute_metrics, drawdown_table, save_met
 from ntrader_pipeline.backtest.artifacts import load_backtest_artifacts
 from ntrader_pipeline.backtest.declarations import BacktestDeclaration
 from ntrader_pipeline.backtest.manifest import read_manifest
-from ntrader_pipeline.defs.backtests import (
-    BACKTEST_GROUP,
-    DECLARATIONS,
-    backtest_artifact_dir,
-    backtest_asset_name,
-)
-from ntrader_pipeline.defs.partitions import instrument_partitions
+from ntrader_pipeline.defs.backtests import BACKTEST_GROUP, backtest_artifact_dir, backtest_asset_name
 from ntrader_pipeline.defs.resources import StorageResource
 
 
@@ -20,7 +14,9 @@ def metrics_asset_name(name: str) -> str:
     return f"{name}_metrics"
 
 
-def build_metrics_asset(declaration: BacktestDeclaration) -> dg.AssetsDefinition:
+def build_metrics_asset(
+    declaration: BacktestDeclaration, instrument_partitions: dg.StaticPartitionsDefinition
+) -> dg.AssetsDefinition:
     @dg.asset(
         name=metrics_asset_name(declaration.name),
         group_name=BACKTEST_GROUP,
@@ -53,4 +49,7 @@ def build_metrics_asset(declaration: BacktestDeclaration) -> dg.AssetsDefinition
     return _metrics
 
 
-metrics_assets: dict[str, dg.AssetsDefinition] = {d.name: build_metrics_asset(d) for d in DECLARATIONS}
+def build_metrics_assets(
+    declarations: list[BacktestDeclaration], instrument_partitions: dg.StaticPartitionsDefinition
+) -> list[dg.AssetsDefinition]:
+    return [build_metrics_asset(d, instrument_partitions) for d in declarations]

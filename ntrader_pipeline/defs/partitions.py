@@ -1,4 +1,4 @@
-"""Partitions: trading sessions × instruments of the universe. Keys look like `2024-01-03|SPY.ARCA`.
+"""Partitions: trading sessions × instruments of a universe. Keys look like `2024-01-03|SPY.ARCA`.
 
 The date dimension is the union of the universe's calendars: NYSE alone gives NYSE sessions (weekends and
 NYSE holidays excluded); an FX pair or a future adds the weekdays its calendar trades (e.g. US holidays
@@ -7,20 +7,53 @@ MLK day) is a *closed* partition: materialized with no IB request and no file, a
 """
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
 from ntrader_pipeline.markets.calendars import get_session_calendar
-from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE, TradingSession, nyse_calendar, to_date
-from ntrader_pipeline.markets.universe import Universe, load_universe
-from ntrader_pipeline.settings import PipelineSettings
-
-SETTINGS = PipelineSettings()
-UNIVERSE = load_universe(SETTINGS.universe)
+from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE, nyse_calendar
+from ntrader_pipeline.markets.universe import Universe
 
 DATE_DIMENSION = "date"
 INSTRUMENT_DIMENSION = "instrument"
+# The tags Dagster puts a run's partition (or single-run partition range) in; a backfill and
+# `--partition-range` set the range ones. ntrader_pipeline_tests/defs/test_partitions.py pins them against
+# Dagster's own constants, which are not public API.
+PARTITION_TAG = "dagster/partition"
+PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
+PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def bar_partition_key(date: str, instrument_id: str) -> dg.MultiPartitionKey:
+    return dg.MultiPartitionKey({DATE_DIMENSION: date, INSTRUMENT_DIMENSION: instrument_id})
+
+
+def split_bar_partition_keys(keys: Iterable[str]) -> dict[str, list[str]]:
+    """`date|instrument` keys → {instrument: [dates…]} (sorted), for runs that cover many partitions."""
+    by_instrument: dict[str, list[str]] = {}
+    for key in keys:
+        dimensions = _dimensions(key)
+        by_instrument.setdefault(dimensions[INSTRUMENT_DIMENSION], []).append(dimensions[DATE_DIMENSION])
+    return {instrument: sorted(dates) for instrument, dates in by_instrument.items()}
+
+
+def _dimensions(key: str) -> dict[str, str]:
+    if not isinstance(key, dg.MultiPartitionKey):
+        # Dagster joins dimension values in alphabetical order of dimension name: date, instrument.
+        date, instrument = str(key).split("|")
+        key = bar_partition_key(date, instrument)
+    return dict(key.keys_by_dimension)
+
+
+def partition_range_tags(first_date: str, last_date: str, instrument_id: str) -> dict[str, str]:
+    """Tags that make one run cover `first_date`..`last_date` of one instrument (a single-run backfill)."""
+    return {
+        PARTITION_RANGE_START_TAG: str(bar_partition_key(first_date, instrument_id)),
+        PARTITION_RANGE_END_TAG: str(bar_partition_key(last_date, instrument_id)),
+    }
 
 
 def calendar_names(universe: Universe) -> list[str]:
@@ -40,45 +73,28 @@ def closed_weekdays(first: dt.date, names: list[str]) -> list[dt.date]:
     return [d for d in days if d.weekday() < 5 and d not in open_days]
 
 
-def _holiday_exclusions(first: dt.date) -> list[dt.datetime]:
+@dataclass(frozen=True)
+class BarPartitions:
+    """The partitions of one code location: sessions, instruments and their product."""
+
+    sessions: dg.DailyPartitionsDefinition
+    instruments: dg.StaticPartitionsDefinition
+    bars: dg.MultiPartitionsDefinition
+
+
+def build_partitions(universe: Universe, first_session: dt.date) -> BarPartitions:
     zone = ZoneInfo(EXCHANGE_TIMEZONE)
-    return [
+    holidays = [
         dt.datetime.combine(d, dt.time(), tzinfo=zone)
-        for d in closed_weekdays(first, calendar_names(UNIVERSE))
+        for d in closed_weekdays(first_session, calendar_names(universe))
     ]
-
-
-# end_offset=1 exposes today's session, so the post-close schedule can target it.
-session_partitions = dg.DailyPartitionsDefinition(
-    start_date=SETTINGS.first_session.isoformat(),
-    timezone=EXCHANGE_TIMEZONE,
-    end_offset=1,
-    exclusions=["0 0 * * 6", "0 0 * * 0", *_holiday_exclusions(SETTINGS.first_session)],
-)
-instrument_partitions = dg.StaticPartitionsDefinition(UNIVERSE.instrument_ids)
-bar_partitions = dg.MultiPartitionsDefinition(
-    {DATE_DIMENSION: session_partitions, INSTRUMENT_DIMENSION: instrument_partitions}
-)
-
-
-def split_bar_partition_keys(keys: list[str]) -> dict[str, list[str]]:
-    """`date|instrument` keys → {instrument: [dates…]} (sorted), for runs that cover many partitions."""
-    by_instrument: dict[str, list[str]] = {}
-    for key in keys:
-        # Dagster joins dimension values in alphabetical order of dimension name: date, instrument.
-        date, instrument = str(key).split("|")
-        by_instrument.setdefault(instrument, []).append(date)
-    return {instrument: sorted(dates) for instrument, dates in by_instrument.items()}
-
-
-def instrument_sessions(instrument_id: str, dates: list[str]) -> tuple[list[TradingSession], list[str]]:
-    """The instrument's sessions on `dates` (its own calendar), and the dates its calendar is closed."""
-    calendar = UNIVERSE.instrument(instrument_id).calendar
-    sessions = [calendar.session(d) for d in dates if calendar.is_session(to_date(d))]
-    closed = [d for d in dates if not calendar.is_session(to_date(d))]
-    return sessions, closed
-
-
-def closed_reason(instrument_id: str, date: str) -> str:
-    calendar = UNIVERSE.instrument(instrument_id).calendar.name
-    return f"{instrument_id} does not trade on {date} (no {calendar} session): nothing to fetch or check"
+    # end_offset=1 exposes today's session, so the post-close schedule can target it.
+    sessions = dg.DailyPartitionsDefinition(
+        start_date=first_session.isoformat(),
+        timezone=EXCHANGE_TIMEZONE,
+        end_offset=1,
+        exclusions=["0 0 * * 6", "0 0 * * 0", *holidays],
+    )
+    instruments = dg.StaticPartitionsDefinition(universe.instrument_ids)
+    bars = dg.MultiPartitionsDefinition({DATE_DIMENSION: sessions, INSTRUMENT_DIMENSION: instruments})
+    return BarPartitions(sessions=sessions, instruments=instruments, bars=bars)

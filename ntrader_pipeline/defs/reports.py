@@ -8,9 +8,8 @@ from ntrader_pipeline.analytics import load_metrics
 from ntrader_pipeline.backtest.artifacts import load_backtest_artifacts
 from ntrader_pipeline.backtest.declarations import BacktestDeclaration
 from ntrader_pipeline.backtest.manifest import read_manifest
-from ntrader_pipeline.defs.backtests import BACKTEST_GROUP, DECLARATIONS, backtest_artifact_dir
+from ntrader_pipeline.defs.backtests import BACKTEST_GROUP, backtest_artifact_dir
 from ntrader_pipeline.defs.metrics import metrics_asset_name
-from ntrader_pipeline.defs.partitions import instrument_partitions
 from ntrader_pipeline.defs.resources import StorageResource
 from ntrader_pipeline.reports import ReportInputs, write_comparison_report, write_report
 
@@ -21,7 +20,9 @@ def report_asset_name(name: str) -> str:
     return f"{name}_report"
 
 
-def build_report_asset(declaration: BacktestDeclaration) -> dg.AssetsDefinition:
+def build_report_asset(
+    declaration: BacktestDeclaration, instrument_partitions: dg.StaticPartitionsDefinition
+) -> dg.AssetsDefinition:
     @dg.asset(
         name=report_asset_name(declaration.name),
         group_name=BACKTEST_GROUP,
@@ -83,19 +84,31 @@ class ComparisonConfig(dg.Config):
     rank_by: str = Field(default="sharpe", description="metric the comparison ranks backtests by")
 
 
-@dg.asset(
-    name=COMPARISON_ASSET,
-    group_name=BACKTEST_GROUP,
-    deps=[metrics_asset_name(d.name) for d in DECLARATIONS],
-    kinds={"plotly", "html"},
-    description="All declared backtests × instruments side by side, ranked by a metric (Config `rank_by`).",
-)
-def backtest_comparison(
-    context: dg.AssetExecutionContext, config: ComparisonConfig, storage: StorageResource
+def build_comparison_asset(declarations: list[BacktestDeclaration]) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=COMPARISON_ASSET,
+        group_name=BACKTEST_GROUP,
+        deps=[metrics_asset_name(d.name) for d in declarations],
+        kinds={"plotly", "html"},
+        description="All declared backtests × instruments side by side, ranked by a metric (`rank_by`).",
+    )
+    def backtest_comparison(
+        context: dg.AssetExecutionContext, config: ComparisonConfig, storage: StorageResource
+    ) -> dg.MaterializeResult:
+        return _compare(context, config, storage, declarations)
+
+    return backtest_comparison
+
+
+def _compare(
+    context: dg.AssetExecutionContext,
+    config: ComparisonConfig,
+    storage: StorageResource,
+    declarations: list[BacktestDeclaration],
 ) -> dg.MaterializeResult:
     rows: list[dict[str, object]] = []
     curves: dict[str, pl.DataFrame] = {}
-    for declaration in DECLARATIONS:
+    for declaration in declarations:
         for instrument_id in declaration.instruments:
             directory = backtest_artifact_dir(storage, declaration.name, instrument_id)
             if not (directory / "metrics.parquet").exists():
@@ -122,4 +135,7 @@ def backtest_comparison(
     )
 
 
-report_assets: dict[str, dg.AssetsDefinition] = {d.name: build_report_asset(d) for d in DECLARATIONS}
+def build_report_assets(
+    declarations: list[BacktestDeclaration], instrument_partitions: dg.StaticPartitionsDefinition
+) -> list[dg.AssetsDefinition]:
+    return [build_report_asset(d, instrument_partitions) for d in declarations]

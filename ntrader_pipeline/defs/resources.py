@@ -1,37 +1,43 @@
-"""Resources: the IB gateway connection and where data is stored, configured from the environment."""
+"""Resources: the IB gateway connection and where data is stored, built from the loaded `Settings`.
+
+Their config fields are generated from the settings models, so a new setting needs no second
+declaration here. A field whose variable is set in the environment is passed as `dg.EnvVar`, so the
+launchpad and the UI show the variable's name, never its value.
+"""
 
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import dagster as dg
+from pydantic import BaseModel, create_model
+from pydantic.fields import FieldInfo
 
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.ingest.fetcher import IBFetcher
 from ntrader_pipeline.ingest.ib_connection import IBConnection
-from ntrader_pipeline.settings import IBSettings, PipelineSettings, default_pacing_db
+from ntrader_pipeline.settings import IBSettings, PipelineSettings, Settings
+
+STORAGE_FIELDS = ("catalog", "artifacts", "reports", "reports_url")
 
 
-class IBGatewayResource(dg.ConfigurableResource):
-    """An IB Gateway / TWS (or the embedded gateway) reachable over the TWS socket protocol."""
+def _config_fields(model: type[BaseModel], names: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """`model`'s fields as Dagster config fields (paths as strings: Dagster config has no Path type)."""
+    fields: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        if names is not None and name not in names:
+            continue
+        if field.annotation is Path:
+            fields[name] = (str, FieldInfo(default=str(field.default), description=field.description))
+        else:
+            fields[name] = (field.annotation, field)
+    return fields
 
-    host: str = "127.0.0.1"
-    port: int = 4002
-    client_id: int = 1
-    request_timeout_s: float = 30.0
-    connect_timeout_s: float = 15.0
-    max_attempts: int = 3
-    backoff_base_s: float = 2.0
-    backoff_cap_s: float = 60.0
-    backoff_jitter: float = 0.5
-    pacing: bool = True
-    pacing_db: str = ""  # empty: beside the Dagster instance (DAGSTER_HOME), else data/ib_pacing.sqlite
-    pacing_max_wait_s: float = 900.0
 
+class _IBGateway(dg.ConfigurableResource):
     def settings(self) -> IBSettings:
-        values = {name: getattr(self, name) for name in IBSettings.model_fields}
-        values["pacing_db"] = self.pacing_db or default_pacing_db()
-        return IBSettings(**values)
+        return IBSettings(**self.model_dump())
 
     def connection(self) -> IBConnection:
         """An IBConnection to use as a context manager: connects on entry, always disconnects."""
@@ -42,77 +48,72 @@ class IBGatewayResource(dg.ConfigurableResource):
         return IBFetcher(self.settings())
 
 
-class StorageResource(dg.ConfigurableResource):
-    """The Nautilus catalog plus the backtest artefact and report directories."""
-
-    catalog_path: str
-    backtests_path: str
-    reports_path: str
-    reports_url: str | None = None  # base URL serving reports_path over HTTP (NTRADER_REPORTS_URL)
-
-    def catalog(self) -> CatalogStore:
-        return CatalogStore(self.catalog_path)
+class _Storage(dg.ConfigurableResource):
+    def catalog_store(self) -> CatalogStore:
+        return CatalogStore(self.catalog)  # type: ignore[attr-defined]
 
     @property
     def backtests_dir(self) -> Path:
-        return Path(self.backtests_path)
+        return Path(self.artifacts)  # type: ignore[attr-defined]
 
     @property
     def reports_dir(self) -> Path:
-        return Path(self.reports_path)
+        return Path(self.reports)  # type: ignore[attr-defined]
 
     def report_url(self, path: Path) -> str:
         """A link to a report: `<reports_url>/<path under the reports dir>` when reports are served over
         HTTP, else its file:// URI (browsers do not follow file:// links from the http:// UI)."""
         resolved = Path(path).resolve()
-        if not self.reports_url:
+        base: str | None = self.reports_url  # type: ignore[attr-defined]
+        if not base:
             return resolved.as_uri()
         try:
             relative = resolved.relative_to(self.reports_dir.resolve())
         except ValueError as exc:
             raise ValueError(
                 f"report {resolved} is outside the reports directory {self.reports_dir.resolve()} served "
-                f"at {self.reports_url}; write reports under NTRADER_REPORTS"
+                f"at {base}; write reports under NTRADER_REPORTS"
             ) from exc
-        return f"{self.reports_url.rstrip('/')}/{quote(relative.as_posix())}"
+        return f"{base.rstrip('/')}/{quote(relative.as_posix())}"
 
 
-def _env(name: str, default: object, *, as_int: bool = False) -> object:
-    """EnvVar when set (the UI shows the variable name, not its value), else the documented default."""
-    if name not in os.environ:
-        return default
-    return dg.EnvVar.int(name) if as_int else dg.EnvVar(name)
+IBGatewayResource = create_model(
+    "IBGatewayResource",
+    __base__=_IBGateway,
+    __module__=__name__,
+    __doc__="An IB Gateway / TWS (or the embedded gateway) reachable over the TWS socket protocol.",
+    **_config_fields(IBSettings),
+)
+StorageResource = create_model(
+    "StorageResource",
+    __base__=_Storage,
+    __module__=__name__,
+    __doc__="The Nautilus catalog (a directory or s3:// URL), the backtest artefact and report directories.",
+    **_config_fields(PipelineSettings, STORAGE_FIELDS),
+)
 
 
-def ib_gateway_from_env() -> IBGatewayResource:
-    defaults = IBSettings.model_construct()
-    return IBGatewayResource(
-        host=_env("IB_HOST", defaults.host),
-        port=_env("IB_PORT", defaults.port, as_int=True),
-        client_id=_env("IB_CLIENT_ID", defaults.client_id, as_int=True),
-        request_timeout_s=float(os.environ.get("IB_REQUEST_TIMEOUT_S", defaults.request_timeout_s)),
-        connect_timeout_s=float(os.environ.get("IB_CONNECT_TIMEOUT_S", defaults.connect_timeout_s)),
-        **_retry_and_pacing_from_env(),
-    )
+def _env_or_value(prefix: str, name: str, value: object) -> object:
+    """`dg.EnvVar` for a str/int field whose variable holds this value (the UI shows the variable's name,
+    not the value), else the value itself (a default, `.env`, or an override made in code)."""
+    variable = f"{prefix}_{name.upper()}"
+    if os.environ.get(variable) == str(value) and not isinstance(value, bool):
+        if isinstance(value, int):
+            return dg.EnvVar.int(variable)
+        if isinstance(value, str):
+            return dg.EnvVar(variable)
+    return str(value) if isinstance(value, Path) else value
 
 
-def _retry_and_pacing_from_env() -> dict[str, object]:
-    """Retry bounds and pacing settings as IBSettings reads them (IB_* variables and .env)."""
-    settings = IBSettings()
-    names = ("max_attempts", "backoff_base_s", "backoff_cap_s", "backoff_jitter", "pacing")
-    names += ("pacing_max_wait_s",)
-    return {**{name: getattr(settings, name) for name in names}, "pacing_db": str(settings.pacing_db)}
+def ib_gateway_resource(settings: IBSettings) -> dg.ConfigurableResource:
+    values = settings.model_dump()
+    return IBGatewayResource(**{name: _env_or_value("IB", name, v) for name, v in values.items()})
 
 
-def storage_from_env() -> StorageResource:
-    settings = PipelineSettings()
-    return StorageResource(
-        catalog_path=str(settings.catalog),
-        backtests_path=str(settings.artifacts),
-        reports_path=str(settings.reports),
-        reports_url=settings.reports_url,
-    )
+def storage_resource(settings: PipelineSettings) -> dg.ConfigurableResource:
+    values = settings.model_dump(include=set(STORAGE_FIELDS))
+    return StorageResource(**{name: _env_or_value("NTRADER", name, v) for name, v in values.items()})
 
 
-def resource_defs() -> dict[str, dg.ConfigurableResource]:
-    return {"ib": ib_gateway_from_env(), "storage": storage_from_env()}
+def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+    return {"ib": ib_gateway_resource(settings.ib), "storage": storage_resource(settings.ntrader)}

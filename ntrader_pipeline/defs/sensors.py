@@ -9,76 +9,76 @@ backtest assets (the job selects them by group, whatever the declared backtests 
 """
 
 import dagster as dg
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-    PARTITION_NAME_TAG,
-)
 
-from ntrader_pipeline.defs.backtests import DECLARATIONS, backtest_asset_name
+from ntrader_pipeline.backtest.declarations import BacktestDeclaration
+from ntrader_pipeline.defs.backtests import backtest_asset_name
 from ntrader_pipeline.defs.instrument_data import instrument_data_asset_name
-from ntrader_pipeline.defs.jobs import backtests_job, comparison_job, market_data_job
+from ntrader_pipeline.defs.jobs import Jobs
 from ntrader_pipeline.defs.metrics import metrics_asset_name
-from ntrader_pipeline.defs.partitions import UNIVERSE
+from ntrader_pipeline.defs.partitions import (
+    PARTITION_RANGE_END_TAG,
+    PARTITION_RANGE_START_TAG,
+    PARTITION_TAG,
+    split_bar_partition_keys,
+)
 from ntrader_pipeline.defs.reports import report_asset_name
 from ntrader_pipeline.defs.run_tags import INSTRUMENT_TAG
+from ntrader_pipeline.markets.universe import Universe
 
 
-def instruments_of_run(tags: dict[str, str]) -> list[str]:
+def instruments_of_run(universe: Universe, tags: dict[str, str]) -> list[str]:
     """The universe instruments a bars run covered, from its partition (or partition-range) tags."""
-    keys = [
-        tags.get(t)
-        for t in (PARTITION_NAME_TAG, ASSET_PARTITION_RANGE_START_TAG, ASSET_PARTITION_RANGE_END_TAG)
-    ]
-    found = {key.split("|")[-1] for key in keys if key and "|" in key}
+    keys = [tags.get(t) for t in (PARTITION_TAG, PARTITION_RANGE_START_TAG, PARTITION_RANGE_END_TAG)]
+    found = set(split_bar_partition_keys(key for key in keys if key and "|" in key))
     if INSTRUMENT_TAG in tags:
         found.update(tags[INSTRUMENT_TAG].split(","))
-    return [i for i in UNIVERSE.instrument_ids if i in found]
+    return [i for i in universe.instrument_ids if i in found]
 
 
-def backtest_chain_keys(instrument_id: str) -> list[dg.AssetKey]:
+def backtest_chain_keys(declarations: list[BacktestDeclaration], instrument_id: str) -> list[dg.AssetKey]:
     """The data versions and every declared chain (backtest → metrics → report) that trades the
     instrument; an instrument no backtest declares (an FX pair, say) has none."""
-    declared = [d for d in DECLARATIONS if instrument_id in d.instruments]
+    declared = [d for d in declarations if instrument_id in d.instruments]
     names = sorted({instrument_data_asset_name(d.spec) for d in declared})
     for d in declared:
         names += [backtest_asset_name(d.name), metrics_asset_name(d.name), report_asset_name(d.name)]
     return [dg.AssetKey(name) for name in names]
 
 
-@dg.run_status_sensor(
-    name="refresh_backtests_after_bars",
-    run_status=dg.DagsterRunStatus.SUCCESS,
-    monitored_jobs=[market_data_job],
-    request_job=backtests_job,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="After a successful market_data_job run, refresh each covered instrument's backtest chain.",
-)
-def refresh_backtests_after_bars(context: dg.RunStatusSensorContext) -> list[dg.RunRequest]:
-    run = context.dagster_run
-    return [
-        dg.RunRequest(
-            run_key=f"after:{run.run_id}:{instrument}",
-            partition_key=instrument,
-            asset_selection=keys,
-            tags={INSTRUMENT_TAG: instrument, "ntrader/after_run": run.run_id},
-        )
-        for instrument in instruments_of_run(dict(run.tags))
-        if (keys := backtest_chain_keys(instrument))
-    ]
+def build_sensors(
+    universe: Universe, declarations: list[BacktestDeclaration], jobs: Jobs
+) -> list[dg.SensorDefinition]:
+    @dg.run_status_sensor(
+        name="refresh_backtests_after_bars",
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        monitored_jobs=[jobs.market_data],
+        request_job=jobs.backtests,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="After a successful market_data_job run, refresh each covered instrument's backtests.",
+    )
+    def refresh_backtests_after_bars(context: dg.RunStatusSensorContext) -> list[dg.RunRequest]:
+        run = context.dagster_run
+        return [
+            dg.RunRequest(
+                run_key=f"after:{run.run_id}:{instrument}",
+                partition_key=instrument,
+                asset_selection=keys,
+                tags={INSTRUMENT_TAG: instrument, "ntrader/after_run": run.run_id},
+            )
+            for instrument in instruments_of_run(universe, dict(run.tags))
+            if (keys := backtest_chain_keys(declarations, instrument))
+        ]
 
+    @dg.run_status_sensor(
+        name="refresh_comparison_after_backtests",
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        monitored_jobs=[jobs.backtests],
+        request_job=jobs.comparison,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="After a successful backtests_job run, re-rank every backtest in the comparison report.",
+    )
+    def refresh_comparison_after_backtests(context: dg.RunStatusSensorContext) -> dg.RunRequest:
+        run = context.dagster_run
+        return dg.RunRequest(run_key=f"after:{run.run_id}", tags={"ntrader/after_run": run.run_id})
 
-@dg.run_status_sensor(
-    name="refresh_comparison_after_backtests",
-    run_status=dg.DagsterRunStatus.SUCCESS,
-    monitored_jobs=[backtests_job],
-    request_job=comparison_job,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="After a successful backtests_job run, re-rank every backtest in the comparison report.",
-)
-def refresh_comparison_after_backtests(context: dg.RunStatusSensorContext) -> dg.RunRequest:
-    run = context.dagster_run
-    return dg.RunRequest(run_key=f"after:{run.run_id}", tags={"ntrader/after_run": run.run_id})
-
-
-all_sensors = [refresh_backtests_after_bars, refresh_comparison_after_backtests]
+    return [refresh_backtests_after_bars, refresh_comparison_after_backtests]

@@ -43,3 +43,7 @@ class TransientFetchError(FetchError):
 
 class SessionFetchFailedError(FetchError):
     """A session still failed after the configured number of attempts; names them and IB's last word."""
+
+    def __init__(self, message: str, session_key: str | None = None) -> None:
+        super().__init__(message)
+        self.session_key = session_key  # the failed session's date (YYYY-MM-DD), when it is one session

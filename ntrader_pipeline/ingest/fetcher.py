@@ -205,7 +205,8 @@ class IBFetcher:
             f"{self.settings.max_attempts} attempts (IB_MAX_ATTEMPTS) against the IB gateway at "
             f"{self.address}; "
             f"IB's last error: {last}. Nothing was written for this session; re-materialize the partition "
-            "once the gateway serves it."
+            "once the gateway serves it.",
+            session.key,
         )
 
     # -- internals ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ calendar. A bad entry fails at load with the file, the entry and the field named
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
@@ -18,6 +19,7 @@ from ntrader_pipeline.files import read_yaml
 from ntrader_pipeline.markets.bar_specs import BarSpec
 from ntrader_pipeline.markets.calendars import CME, FX_24X5, NYSE, SessionCalendar, get_session_calendar
 from ntrader_pipeline.markets.file_source import FileSource
+from ntrader_pipeline.markets.sessions import TradingSession, to_date
 
 DEFAULT_UNIVERSE_PATH = Path(__file__).resolve().parents[2] / "data" / "universe.yaml"
 SecType = Literal["STK", "CASH", "FUT", "CONTFUT"]
@@ -187,6 +189,23 @@ class Universe(BaseModel):
         raise UniverseError(
             f"instrument {instrument_id!r} is not in the universe; known: {', '.join(self.instrument_ids)}"
         )
+
+    def split_sessions(
+        self, instrument_id: str, dates: Iterable[str]
+    ) -> tuple[list[TradingSession], list[str]]:
+        """The instrument's sessions on `dates` (its own calendar), and the dates its calendar is closed."""
+        calendar = self.instrument(instrument_id).calendar
+        sessions, closed = [], []
+        for date in dates:
+            if calendar.is_session(to_date(date)):
+                sessions.append(calendar.session(date))
+            else:
+                closed.append(date)
+        return sessions, closed
+
+    def closed_reason(self, instrument_id: str, date: str) -> str:
+        calendar = self.instrument(instrument_id).calendar.name
+        return f"{instrument_id} does not trade on {date} (no {calendar} session): nothing to fetch or check"
 
 
 def _describe(error: dict, raw: dict) -> str:

@@ -1,27 +1,49 @@
-"""Running the real code location's assets with test resources."""
+"""Running the code location's assets with test resources, for the committed universe or any other."""
+
+from pathlib import Path
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from ntrader_pipeline.defs import backtests, bars, checks, instrument_data, metrics, reports
+from ntrader_pipeline.backtest.declarations import BacktestDeclaration, load_declarations
+from ntrader_pipeline.defs import build_assets, build_definitions
+from ntrader_pipeline.defs.partitions import partition_range_tags
 from ntrader_pipeline.defs.resources import IBGatewayResource, StorageResource
+from ntrader_pipeline.markets.universe import Universe, load_universe
+from ntrader_pipeline.settings import IBSettings, PipelineSettings, Settings
 
 MINUTE_BARS = dg.AssetKey("bars_1_minute")
 DAILY_BARS = dg.AssetKey("bars_1_day")
 BAR_QUALITY = "bar_quality"
 
 
-def all_assets() -> list:
-    """The code location's definitions before resources are bound, so tests can supply their own."""
-    return [
-        *bars.bars_assets,
-        *checks.bar_quality_checks,
-        *instrument_data.instrument_data_assets,
-        *backtests.backtest_assets.values(),
-        *metrics.metrics_assets.values(),
-        *reports.report_assets.values(),
-        reports.backtest_comparison,
-    ]
+def code_location(
+    universe_path: Path | None = None, backtests_path: Path | None = None, **pipeline: object
+) -> tuple[Settings, Universe, list[BacktestDeclaration]]:
+    """The committed defaults (whatever the test machine's environment says), or the given files."""
+    defaults = PipelineSettings()
+    values = {
+        "universe": universe_path or defaults.universe,
+        "backtests": backtests_path or defaults.backtests,
+        **pipeline,
+    }
+    settings = Settings(ib=IBSettings(), ntrader=PipelineSettings(**values))
+    universe = load_universe(settings.ntrader.universe)
+    return settings, universe, load_declarations(settings.ntrader.backtests, universe)
+
+
+def definitions(
+    ib: IBGatewayResource, storage: StorageResource, universe_path: Path | None = None, **kwargs: object
+) -> dg.Definitions:
+    """The whole code location (jobs, schedules, sensors too) with the test's resources bound."""
+    return build_definitions(
+        *code_location(universe_path, **kwargs), resources={"ib": ib, "storage": storage}
+    )
+
+
+def all_assets(universe_path: Path | None = None, backtests_path: Path | None = None) -> list:
+    """The code location's assets and checks before resources are bound, so tests can supply their own."""
+    assets, checks = build_assets(*code_location(universe_path, backtests_path))
+    return [*assets, *checks]
 
 
 def materialize(
@@ -33,15 +55,15 @@ def materialize(
     partition_range: tuple[str, str] | None = None,
     run_config: dict | None = None,
     instance: dg.DagsterInstance | None = None,
+    assets: list | None = None,
 ) -> dg.ExecuteInProcessResult:
+    """`partition_range`: (first, last) `date|instrument` keys of one instrument, as one run."""
     tags = {}
     if partition_range:
-        tags = {
-            ASSET_PARTITION_RANGE_START_TAG: partition_range[0],
-            ASSET_PARTITION_RANGE_END_TAG: partition_range[1],
-        }
+        (first, instrument), (last, _) = (key.split("|") for key in partition_range)
+        tags = partition_range_tags(first, last, instrument)
     return dg.materialize(
-        all_assets(),
+        assets if assets is not None else all_assets(),
         selection=selection,
         resources={"ib": ib, "storage": storage},
         partition_key=partition_key,

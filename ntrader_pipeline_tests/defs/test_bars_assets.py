@@ -3,7 +3,7 @@
 import dagster as dg
 import pytest
 
-from ntrader_pipeline.definitions import defs
+from ntrader_pipeline.defs import build_definitions
 from ntrader_pipeline.gateway import Fault
 from ntrader_pipeline.markets.sessions import session_for
 from ntrader_pipeline_tests.defs.helpers import (
@@ -11,6 +11,7 @@ from ntrader_pipeline_tests.defs.helpers import (
     DAILY_BARS,
     MINUTE_BARS,
     check_evaluations,
+    code_location,
     materialize,
 )
 
@@ -21,12 +22,12 @@ SPY_MINUTE_TYPE = "SPY.ARCA-1-MINUTE-LAST-EXTERNAL"
 
 
 def _catalog_snapshot(storage) -> dict[str, bytes]:
-    root = storage.catalog().path
+    root = storage.catalog_store().path
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.parquet"))}
 
 
 def test_definitions_wire_partitions_pool_and_single_run_backfills():
-    graph = defs.resolve_asset_graph()
+    graph = build_definitions(*code_location()).resolve_asset_graph()
     minute = graph.get(MINUTE_BARS)
     assert minute.partitions_def.get_partition_keys()[0] == "2024-01-02|SPY.ARCA"
     assert "2024-01-15|SPY.ARCA" not in minute.partitions_def.get_partition_keys()  # MLK day
@@ -52,7 +53,7 @@ def test_partition_materializes_and_rematerializing_changes_nothing(ib_resource,
     second = materialize(BARS_AND_CHECKS, ib_resource, storage, partition_key="2024-01-03|SPY.ARCA")
     assert second.success
     assert _catalog_snapshot(storage) == snapshot
-    assert len(storage.catalog().read_session_bars(SPY_MINUTE_TYPE, session_for("2024-01-03"))) == 390
+    assert len(storage.catalog_store().read_session_bars(SPY_MINUTE_TYPE, session_for("2024-01-03"))) == 390
 
 
 def test_range_run_uses_one_connection_and_writes_each_session(ib_gateway, ib_resource, storage):
@@ -63,7 +64,7 @@ def test_range_run_uses_one_connection_and_writes_each_session(ib_gateway, ib_re
         partition_range=("2024-01-12|QQQ.NASDAQ", "2024-01-17|QQQ.NASDAQ"),
     )
     assert result.success
-    store = storage.catalog()
+    store = storage.catalog_store()
     sessions = ["2024-01-12", "2024-01-16", "2024-01-17"]  # the 15th is a holiday
     assert all(store.has_session("QQQ.NASDAQ-1-MINUTE-LAST-EXTERNAL", session_for(d)) for d in sessions)
     assert len(ib_gateway.requests.contract_details()) == 1
@@ -89,7 +90,9 @@ def test_bad_gateway_answer_fails_the_partition_and_writes_nothing(
     failure = result.failure_data_for_node("bars_1_minute")
     assert "IWM.ARCA 1-MINUTE-LAST session 2024-01-05" in failure.error.message
     assert expected in failure.error.message
-    assert not storage.catalog().has_session("IWM.ARCA-1-MINUTE-LAST-EXTERNAL", session_for("2024-01-05"))
+    assert not storage.catalog_store().has_session(
+        "IWM.ARCA-1-MINUTE-LAST-EXTERNAL", session_for("2024-01-05")
+    )
 
 
 def test_failed_session_in_a_range_keeps_the_complete_ones(ib_gateway, ib_resource, storage):
@@ -103,7 +106,7 @@ def test_failed_session_in_a_range_keeps_the_complete_ones(ib_gateway, ib_resour
         instance=instance,
     )
     assert not result.success
-    store = storage.catalog()
+    store = storage.catalog_store()
     assert store.has_session(SPY_MINUTE_TYPE, session_for("2024-01-08"))
     assert not store.has_session(SPY_MINUTE_TYPE, session_for("2024-01-09"))
     assert store.has_session(SPY_MINUTE_TYPE, session_for("2024-01-10"))

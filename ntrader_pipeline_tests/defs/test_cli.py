@@ -10,12 +10,12 @@ def test_cli_materializes_a_partition_with_the_repo_instance_config(ib_gateway, 
         "IB_HOST": ib_gateway.host,
         "IB_PORT": str(ib_gateway.port),
         "IB_REQUEST_TIMEOUT_S": "10",
-        "NTRADER_CATALOG": storage.catalog_path,
+        "NTRADER_CATALOG": storage.catalog,
     }
     done = materialize_cli(home, env, "--select", "bars_1_minute", "--partition", "2024-01-03|SPY.ARCA")
     assert done.returncode == 0, done.stderr[-3000:]
     assert "RUN_SUCCESS" in done.stderr
     assert "ASSET_CHECK_EVALUATION - Asset check 'bar_quality' on 'bars_1_minute' passed" in done.stderr
-    store = storage.catalog()
+    store = storage.catalog_store()
     assert len(store.read_session_bars("SPY.ARCA-1-MINUTE-LAST-EXTERNAL", session_for("2024-01-03"))) == 390
     assert (home / "data" / "dagster" / "storage").is_dir()  # the repo's dagster.yaml was used

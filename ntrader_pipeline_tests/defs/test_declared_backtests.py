@@ -119,7 +119,7 @@ def test_refetched_session_marks_the_backtest_stale(ib_resource, spy_window):
     assert resolver.get_status(backtest, "SPY.ARCA") == StaleStatus.FRESH
 
     # The session comes back with other prices (a corrected print): rewrite it one cent higher.
-    store = spy_window.catalog()
+    store = spy_window.catalog_store()
     bar_type = "SPY.ARCA-1-MINUTE-LAST-EXTERNAL"
     session = session_for("2024-01-03")
     bars = store.read_session_bars(bar_type, session)

@@ -1,13 +1,15 @@
-"""File-backed instruments through the same assets: fetch → checks → backtest → report (CLI runs)."""
+"""File-backed instruments through the same assets: fetch → checks → backtest → report, in-process."""
 
 import json
 import socket
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
+from ntrader_pipeline.defs.resources import IBGatewayResource, StorageResource
 from ntrader_pipeline.ingest.files.samples import write_sample_file
-from ntrader_pipeline_tests.cli import IN_PROCESS, dagster_home, materialize_cli
+from ntrader_pipeline_tests.defs.helpers import MINUTE_BARS, all_assets, check_evaluations, materialize
 
 START, END = "2024-01-02", "2024-01-05"
 UNIVERSE = """\
@@ -26,7 +28,9 @@ backtests:
     window: {{start: {START}, end: {END}}}
     index_instrument: ACME.XNAS
 """
-WINDOW = json.dumps({"execution": {"config": {"in_process": {}}}})
+WINDOW = {"start": START, "end": END}
+BARS_AND_CHECK = dg.AssetSelection.assets(MINUTE_BARS) | dg.AssetSelection.checks_for_assets(MINUTE_BARS)
+CHAIN = dg.AssetSelection.assets("sma_cross_backtest", "sma_cross_metrics", "sma_cross_report")
 
 
 def _closed_port() -> int:
@@ -35,91 +39,77 @@ def _closed_port() -> int:
         return probe.getsockname()[1]
 
 
+class Project:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.universe = root / "universe.yaml"
+        self.catalog = root / "catalog"
+        self.artifacts = root / "backtests"
+        self.reports = root / "reports"
+        self.assets = all_assets(self.universe, root / "backtests.yaml")
+        self.storage = StorageResource(
+            catalog=str(self.catalog), artifacts=str(self.artifacts), reports=str(self.reports)
+        )
+        # file-backed runs must not need a gateway
+        self.ib = IBGatewayResource(port=_closed_port(), connect_timeout_s=1, pacing=False)
+
+    def run(self, selection: dg.AssetSelection, **kwargs: object) -> dg.ExecuteInProcessResult:
+        return materialize(selection, self.ib, self.storage, assets=self.assets, **kwargs)
+
+    def import_bars(self, instrument: str) -> dg.ExecuteInProcessResult:
+        return self.run(BARS_AND_CHECK, partition_range=(f"{START}|{instrument}", f"{END}|{instrument}"))
+
+
 @pytest.fixture
-def project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+def project(tmp_path: Path) -> Project:
     write_sample_file(tmp_path / "bars" / "acme.csv", "ACME", START, END)
     write_sample_file(tmp_path / "bars" / "beta.parquet", "BETA", START, END, format="parquet")
     (tmp_path / "universe.yaml").write_text(UNIVERSE)
     (tmp_path / "backtests.yaml").write_text(BACKTESTS)
-    env = {
-        "NTRADER_UNIVERSE": str(tmp_path / "universe.yaml"),
-        "NTRADER_BACKTESTS": str(tmp_path / "backtests.yaml"),
-        "NTRADER_CATALOG": str(tmp_path / "catalog"),
-        "NTRADER_ARTIFACTS": str(tmp_path / "backtests"),
-        "NTRADER_REPORTS": str(tmp_path / "reports"),
-        "IB_PORT": str(_closed_port()),  # file-backed runs must not need a gateway
-    }
-    return dagster_home(tmp_path), env
+    return Project(tmp_path)
 
 
 def _snapshot(catalog: Path) -> dict[str, bytes]:
     return {str(p.relative_to(catalog)): p.read_bytes() for p in sorted(catalog.rglob("*.parquet"))}
 
 
-def _import(home: Path, env: dict[str, str], instrument: str):
-    partition_range = f"{START}|{instrument}...{END}|{instrument}"
-    return materialize_cli(
-        home,
-        env,
-        "--select",
-        "bars_1_minute",
-        "--partition-range",
-        partition_range,
-        "--config-json",
-        IN_PROCESS,
-    )
-
-
 def test_csv_and_parquet_instruments_reach_backtests_and_reports(project):
-    home, env = project
-    catalog = Path(env["NTRADER_CATALOG"])
     for instrument in ("ACME.XNAS", "BETA.XNYS"):
-        done = _import(home, env, instrument)
-        assert done.returncode == 0, done.stderr[-3000:]
-        assert "Asset check 'bar_quality' on 'bars_1_minute' passed" in done.stderr
-    stored = _snapshot(catalog)
+        done = project.import_bars(instrument)
+        assert done.success
+        assert [e.passed for e in check_evaluations(done)] == [True]
+    stored = _snapshot(project.catalog)
     assert len([name for name in stored if "/bar/ACME.XNAS-1-MINUTE-LAST-EXTERNAL/" in name]) == 4
     assert len([name for name in stored if "/bar/BETA.XNYS-1-MINUTE-LAST-EXTERNAL/" in name]) == 4
     assert len([name for name in stored if name.startswith("data/equity/")]) == 2
 
-    rerun = _import(home, env, "ACME.XNAS")
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert _snapshot(catalog) == stored
+    assert project.import_bars("ACME.XNAS").success
+    assert _snapshot(project.catalog) == stored
 
     for instrument in ("ACME.XNAS", "BETA.XNYS"):
-        done = materialize_cli(
-            home,
-            env,
-            "--select",
-            "sma_cross_backtest,sma_cross_metrics,sma_cross_report",
-            "--partition",
-            instrument,
-            "--config-json",
-            WINDOW,
+        done = project.run(
+            CHAIN, partition_key=instrument, run_config={"ops": {"sma_cross_backtest": {"config": WINDOW}}}
         )
-        assert done.returncode == 0, done.stderr[-3000:]
-        report = Path(env["NTRADER_REPORTS"]) / "sma_cross" / f"{instrument}.html"
+        assert done.success
+        report = project.reports / "sma_cross" / f"{instrument}.html"
         assert instrument in report.read_text()
-        metrics = json.loads(
-            (Path(env["NTRADER_ARTIFACTS"]) / "sma_cross" / instrument / "metrics.json").read_text()
-        )
+        metrics = json.loads((project.artifacts / "sma_cross" / instrument / "metrics.json").read_text())
         assert metrics["bar_count"] == 4 * 390
 
 
 def test_bad_file_fails_naming_file_line_and_field_and_keeps_the_catalog(project):
-    home, env = project
-    catalog = Path(env["NTRADER_CATALOG"])
-    assert _import(home, env, "ACME.XNAS").returncode == 0
-    stored = _snapshot(catalog)
+    assert project.import_bars("ACME.XNAS").success
+    stored = _snapshot(project.catalog)
 
-    csv = Path(env["NTRADER_UNIVERSE"]).parent / "bars" / "acme.csv"
+    csv = project.root / "bars" / "acme.csv"
     lines = csv.read_text().splitlines()
     fields = lines[500].split(",")
     fields[4] = "n/a"  # close
     lines[500] = ",".join(fields)
     csv.write_text("\n".join(lines) + "\n")
 
-    done = _import(home, env, "ACME.XNAS")
-    assert done.returncode != 0
-    assert f"{csv} line 501, field close: 'n/a' is not a number" in done.stderr
-    assert _snapshot(catalog) == stored
+    done = project.import_bars("ACME.XNAS")
+    assert not done.success
+    failure = next(e for e in done.all_events if e.event_type_value == "STEP_FAILURE")
+    assert f"{csv} line 501, field close: 'n/a' is not a number" in str(failure.step_failure_data.error)
+    assert _snapshot(project.catalog) == stored

@@ -154,7 +154,7 @@ def test_empty_partition_materializes_with_its_reason(ib_gateway, fault_resource
     metadata = result.asset_materializations_for_node("bars_1_minute")[0].metadata
     assert metadata["bars"].value == 0
     assert "HMDS query returned no data" in metadata["empty_reason"].value
-    store = storage.catalog()
+    store = storage.catalog_store()
     assert not store.has_session(SPY_MINUTE_TYPE, SESSION)
     assert "HMDS query returned no data" in store.empty_reason(SPY_MINUTE_TYPE, SESSION)
     # a later refetch with data replaces the empty record
@@ -181,7 +181,7 @@ def test_failed_partition_names_instrument_session_attempts_and_ib_error(ib_gate
     assert "SPY.ARCA 1-MINUTE-LAST session 2024-01-04" in message
     assert f"after {ATTEMPTS} attempts" in message
     assert "pacing violation" in message
-    store = storage.catalog()
+    store = storage.catalog_store()
     assert not store.has_session(SPY_MINUTE_TYPE, SESSION)
     assert store.empty_reason(SPY_MINUTE_TYPE, SESSION) is None
     stored = store.read_session_bars(SPY_MINUTE_TYPE, session_for("2024-01-05"))  # retried after the drop

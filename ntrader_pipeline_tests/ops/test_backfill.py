@@ -30,12 +30,12 @@ def test_range_backfill_is_one_tagged_run_and_a_rerun_duplicates_nothing(
     env = {
         "IB_HOST": ib_gateway.host,
         "IB_PORT": str(ib_gateway.port),
-        "NTRADER_CATALOG": storage.catalog_path,
+        "NTRADER_CATALOG": storage.catalog,
     }
     args = ("--select", "bars_1_minute", "--partition-range", RANGE, "--config-json", IN_PROCESS)
     first = materialize_cli(home, env, *args)
     assert first.returncode == 0, first.stderr[-3000:]
-    store = storage.catalog()
+    store = storage.catalog_store()
     sessions = sessions_between("2024-01-02", "2024-01-05")
     files = sorted(p.name for p in store.bar_directory(BAR_TYPE).glob("*.parquet"))
     bars = len(store.read_bars(BAR_TYPE, sessions))

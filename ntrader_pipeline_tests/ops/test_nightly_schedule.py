@@ -4,18 +4,20 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-from dagster._core.definitions.schedule_definition import ScheduleExecutionData
 
-from ntrader_pipeline.definitions import defs
-from ntrader_pipeline.defs.partitions import UNIVERSE
+from ntrader_pipeline.defs import build_definitions
 from ntrader_pipeline.defs.run_tags import INSTRUMENT_TAG
-from ntrader_pipeline.defs.schedules import SESSION_TAG, nightly_bars_schedule
+from ntrader_pipeline.defs.schedules import SESSION_TAG
 from ntrader_pipeline.markets.closes import holiday_name
+from ntrader_pipeline_tests.defs.helpers import code_location
 
 NEW_YORK = ZoneInfo("America/New_York")
+SETTINGS, UNIVERSE, DECLARATIONS = code_location()
+defs = build_definitions(SETTINGS, UNIVERSE, DECLARATIONS)
+nightly_bars_schedule = defs.resolve_schedule_def("nightly_bars_schedule")
 
 
-def evaluate(year: int, month: int, day: int) -> ScheduleExecutionData:
+def evaluate(year: int, month: int, day: int):
     instant = dt.datetime(year, month, day, 18, 30, tzinfo=NEW_YORK)
     context = dg.build_schedule_context(
         scheduled_execution_time=instant, repository_def=defs.get_repository_def()

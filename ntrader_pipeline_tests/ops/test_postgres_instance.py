@@ -31,7 +31,7 @@ def test_materialization_is_stored_in_postgres(
         **postgres.env(),
         "IB_HOST": ib_gateway.host,
         "IB_PORT": str(ib_gateway.port),
-        "NTRADER_CATALOG": storage.catalog_path,
+        "NTRADER_CATALOG": storage.catalog,
     }
     done = materialize_cli(
         home, env, "--select", "bars_1_day", "--partition", "2024-01-03|SPY.ARCA", "--config-json", IN_PROCESS

@@ -2,23 +2,16 @@
 
 import dagster as dg
 
-from ntrader_pipeline.defs.jobs import backtests_job, market_data_job
-from ntrader_pipeline.defs.sensors import (
-    backtest_chain_keys,
-    instruments_of_run,
-    refresh_backtests_after_bars,
-    refresh_comparison_after_backtests,
-)
-from ntrader_pipeline_tests.defs.helpers import all_assets
+from ntrader_pipeline.defs.sensors import backtest_chain_keys, instruments_of_run
+from ntrader_pipeline_tests.defs.helpers import code_location, definitions
+
+_, UNIVERSE, DECLARATIONS = code_location()
 
 
 def test_successful_bars_run_requests_its_instruments_backtests(ib_resource, storage) -> None:
-    defs = dg.Definitions(
-        assets=all_assets(),
-        jobs=[market_data_job, backtests_job],
-        sensors=[refresh_backtests_after_bars],
-        resources={"ib": ib_resource, "storage": storage},
-    )
+    defs = definitions(ib_resource, storage)
+    refresh_backtests_after_bars = defs.resolve_sensor_def("refresh_backtests_after_bars")
+    refresh_comparison_after_backtests = defs.resolve_sensor_def("refresh_comparison_after_backtests")
     instance = dg.DagsterInstance.ephemeral()
     result = defs.resolve_job_def("market_data_job").execute_in_process(
         partition_key="2024-01-03|QQQ.NASDAQ", instance=instance
@@ -50,14 +43,14 @@ def test_successful_bars_run_requests_its_instruments_backtests(ib_resource, sto
 
 
 def test_an_instrument_no_backtest_declares_gets_no_refresh() -> None:
-    assert backtest_chain_keys("NOT.DECLARED") == []
+    assert backtest_chain_keys(DECLARATIONS, "NOT.DECLARED") == []
 
 
 def test_instruments_come_from_partition_and_range_tags() -> None:
-    assert instruments_of_run({"dagster/partition": "2024-01-03|SPY.ARCA"}) == ["SPY.ARCA"]
+    assert instruments_of_run(UNIVERSE, {"dagster/partition": "2024-01-03|SPY.ARCA"}) == ["SPY.ARCA"]
     range_tags = {
         "dagster/asset_partition_range_start": "2024-01-02|IWM.ARCA",
         "dagster/asset_partition_range_end": "2024-01-31|IWM.ARCA",
     }
-    assert instruments_of_run(range_tags) == ["IWM.ARCA"]
-    assert instruments_of_run({"dagster/partition": "2024-01-03|NOT.LISTED"}) == []
+    assert instruments_of_run(UNIVERSE, range_tags) == ["IWM.ARCA"]
+    assert instruments_of_run(UNIVERSE, {"dagster/partition": "2024-01-03|NOT.LISTED"}) == []

@@ -103,7 +103,7 @@ def test_sessions_round_trip_pass_quality_and_rewrite_idempotently(s3: str) -> N
 
 def test_bars_asset_and_quality_check_run_on_the_object_store(s3: str, ib_resource, tmp_path) -> None:
     storage = StorageResource(
-        catalog_path=s3, backtests_path=str(tmp_path / "backtests"), reports_path=str(tmp_path / "reports")
+        catalog=s3, artifacts=str(tmp_path / "backtests"), reports=str(tmp_path / "reports")
     )
     selection = dg.AssetSelection.assets(MINUTE_BARS) | dg.AssetSelection.checks_for_assets(MINUTE_BARS)
     for _ in range(2):  # the second run rewrites the same objects

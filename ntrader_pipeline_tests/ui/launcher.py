@@ -1,4 +1,4 @@
-"""Running `python -m ntrader_pipeline.ui` as a user does, on free ports, with tmp data and DAGSTER_HOME."""
+"""Running `python -m ntrader_pipeline.cli.ui` as a user does: free ports, tmp data and DAGSTER_HOME."""
 
 import os
 import re
@@ -72,7 +72,7 @@ def start_ui(tmp_path: Path) -> RunningUi:
         "NTRADER_REPORTS": str(reports),
     }
     log = tmp_path / "ui.log"
-    command = [sys.executable, "-m", "ntrader_pipeline.ui", "--ui-port", "0"]
+    command = [sys.executable, "-m", "ntrader_pipeline.cli.ui", "--ui-port", "0"]
     command += ["--gateway-port", "0", "--reports-port", "0"]
     with log.open("wb") as sink:
         process = subprocess.Popen(command, env=env, stdout=sink, stderr=subprocess.STDOUT)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from ntrader_pipeline.cli.reports_server import ReportsServer
 from ntrader_pipeline.defs.resources import StorageResource
-from ntrader_pipeline.reports_server import ReportsServer
 
 
 def _get(url: str) -> tuple[int, bytes]:
@@ -43,9 +43,9 @@ def test_report_url_over_http_or_file(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     report = reports / "sma cross" / "SPY.ARCA.html"
     served = StorageResource(
-        catalog_path=str(tmp_path / "c"),
-        backtests_path=str(tmp_path / "b"),
-        reports_path=str(reports),
+        catalog=str(tmp_path / "c"),
+        artifacts=str(tmp_path / "b"),
+        reports=str(reports),
         reports_url="http://127.0.0.1:3001/",
     )
     assert served.report_url(report) == "http://127.0.0.1:3001/sma%20cross/SPY.ARCA.html"

@@ -1,4 +1,4 @@
-"""The Dagster UI end to end: `python -m ntrader_pipeline.ui` on free ports, a backfill of the demo window
+"""The Dagster UI end to end: `python -m ntrader_pipeline.cli.ui` on free ports, a backfill of the demo window
 (every instrument × every session) launched through GraphQL, then headless Chromium on the asset graph and
 on a report opened from the asset's URL metadata.
 
@@ -20,13 +20,13 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from ntrader_pipeline.defs.backtests import BACKTEST_GROUP
 from ntrader_pipeline.defs.bars import MARKET_DATA_GROUP
-from ntrader_pipeline.defs.partitions import UNIVERSE
 from ntrader_pipeline.markets.sessions import sessions_between
-from ntrader_pipeline.settings import PipelineSettings
 from ntrader_pipeline_tests.cli import IN_PROCESS
+from ntrader_pipeline_tests.defs.helpers import code_location
 from ntrader_pipeline_tests.ui.graphql import AssetNode, DagsterGraphQL
 from ntrader_pipeline_tests.ui.launcher import RunningUi, start_ui, still_listening, stop_ui
 
+SETTINGS, UNIVERSE, _ = code_location()
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu"]
 BACKFILL_TIMEOUT_S = 1200
@@ -98,8 +98,7 @@ def _watch_console(page: Page) -> list[str]:
 
 def test_backfill_through_graphql_and_screenshots(ui: RunningUi, tmp_path: Path) -> None:
     graphql = DagsterGraphQL(ui.ui_url)
-    settings = PipelineSettings()
-    start, end = settings.demo_start.isoformat(), settings.demo_end.isoformat()
+    start, end = SETTINGS.ntrader.demo_start.isoformat(), SETTINGS.ntrader.demo_end.isoformat()
     sessions = len(sessions_between(start, end))
     instruments = UNIVERSE.instrument_ids
     selection = _backfill_selection(graphql.asset_nodes(), start, end)

@@ -1,6 +1,6 @@
 """The demo: the whole asset graph for the demo universe over a fixed window, on the embedded gateway.
 
-`python -m ntrader_pipeline.demo` (what `make demo` runs). Runs land in the Dagster instance at
+`python -m ntrader_pipeline.cli.demo` (what `make demo` runs). Runs land in the Dagster instance at
 DAGSTER_HOME, so `make ui` shows them afterwards. Rerunning rewrites the same files (idempotent).
 """
 
@@ -11,10 +11,15 @@ import time
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from ntrader_pipeline.backtest.declarations import load_declarations
+from ntrader_pipeline.defs import build_definitions
+from ntrader_pipeline.defs.backtests import backtest_asset_name
+from ntrader_pipeline.defs.partitions import partition_range_tags
 from ntrader_pipeline.gateway import EmbeddedGateway
-from ntrader_pipeline.settings import REPO_ROOT, PipelineSettings
+from ntrader_pipeline.logs import configure_logging
+from ntrader_pipeline.markets.universe import load_universe
+from ntrader_pipeline.settings import REPO_ROOT, Settings, SettingsError, load_settings
 
 DEMO_TAG = "ntrader/demo"
 
@@ -33,27 +38,21 @@ def _run_or_exit(result: dg.ExecuteInProcessResult, what: str) -> None:
         sys.exit(f"demo failed while running {what}; see the run's logs above (run id {result.run_id})")
 
 
-def run_demo(start: str, end: str) -> list[Path]:
-    # Imported here: resources read IB_* from the environment at import time.
-    from ntrader_pipeline.definitions import defs
-    from ntrader_pipeline.defs.backtests import DECLARATIONS, backtest_asset_name
-    from ntrader_pipeline.defs.partitions import UNIVERSE
-
+def run_demo(settings: Settings, start: str, end: str) -> list[Path]:
+    universe = load_universe(settings.ntrader.universe)
+    declarations = load_declarations(settings.ntrader.backtests, universe)
+    defs = build_definitions(settings, universe, declarations)
     instance = dg.DagsterInstance.get()
     _release_orphaned_demo_runs(instance)
     market_data = defs.resolve_job_def("market_data_job")
     backtests = defs.resolve_job_def("backtests_job")
     window = {"start": start, "end": end}
-    run_config = {"ops": {backtest_asset_name(d.name): {"config": window} for d in DECLARATIONS}}
-    for instrument_id in UNIVERSE.instrument_ids:
-        tags = {
-            DEMO_TAG: "true",
-            ASSET_PARTITION_RANGE_START_TAG: f"{start}|{instrument_id}",
-            ASSET_PARTITION_RANGE_END_TAG: f"{end}|{instrument_id}",
-        }
+    run_config = {"ops": {backtest_asset_name(d.name): {"config": window} for d in declarations}}
+    for instrument_id in universe.instrument_ids:
+        tags = {DEMO_TAG: "true", **partition_range_tags(start, end, instrument_id)}
         _run_or_exit(market_data.execute_in_process(instance=instance, tags=tags), f"bars of {instrument_id}")
     reports = []
-    for instrument_id in UNIVERSE.instrument_ids:
+    for instrument_id in universe.instrument_ids:
         result = backtests.execute_in_process(
             instance=instance, partition_key=instrument_id, run_config=run_config, tags={DEMO_TAG: "true"}
         )
@@ -72,17 +71,21 @@ def run_demo(start: str, end: str) -> list[Path]:
 
 
 def main() -> None:
-    settings = PipelineSettings()
+    os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT))  # before the settings: the pacing DB sits beside it
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        sys.exit(str(exc))
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--start", default=settings.demo_start.isoformat())
-    parser.add_argument("--end", default=settings.demo_end.isoformat())
+    parser.add_argument("--start", default=settings.ntrader.demo_start.isoformat())
+    parser.add_argument("--end", default=settings.ntrader.demo_end.isoformat())
     args = parser.parse_args()
-    os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT))
+    configure_logging()
     started = time.monotonic()
     with EmbeddedGateway() as gateway:
-        os.environ["IB_HOST"], os.environ["IB_PORT"] = gateway.host, str(gateway.port)
         print(f"embedded IB gateway on {gateway.host}:{gateway.port}", flush=True)
-        reports = run_demo(args.start, args.end)
+        ib = settings.ib.model_copy(update={"host": gateway.host, "port": gateway.port})
+        reports = run_demo(settings.model_copy(update={"ib": ib}), args.start, args.end)
     print(f"\ndemo finished in {time.monotonic() - started:.1f} s; HTML reports:")
     for report in reports:
         print(f"  {report}")

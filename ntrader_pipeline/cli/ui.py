@@ -1,6 +1,6 @@
 """The Dagster UI in one command: embedded gateway + reports over HTTP + `dagster dev`, on 127.0.0.1.
 
-`python -m ntrader_pipeline.ui [--ui-port 3000] [--gateway-port 4002] [--reports-port 3001]` (`make ui`).
+`python -m ntrader_pipeline.cli.ui [--ui-port 3000] [--gateway-port 4002] [--reports-port 3001]` (`make ui`).
 Port 0 picks a free port. Ctrl-C or SIGTERM stops everything; so does any child exiting on its own.
 Each child runs in its own process group, which is signalled as a whole, so nothing is left behind
 (dagster dev's webserver, daemon, code server and run workers belong to its group).
@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ntrader_pipeline.reports_server import LOOPBACK, ReportsServer
-from ntrader_pipeline.settings import REPO_ROOT, PipelineSettings
+from ntrader_pipeline.cli.reports_server import LOOPBACK, ReportsServer
+from ntrader_pipeline.settings import REPO_ROOT, PipelineSettings, SettingsError, load_settings
 
 GATEWAY_START_TIMEOUT_S = 30.0
 GRACEFUL_STOP_S = 20.0  # dagster dev stops its webserver, daemon and code server on SIGINT
@@ -36,16 +36,6 @@ class UiPorts:
     reports: int
 
 
-def _env_port(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        sys.exit(f"{name}={value!r} is not a port number; use an integer (0 = a free port)")
-
-
 def free_port() -> int:
     """A port free right now on loopback (dagster dev cannot report the port it bound for -p 0)."""
     with socket.socket() as probe:
@@ -53,25 +43,25 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(settings: PipelineSettings) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m ntrader_pipeline.ui",
+        prog="python -m ntrader_pipeline.cli.ui",
         description="Start the embedded IB gateway, the reports HTTP server and `dagster dev` on 127.0.0.1.",
     )
     parser.add_argument(
-        "--ui-port", type=int, default=_env_port("NTRADER_UI_PORT", 3000), help="Dagster webserver port"
+        "--ui-port", type=int, default=settings.ui_port, help="Dagster webserver port (NTRADER_UI_PORT)"
     )
     parser.add_argument(
         "--gateway-port",
         type=int,
-        default=_env_port("NTRADER_GATEWAY_PORT", 4002),
-        help="embedded IB gateway port",
+        default=settings.gateway_port,
+        help="embedded IB gateway port (NTRADER_GATEWAY_PORT)",
     )
     parser.add_argument(
         "--reports-port",
         type=int,
-        default=_env_port("NTRADER_REPORTS_PORT", 3001),
-        help="HTTP port serving the reports directory (NTRADER_REPORTS)",
+        default=settings.reports_port,
+        help="HTTP port serving the reports directory (NTRADER_REPORTS_PORT)",
     )
     return parser
 
@@ -111,9 +101,8 @@ def _wait_for_port_file(path: Path, gateway: subprocess.Popen) -> int:
     sys.exit(f"the embedded gateway did not listen within {GATEWAY_START_TIMEOUT_S:.0f} s")
 
 
-def run(ports: UiPorts) -> int:
+def run(ports: UiPorts, settings: PipelineSettings) -> int:
     """Run until a signal or a child's exit; returns the exit code."""
-    settings = PipelineSettings()
     dagster_home = Path(os.environ.get("DAGSTER_HOME", REPO_ROOT)).resolve()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -157,8 +146,12 @@ def run(ports: UiPorts) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return run(UiPorts(ui=args.ui_port, gateway=args.gateway_port, reports=args.reports_port))
+    try:
+        settings = load_settings().ntrader
+    except SettingsError as exc:
+        sys.exit(str(exc))
+    args = build_parser(settings).parse_args(argv)
+    return run(UiPorts(ui=args.ui_port, gateway=args.gateway_port, reports=args.reports_port), settings)
 
 
 if __name__ == "__main__":

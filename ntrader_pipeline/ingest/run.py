@@ -1,0 +1,182 @@
+"""Sessions of one bar spec into the catalog, from IB or an instrument's files: the ingest entry point.
+
+`ingest_sessions` yields one typed record per requested session as soon as it is settled (written,
+empty, closed or failed), so its caller (the Dagster asset, a script, a test) can record progress while
+the run goes on. A session that cannot be stored is a FAILED record and the run goes on; only a problem
+that stops every session (no gateway, an unknown contract, unreadable files) raises `FetchError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import structlog
+
+from ntrader_pipeline.catalog.store import CatalogStore
+from ntrader_pipeline.ingest.errors import IncompleteSessionError, SessionFetchFailedError
+from ntrader_pipeline.ingest.fetcher import IBFetcher, SessionResult
+from ntrader_pipeline.ingest.file_sessions import FileSessions
+from ntrader_pipeline.logs import get_logger
+from ntrader_pipeline.markets.bar_specs import BarSpec
+from ntrader_pipeline.markets.sessions import TradingSession
+from ntrader_pipeline.markets.universe import InstrumentSpec, Universe
+
+
+class SessionStatus(StrEnum):
+    WRITTEN = "written"  # bars stored in the session's file
+    EMPTY = "empty"  # IB has no data for it: an explicit empty record is stored
+    CLOSED = "closed"  # the instrument's calendar has no session that day: nothing to fetch
+    FAILED = "failed"  # not stored; `detail` says why and what to do
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """What happened to one instrument × session of a run."""
+
+    instrument_id: str
+    date: str
+    status: SessionStatus
+    bars: int = 0
+    bar_type: str | None = None
+    file: str | None = None
+    attempts: int = 1
+    detail: str | None = None  # the empty reason, the closed reason or the failure
+
+    @property
+    def stored(self) -> bool:
+        return self.status is not SessionStatus.FAILED
+
+
+def ingest_sessions(
+    universe: Universe,
+    spec: BarSpec,
+    requested: Mapping[str, Sequence[str]],
+    store: CatalogStore,
+    ib_fetcher: Callable[[], IBFetcher],
+) -> Iterator[SessionRecord]:
+    """Fetch and store `requested` ({instrument_id: [dates]}) sessions of `spec` bars.
+
+    IB instruments share one fetcher (one connection), opened only when the run has any; a file-backed
+    instrument's files are read once for all its sessions.
+    """
+    from_ib: dict[str, list[TradingSession]] = {}
+    from_files: dict[str, list[TradingSession]] = {}
+    for instrument_id, dates in requested.items():
+        instrument = universe.instrument(instrument_id)
+        if not universe.provides(instrument, spec):
+            yield from _not_provided(universe, instrument, spec, dates)
+            continue
+        sessions, closed = universe.split_sessions(instrument_id, dates)
+        for date in closed:
+            yield SessionRecord(
+                instrument_id, date, SessionStatus.CLOSED, detail=universe.closed_reason(instrument_id, date)
+            )
+        if sessions:
+            (from_files if instrument.from_files else from_ib)[instrument_id] = sessions
+    if from_ib:
+        with ib_fetcher() as fetcher:
+            for instrument_id, sessions in from_ib.items():
+                yield from _ib_sessions(store, fetcher, universe.instrument(instrument_id), spec, sessions)
+    for instrument_id, sessions in from_files.items():
+        yield from _file_sessions(store, universe, universe.instrument(instrument_id), sessions)
+
+
+def _not_provided(
+    universe: Universe, instrument: InstrumentSpec, spec: BarSpec, dates: Sequence[str]
+) -> Iterator[SessionRecord]:
+    provided = (
+        f"its file source has {instrument.source.bar_spec}"
+        if instrument.source
+        else f"IB instruments fetch {', '.join(str(s) for s in universe.bar_specs)}"
+    )
+    for date in dates:
+        detail = (
+            f"{instrument.instrument_id} has no {spec} bars ({provided}): session {date} cannot be "
+            f"materialized; add the bar spec to the universe or leave this partition out"
+        )
+        yield SessionRecord(instrument.instrument_id, date, SessionStatus.FAILED, detail=detail)
+
+
+def _ib_sessions(
+    store: CatalogStore,
+    fetcher: IBFetcher,
+    instrument: InstrumentSpec,
+    spec: BarSpec,
+    sessions: list[TradingSession],
+) -> Iterator[SessionRecord]:
+    """Write each session as soon as its response is in: its bars, or an explicit empty record when IB
+    has no data for it; a session that exhausted its retries is a FAILED record."""
+    instrument_id = instrument.instrument_id
+    store.write_instrument(fetcher.instrument(instrument))  # an unknown contract fails at once
+    structlog.contextvars.bind_contextvars(instrument=instrument_id)
+    log = get_logger(__name__)
+    for result in fetcher.sessions(instrument, spec, sessions):
+        if isinstance(result, SessionFetchFailedError):
+            log.error("session_failed", error=str(result))
+            yield SessionRecord(
+                instrument_id, result.session_key or "", SessionStatus.FAILED, detail=str(result)
+            )
+            continue
+        yield _store_ib_result(store, instrument_id, spec.bar_type(instrument_id), result)
+
+
+def _store_ib_result(
+    store: CatalogStore, instrument_id: str, bar_type: str, result: SessionResult
+) -> SessionRecord:
+    session = result.session
+    log = get_logger(__name__, partition=f"{session.key}|{instrument_id}")
+    if result.is_empty:
+        marker = store.write_empty_session(bar_type, session, result.empty_reason or "")
+        # bars stored by an earlier run are kept (no marker is written over them)
+        kept = store.read_session_bars(bar_type, session) if marker is None else []
+        log.warning("session_empty", reason=result.empty_reason, kept_bars=len(kept))
+        return SessionRecord(
+            instrument_id,
+            session.key,
+            SessionStatus.EMPTY,
+            bars=len(kept),
+            bar_type=bar_type,
+            file=str(marker or store.session_file(bar_type, session)),
+            attempts=result.attempts,
+            detail=result.empty_reason,
+        )
+    path = store.write_session_bars(result.bars[0].bar_type, session, result.bars)
+    log.info("session_written", bars=len(result.bars), file=str(path), attempts=result.attempts)
+    return SessionRecord(
+        instrument_id,
+        session.key,
+        SessionStatus.WRITTEN,
+        bars=len(result.bars),
+        bar_type=bar_type,
+        file=str(path),
+        attempts=result.attempts,
+    )
+
+
+def _file_sessions(
+    store: CatalogStore, universe: Universe, instrument: InstrumentSpec, sessions: list[TradingSession]
+) -> Iterator[SessionRecord]:
+    """Write each complete session as soon as it is there; an incomplete one is a FAILED record."""
+    instrument_id = instrument.instrument_id
+    files = FileSessions(instrument, universe.base_dir, sessions)
+    store.write_instrument(files.instrument)
+    for session in sessions:
+        log = get_logger(__name__, instrument=instrument_id, partition=f"{session.key}|{instrument_id}")
+        try:
+            bars = files.bars(session)
+        except IncompleteSessionError as exc:
+            log.error("session_incomplete", error=str(exc))
+            yield SessionRecord(instrument_id, session.key, SessionStatus.FAILED, detail=str(exc))
+            continue
+        path = store.write_session_bars(bars[0].bar_type, session, bars)
+        log.info("session_written", bars=len(bars), file=str(path))
+        yield SessionRecord(
+            instrument_id,
+            session.key,
+            SessionStatus.WRITTEN,
+            bars=len(bars),
+            bar_type=str(bars[0].bar_type),
+            file=str(path),
+        )

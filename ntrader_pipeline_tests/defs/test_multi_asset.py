@@ -1,0 +1,51 @@
+"""The multi-asset example universe, built in-process from its own files: each instrument on its own
+calendar, and a date the union calendar has but the instrument's calendar does not (SPY on MLK day)."""
+
+import dagster as dg
+
+from ntrader_pipeline.markets.sessions import session_for
+from ntrader_pipeline.settings import REPO_ROOT
+from ntrader_pipeline_tests.defs.helpers import MINUTE_BARS, all_assets, check_evaluations, materialize
+
+UNIVERSE = REPO_ROOT / "data" / "universe.multi_asset.yaml"
+BACKTESTS = REPO_ROOT / "data" / "backtests.multi_asset.yaml"
+BARS_AND_CHECK = dg.AssetSelection.assets(MINUTE_BARS) | dg.AssetSelection.checks_for_assets(MINUTE_BARS)
+
+
+def test_fx_range_over_a_us_holiday_and_spy_closed_that_day(ib_resource, storage):
+    assets = all_assets(UNIVERSE, BACKTESTS)
+    instance = dg.DagsterInstance.ephemeral()
+    fx = materialize(
+        BARS_AND_CHECK,
+        ib_resource,
+        storage,
+        partition_range=("2024-01-12|EUR/USD.IDEALPRO", "2024-01-16|EUR/USD.IDEALPRO"),
+        assets=assets,
+        instance=instance,
+    )
+    assert fx.success
+    assert [e.passed for e in check_evaluations(fx)] == [True]
+    spy = materialize(
+        BARS_AND_CHECK,
+        ib_resource,
+        storage,
+        partition_range=("2024-01-12|SPY.ARCA", "2024-01-16|SPY.ARCA"),
+        assets=assets,
+        instance=instance,
+    )
+    assert spy.success
+    # three partitions recorded as materialized: two sessions and MLK day, closed for SPY
+    materialized = instance.get_materialized_partitions(MINUTE_BARS)
+    assert sorted(k for k in materialized if k.endswith("SPY.ARCA")) == [
+        "2024-01-12|SPY.ARCA",
+        "2024-01-15|SPY.ARCA",
+        "2024-01-16|SPY.ARCA",
+    ]
+    store = storage.catalog_store()
+    for date in ("2024-01-12", "2024-01-15", "2024-01-16"):
+        session = session_for(date, "FX24x5")
+        assert len(store.read_session_bars("EUR/USD.IDEALPRO-1-MINUTE-MID-EXTERNAL", session)) == 1440
+    assert len(store.read_session_bars("SPY.ARCA-1-MINUTE-LAST-EXTERNAL", session_for("2024-01-16"))) == 390
+    spy_files = list(store.bar_directory("SPY.ARCA-1-MINUTE-LAST-EXTERNAL").glob("*.parquet"))
+    assert len(spy_files) == 2  # nothing fetched or written for MLK day
+    assert store.instrument("EUR/USD.IDEALPRO") is not None
