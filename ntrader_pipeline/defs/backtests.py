@@ -18,7 +18,7 @@ from ntrader_pipeline.backtest.declarations import (
     declaration_from,
     load_declarations,
 )
-from ntrader_pipeline.backtest.declared import (
+from ntrader_pipeline.backtest.run import (
     BacktestInputError,
     artifact_directory,
     declared_code_version,

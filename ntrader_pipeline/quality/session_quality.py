@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pandera.polars as pa
 import polars as pl
 
-from ntrader_pipeline.markets.sessions import TradingSession
+from ntrader_pipeline.markets.sessions import TradingSession, session_window
 from ntrader_pipeline.markets.universe import BarSpec
 from ntrader_pipeline.quality.schemas import SessionBarFrame
 
@@ -38,15 +38,6 @@ class SessionQuality:
             return f"{self.bar_type} {self.session}: {self.bar_count} bars, all rules pass"
         rules = ", ".join(f"{rule} ({count} rows)" for rule, count in sorted(self.failures.items()))
         return f"{self.bar_type} session {self.session} fails {rules}"
-
-
-def session_window(session: TradingSession, spec: BarSpec) -> tuple[dt.datetime, dt.datetime]:
-    """Where a bar of `spec` may lie: the session's open..close (on its own calendar: RTH for stocks, the
-    24 h FX day, the Globex session) for intraday bars; the UTC date of the close for daily bars, where IB
-    stamps them."""
-    if spec.is_intraday:
-        return session.open, session.close
-    return session.date_start, session.date_start + dt.timedelta(days=1)
 
 
 def label_sessions(frame: pl.DataFrame, sessions: Sequence[TradingSession], spec: BarSpec) -> pl.DataFrame:

@@ -17,7 +17,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 import polars as pl
 
-from ntrader_pipeline.files import write_text_atomically
+from ntrader_pipeline.atomic_files import write_text_atomically
 from ntrader_pipeline.reports.downsample import downsample_extremes
 from ntrader_pipeline.reports.figures import LINEAR_LOG_TOGGLE, TIME_AXIS_TITLE, _table, exchange_time_labels
 from ntrader_pipeline.reports.formatting import METRIC_ROWS, format_value

@@ -15,6 +15,7 @@ from nautilus_trader.model.instruments import Instrument
 from ntrader_pipeline.backtest.artifacts import save_backtest_artifacts
 from ntrader_pipeline.backtest.benchmarks import benchmarks_frame
 from ntrader_pipeline.backtest.declarations import BacktestDeclaration
+from ntrader_pipeline.backtest.engine import run_backtest
 from ntrader_pipeline.backtest.manifest import (
     BacktestManifest,
     PositionSizingRecord,
@@ -22,7 +23,6 @@ from ntrader_pipeline.backtest.manifest import (
     write_manifest,
 )
 from ntrader_pipeline.backtest.result import BacktestResult
-from ntrader_pipeline.backtest.runner import run_backtest
 from ntrader_pipeline.backtest.versions import (
     catalog_files,
     code_version,
