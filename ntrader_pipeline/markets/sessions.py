@@ -25,7 +25,6 @@ __all__ = [
     "NotATradingSessionError",
     "TradingSession",
     "is_session",
-    "non_session_days",
     "nyse_calendar",
     "session_for",
     "session_window",
@@ -76,16 +75,6 @@ def sessions_between(
         return other.sessions_between(start, end)
     labels = nyse_calendar().sessions_in_range(pd.Timestamp(to_date(start)), pd.Timestamp(to_date(end)))
     return [session_for(label.date()) for label in labels]
-
-
-def non_session_days(
-    start: dt.date | str, end: dt.date | str, calendar: str | SessionCalendar | None = None
-) -> list[dt.date]:
-    """Weekdays between start and end that are holidays of the calendar."""
-    first, last = to_date(start), to_date(end)
-    sessions = {s.date for s in sessions_between(first, last, calendar)}
-    days = (first + dt.timedelta(days=i) for i in range((last - first).days + 1))
-    return [d for d in days if d.weekday() < 5 and d not in sessions]
 
 
 def session_window(session: TradingSession, spec: BarSpec) -> tuple[dt.datetime, dt.datetime]:

@@ -57,11 +57,6 @@ def label_sessions(frame: pl.DataFrame, sessions: Sequence[TradingSession], spec
     return frame.join(labels, on="file", how="left", maintain_order="left").drop("file")
 
 
-def label_session(frame: pl.DataFrame, session: TradingSession, spec: BarSpec) -> pl.DataFrame:
-    """`label_sessions` for a frame of one session's bars."""
-    return label_sessions(frame.with_columns(file=pl.lit(0, pl.Int32)), [session], spec)
-
-
 def check_sessions(
     labelled: pl.DataFrame, sessions: Sequence[TradingSession], bar_type: str, spec: BarSpec
 ) -> list[SessionQuality]:
@@ -86,13 +81,6 @@ def check_sessions(
             )
         )
     return results
-
-
-def check_session(
-    frame: pl.DataFrame, bar_type: str, session: TradingSession, spec: BarSpec
-) -> SessionQuality:
-    """Validate one session's bars (a frame of `catalog.frames` shape)."""
-    return check_sessions(label_session(frame, session, spec), [session], bar_type, spec)[0]
 
 
 def _attribute(
