@@ -19,6 +19,7 @@ from ntrader_pipeline.analytics.periods import monthly_returns, rolling_sharpe, 
 from ntrader_pipeline.reports.downsample import downsample_extremes
 from ntrader_pipeline.reports.figures import (
     LINEAR_LOG_TOGGLE,
+    MAX_LINE_POINTS,
     TIME_AXIS_TITLE,
     _table,
     _title,
@@ -26,7 +27,6 @@ from ntrader_pipeline.reports.figures import (
 )
 from ntrader_pipeline.reports.formatting import CURVE_METRICS, METRIC_ROWS, format_value
 
-MAX_LINE_POINTS = 20_000
 _STRATEGY_COLOR, _BENCHMARK_COLOR, _INDEX_COLOR = "#1f77b4", "#ff7f0e", "#7f7f7f"
 
 
