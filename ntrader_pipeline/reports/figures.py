@@ -49,7 +49,7 @@ def drawdown_chart(
         )
     )
     figure.update_layout(
-        title=_title("Drawdown", shown.height, drawdown.height),
+        title=downsampled_title("Drawdown", shown.height, drawdown.height),
         xaxis_title=TIME_AXIS_TITLE,
         yaxis={"title": "Drawdown", "tickformat": ".1%", "hoverformat": ".2%"},
     )
@@ -75,7 +75,7 @@ def price_with_trades(
         ]
     )
     figure.update_layout(
-        title=_title("Price with entries and exits", shown.height, line.height),
+        title=downsampled_title("Price with entries and exits", shown.height, line.height),
         xaxis_title=TIME_AXIS_TITLE,
         yaxis_title="Price",
     )
@@ -92,7 +92,7 @@ def trades_table(trades: pl.DataFrame, *, limit: int = 200) -> go.Figure:
         if trades.height > limit
         else "Closed trades"
     )
-    return _table(
+    return table_figure(
         title,
         header=["#", "Entry", "Exit", "Quantity", "Entry price", "Exit price", "Commission", "PnL", "Return"],
         columns=[
@@ -134,7 +134,8 @@ def _fill_markers(fills: pl.DataFrame, name: str, symbol: str, color: str) -> go
     )
 
 
-def _table(title: str, *, header: list[str], columns: list[list[str]], align: list[str]) -> go.Figure:
+def table_figure(title: str, *, header: list[str], columns: list[list[str]], align: list[str]) -> go.Figure:
+    """A plotly table, its height fitted to the rows (at most `_MAX_VISIBLE_ROWS` visible)."""
     figure = go.Figure(
         go.Table(
             header={"values": header, "align": align, "font": {"size": 13}},
@@ -148,7 +149,8 @@ def _table(title: str, *, header: list[str], columns: list[list[str]], align: li
     return figure
 
 
-def _title(text: str, shown_points: int, total_points: int) -> str:
+def downsampled_title(text: str, shown_points: int, total_points: int) -> str:
+    """`text`, noting when a line shows fewer points than it has."""
     if shown_points < total_points:
         return f"{text} <sup>(line downsampled to {shown_points:,} of {total_points:,} points)</sup>"
     return text
