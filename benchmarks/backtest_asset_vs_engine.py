@@ -19,7 +19,7 @@ import dagster as dg
 from backtest_raw_engine import raw_engine_run
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from ntrader_pipeline.backtest.declared import run_declared_backtest
+from ntrader_pipeline.backtest.run import run_declared_backtest
 from ntrader_pipeline.defs import backtests, bars, checks, instrument_data
 from ntrader_pipeline.defs.resources import IBGatewayResource, StorageResource
 from ntrader_pipeline.gateway import EmbeddedGateway

@@ -6,7 +6,7 @@ Prints, never asserts on timing:
   (a) `sma_cross_backtest` asset time / raw BacktestEngine time for the same strategy on the same catalog
       bars (SPY 1-minute bars of the window, fetched from the embedded gateway)      goal <= 1.10
   (b) metrics time (compute_metrics + worst-drawdowns table) on a 1M-bar equity curve  goal <= 0.5 s
-  (c) peak RSS of a 1M-bar backtest (`backtest.runner.run_backtest` of the declared sma_cross strategy:
+  (c) peak RSS of a 1M-bar backtest (`backtest.engine.run_backtest` of the declared sma_cross strategy:
       engine + equity/fills/trades frames) in a child process, read from
       getrusage(RUSAGE_CHILDREN).ru_maxrss; with --raw-rss also a raw-engine child on the same bars
                                                                                      goal <= 1.2 GB
@@ -44,7 +44,7 @@ def child(kind: str, bars: int) -> None:
     from backtest_raw_engine import raw_engine_run
 
     from ntrader_pipeline.backtest.declarations import backtests_path, load_declarations
-    from ntrader_pipeline.backtest.runner import run_backtest
+    from ntrader_pipeline.backtest.engine import run_backtest
     from ntrader_pipeline.markets.universe import load_universe
     from ntrader_pipeline.settings import PipelineSettings
 

@@ -1,4 +1,4 @@
-"""How much `run_sma_backtest` (validation + frames) adds to a bare BacktestEngine run of SmaCross.
+"""How much `engine.run_backtest` (validation + frames) adds to a bare BacktestEngine run of SmaCross.
 
 Run: /work/venv/bin/python benchmarks/backtest_engine_overhead.py
 Prints best-of-N wall times on synthetic 1-minute bars; never asserts on timing.
@@ -20,12 +20,13 @@ from nautilus_trader.model.identifiers import InstrumentId, Symbol, TraderId
 from nautilus_trader.model.instruments import Equity
 from nautilus_trader.model.objects import Money, Price, Quantity
 
+from ntrader_pipeline.backtest.engine import run_backtest
 from ntrader_pipeline.backtest.fees import IbkrFixedFeeModel
-from ntrader_pipeline.backtest.runner import BacktestSettings, run_sma_backtest
 from ntrader_pipeline.strategies.sma_cross import SmaCross, SmaCrossConfig
 
 BAR_COUNTS = (25_000, 100_000)
 REPEATS = 3
+FAST_PERIOD, SLOW_PERIOD, TRADE_SIZE, STARTING_CASH = 10, 30, 100, 100_000.0
 MINUTE_NS = 60_000_000_000
 START_NS = 1_704_205_800_000_000_000  # 2024-01-02 14:30 UTC
 
@@ -70,8 +71,26 @@ def synthetic_bars(instrument: Equity, count: int, seed: int = 42) -> list[Bar]:
     ]
 
 
-def raw_engine_run(instrument: Equity, bars: list[Bar], settings: BacktestSettings) -> None:
-    """The same engine setup as `run_sma_backtest`, with no checks and no frames."""
+def sma_cross(instrument: Equity, bar_type: BarType) -> SmaCross:
+    return SmaCross(
+        SmaCrossConfig(
+            instrument_id=instrument.id,
+            bar_type=bar_type,
+            fast_period=FAST_PERIOD,
+            slow_period=SLOW_PERIOD,
+            trade_size=Decimal(TRADE_SIZE),
+        )
+    )
+
+
+def product_run(instrument: Equity, bars: list[Bar]) -> int:
+    """`run_backtest` of SmaCross; returns the number of fills."""
+    result = run_backtest(instrument, bars, lambda bar_type: sma_cross(instrument, bar_type), STARTING_CASH)
+    return result.fills.height
+
+
+def raw_engine_run(instrument: Equity, bars: list[Bar]) -> None:
+    """The engine setup of `run_backtest` (venue, fee model, strategy), with no checks and no frames."""
     engine = BacktestEngine(
         BacktestEngineConfig(
             trader_id=TraderId("BACKTESTER-001"),
@@ -83,23 +102,13 @@ def raw_engine_run(instrument: Equity, bars: list[Bar], settings: BacktestSettin
         venue=instrument.id.venue,
         oms_type=OmsType.NETTING,
         account_type=AccountType.CASH,
-        starting_balances=[Money(settings.starting_cash, USD)],
+        starting_balances=[Money(STARTING_CASH, USD)],
         base_currency=USD,
         fee_model=IbkrFixedFeeModel(),
     )
     engine.add_instrument(instrument)
     engine.add_data(bars)
-    engine.add_strategy(
-        SmaCross(
-            SmaCrossConfig(
-                instrument_id=instrument.id,
-                bar_type=bars[0].bar_type,
-                fast_period=settings.fast_period,
-                slow_period=settings.slow_period,
-                trade_size=Decimal(settings.trade_size),
-            )
-        )
-    )
+    engine.add_strategy(sma_cross(instrument, bars[0].bar_type))
     engine.run()
     engine.dispose()
 
@@ -115,15 +124,14 @@ def best_of(repeats: int, action: Callable[[], object]) -> float:
 
 def main() -> None:
     instrument = spy()
-    settings = BacktestSettings()
-    print(f"SmaCross {settings.fast_period}/{settings.slow_period}, best of {REPEATS}")
-    header = ("bars", "raw engine s", "run_sma_backtest s", "ratio", "fills", "bars/s")
+    print(f"SmaCross {FAST_PERIOD}/{SLOW_PERIOD}, best of {REPEATS}")
+    header = ("bars", "raw engine s", "run_backtest s", "ratio", "fills", "bars/s")
     print("{:>8} {:>13} {:>19} {:>6} {:>6} {:>8}".format(*header))
     for count in BAR_COUNTS:
         bars = synthetic_bars(instrument, count)
-        raw = best_of(REPEATS, lambda bars=bars: raw_engine_run(instrument, bars, settings))
-        full = best_of(REPEATS, lambda bars=bars: run_sma_backtest(instrument, bars, settings))
-        fills = run_sma_backtest(instrument, bars, settings).fills.height
+        raw = best_of(REPEATS, lambda bars=bars: raw_engine_run(instrument, bars))
+        full = best_of(REPEATS, lambda bars=bars: product_run(instrument, bars))
+        fills = product_run(instrument, bars)
         print(f"{count:>8,} {raw:>13.3f} {full:>19.3f} {full / raw:>6.2f} {fills:>6} {count / full:>8,.0f}")
 
 

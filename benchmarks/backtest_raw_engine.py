@@ -1,4 +1,4 @@
-"""A bare BacktestEngine run of a declared backtest: the engine setup of `backtest.runner.run_backtest`
+"""A bare BacktestEngine run of a declared backtest: the engine setup of `backtest.engine.run_backtest`
 without its checks and frames. The baseline the benchmarks divide by (no Dagster import here, so a child
 process measuring memory loads only what a backtest needs)."""
 
@@ -16,13 +16,13 @@ from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.objects import Money
 
 from ntrader_pipeline.backtest.declarations import BacktestDeclaration
-from ntrader_pipeline.backtest.runner import TRADER_ID
+from ntrader_pipeline.backtest.engine import TRADER_ID
 
 
 def raw_engine_run(
     declaration: BacktestDeclaration, instrument: Instrument, bars: Sequence[Bar], instrument_id: str
 ) -> None:
-    """The engine setup of `backtest.runner.run_backtest` for this declaration: no checks, no frames."""
+    """The engine setup of `backtest.engine.run_backtest` for this declaration: no checks, no frames."""
     classes = declaration.strategy_classes()
     values = declaration.strategy_values(classes, instrument_id)
     costs, risk = declaration.costs, declaration.risk

@@ -17,7 +17,7 @@ import polars as pl
 
 from ntrader_pipeline.analytics.drawdowns import DRAWDOWN_SCHEMA
 from ntrader_pipeline.analytics.metrics import PerformanceMetrics
-from ntrader_pipeline.files import atomic_target, write_text_atomically
+from ntrader_pipeline.atomic_files import atomic_target, write_text_atomically
 
 METRICS_JSON = "metrics.json"
 METRICS_PARQUET = "metrics.parquet"

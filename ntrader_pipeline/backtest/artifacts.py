@@ -7,9 +7,9 @@ from typing import NamedTuple
 
 import polars as pl
 
+from ntrader_pipeline.atomic_files import atomic_target
 from ntrader_pipeline.backtest.benchmarks import BENCHMARKS_SCHEMA
 from ntrader_pipeline.backtest.result import EQUITY_SCHEMA, FILLS_SCHEMA, TRADES_SCHEMA, BacktestResult
-from ntrader_pipeline.files import atomic_target
 
 EQUITY_FILE = "equity.parquet"
 FILLS_FILE = "fills.parquet"

@@ -25,11 +25,11 @@ from pydantic import (
 )
 
 from ntrader_pipeline.backtest.costs import Costs, RiskCaps
-from ntrader_pipeline.files import read_yaml
 from ntrader_pipeline.markets.universe import BarSpec, Universe
 from ntrader_pipeline.settings import REPO_ROOT
 from ntrader_pipeline.strategies.registry import StrategyClasses, StrategyLookupError, resolve_strategy
 from ntrader_pipeline.strategies.sizing import Sizing
+from ntrader_pipeline.yaml_files import read_yaml
 
 DEFAULT_BACKTESTS_PATH = REPO_ROOT / "data" / "backtests.yaml"
 BACKTESTS_ENV = "NTRADER_BACKTESTS"

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ntrader_pipeline.atomic_files import write_text_atomically
 from ntrader_pipeline.backtest.costs import Costs, RiskCaps
 from ntrader_pipeline.backtest.versions import CatalogFile
-from ntrader_pipeline.files import write_text_atomically
 
 MANIFEST_FILE = "manifest.json"
 

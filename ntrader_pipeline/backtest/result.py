@@ -6,8 +6,6 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from ntrader_pipeline.backtest.settings import BacktestSettings
-
 UTC_NS = pl.Datetime("ns", "UTC")
 
 EQUITY_SCHEMA = pl.Schema(
@@ -71,8 +69,6 @@ class BacktestResult:
         The engine account's final cash balance; the last `equity["cash"]` equals it.
     orders_denied : int
         Orders the risk engine denied (e.g. above the per-order notional cap).
-    settings : BacktestSettings, optional
-        The settings of a `run_sma_backtest` run.
 
     """
 
@@ -85,4 +81,3 @@ class BacktestResult:
     bar_count: int
     account_balance: float
     orders_denied: int = 0
-    settings: BacktestSettings | None = None

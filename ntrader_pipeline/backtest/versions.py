@@ -44,12 +44,18 @@ def file_sha256(path: Path) -> str:
 
 
 def catalog_files(catalog_root: Path, paths: Iterable[Path]) -> list[CatalogFile]:
-    """Sorted, de-duplicated provenance entries of existing `paths` under `catalog_root`."""
-    unique = sorted({Path(p).resolve() for p in paths if Path(p).exists()})
-    root = catalog_root.resolve()
+    """Sorted, de-duplicated provenance entries of existing `paths` under `catalog_root`: local paths, or
+    `UPath`s on an object store (as `CatalogStore` gives them)."""
+    local = isinstance(catalog_root, Path)
+    root = catalog_root.resolve() if local else catalog_root
+    found: dict[str, Path] = {}
+    for path in paths:
+        resolved = Path(path).resolve() if local else path
+        if resolved.exists():
+            found[resolved.relative_to(root).as_posix()] = resolved
     return [
-        CatalogFile(path=p.relative_to(root).as_posix(), bytes=p.stat().st_size, sha256=file_sha256(p))
-        for p in unique
+        CatalogFile(path=relative, bytes=p.stat().st_size, sha256=file_sha256(p))
+        for relative, p in sorted(found.items())
     ]
 
 

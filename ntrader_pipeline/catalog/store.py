@@ -69,6 +69,19 @@ class CatalogStore:
         found = self.catalog.instruments(instrument_ids=[instrument_id])
         return found[0] if found else None
 
+    def definition_files(self, instrument_id: str) -> list[Path]:
+        """The Parquet files holding `instrument_id`'s definition, sorted; empty when it is not stored.
+
+        Paths as `session_file` gives them: `pathlib.Path` for a local catalog, `UPath` on an object store.
+        """
+        instrument = self.instrument(instrument_id)
+        if instrument is None:
+            return []
+        directory = self.catalog._make_path(data_cls=type(instrument), identifier=instrument_id)
+        fs = self.catalog.fs
+        fs.invalidate_cache(directory)  # the listing may predate a write through another client
+        return sorted(self._store_path(name) for name in fs.glob(f"{directory}/*.parquet"))
+
     def write_instrument(self, instrument: Instrument) -> bool:
         """Store the definition once; returns False when an identical one is already there.
 
@@ -84,10 +97,7 @@ class CatalogStore:
     # -- bars --------------------------------------------------------------------------------
 
     def bar_directory(self, bar_type: BarType | str) -> Path:
-        directory = self.catalog._make_path(data_cls=Bar, identifier=str(bar_type))
-        if self.location.is_local:
-            return Path(directory)
-        return self.path / directory.removeprefix(self.location.root).lstrip("/")
+        return self._store_path(self.catalog._make_path(data_cls=Bar, identifier=str(bar_type)))
 
     def session_file(self, bar_type: BarType | str, session: TradingSession) -> Path:
         start, end = session_bounds_ns(session)
@@ -168,6 +178,12 @@ class CatalogStore:
         return self.session_file(bar_type, session).exists()
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _store_path(self, catalog_path: str) -> Path:
+        """A path as the Nautilus catalog's filesystem names it (no protocol) → this store's path type."""
+        if self.location.is_local:
+            return Path(catalog_path)
+        return self.path / catalog_path.removeprefix(self.location.root).lstrip("/")
 
     def _catalog_file(self, path: Path) -> str:
         """A file as the Nautilus catalog names it: the local path, or `bucket/key` on an object store."""

@@ -17,7 +17,7 @@ from ntrader_pipeline.backtest.declarations import (
     BacktestDeclarationError,
     declaration_from,
 )
-from ntrader_pipeline.backtest.declared import (
+from ntrader_pipeline.backtest.run import (
     BacktestInputError,
     artifact_directory,
     declared_code_version,

@@ -8,8 +8,7 @@ from nautilus_trader.model.data import Bar
 
 from ntrader_pipeline.ingest.errors import IncompleteSessionError
 from ntrader_pipeline.markets.bar_specs import BarSpec
-from ntrader_pipeline.markets.sessions import TradingSession
-from ntrader_pipeline.quality.session_quality import session_window
+from ntrader_pipeline.markets.sessions import TradingSession, session_window
 
 
 def complete_session(

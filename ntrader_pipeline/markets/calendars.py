@@ -14,19 +14,15 @@ from zoneinfo import ZoneInfo
 import exchange_calendars as xcals
 import pandas as pd
 
-from ntrader_pipeline.markets.sessions import (
-    CALENDAR_START,
-    EXCHANGE_CALENDAR,
-    NotATradingSessionError,
-    TradingSession,
-    nyse_calendar,
-    to_date,
-)
+from ntrader_pipeline.markets.trading_session import NotATradingSessionError, TradingSession, to_date
 
 NYSE = "NYSE"
 FX_24X5 = "FX24x5"
 CME = "CME"
 NEW_YORK = "America/New_York"
+EXCHANGE_CALENDAR = "XNYS"  # exchange_calendars' NYSE, the default calendar
+EXCHANGE_TIMEZONE = NEW_YORK
+CALENDAR_START = "2000-01-01"
 CHICAGO = "America/Chicago"
 # CME equity index futures stop at 16:00 CT for the daily maintenance hour (xcals' CMES closes at 17:00).
 _CME_MAINTENANCE_START = dt.time(16, 0)
@@ -62,7 +58,7 @@ class _ExchangeCalendar:
 
     @property
     def _calendar(self) -> xcals.ExchangeCalendar:
-        return nyse_calendar() if self._xcals_name == EXCHANGE_CALENDAR else _xcals(self._xcals_name)
+        return _xcals(self._xcals_name)
 
     @property
     def first_session(self) -> dt.date:
@@ -158,6 +154,11 @@ class _Fx24x5Calendar:
         first, last = to_date(start), to_date(end)
         days = (first + dt.timedelta(days=i) for i in range((last - first).days + 1))
         return [self.session(day) for day in days if self.is_session(day)]
+
+
+@cache
+def nyse_calendar() -> xcals.ExchangeCalendar:
+    return _xcals(EXCHANGE_CALENDAR)
 
 
 @cache

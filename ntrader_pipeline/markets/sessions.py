@@ -1,94 +1,36 @@
-"""Trading sessions: partition key ↔ UTC open/close window, and expected bar counts.
+"""Trading sessions: partition key ↔ UTC open/close window, expected bar counts, and where a bar may lie.
 
 NYSE is the default calendar; `markets.calendars` adds FX 24×5 and CME, and every function here takes an
 optional `calendar` (a name or a calendar object). Everything inside the pipeline is UTC; the exchange's
-local date only names a session.
+local date only names a session. Imports go one way: `sessions` → `calendars` → `trading_session`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from functools import cache
-from typing import TYPE_CHECKING
 
-import exchange_calendars as xcals
 import pandas as pd
 
-EXCHANGE_CALENDAR = "XNYS"
-EXCHANGE_TIMEZONE = "America/New_York"
-CALENDAR_START = "2000-01-01"
+from ntrader_pipeline.markets.bar_specs import BarSpec
+from ntrader_pipeline.markets.calendars import (
+    EXCHANGE_TIMEZONE,
+    SessionCalendar,
+    get_session_calendar,
+    nyse_calendar,
+)
+from ntrader_pipeline.markets.trading_session import NotATradingSessionError, TradingSession, to_date
 
-_BAR_SECONDS = {"MINUTE": 60, "HOUR": 3600, "SECOND": 1}
-
-if TYPE_CHECKING:
-    from ntrader_pipeline.markets.calendars import SessionCalendar
-
-
-class NotATradingSessionError(ValueError):
-    """A date that is not a session of the calendar asked (weekend or holiday) was asked for."""
-
-
-@dataclass(frozen=True, slots=True)
-class TradingSession:
-    """One session; `open`/`close` are UTC, `date` the exchange-local date of the close."""
-
-    date: dt.date
-    open: dt.datetime
-    close: dt.datetime
-    calendar: str = "NYSE"
-    regular_minutes: int = 390
-
-    @property
-    def key(self) -> str:
-        return self.date.isoformat()
-
-    @property
-    def is_half_day(self) -> bool:
-        return self.minutes < self.regular_minutes
-
-    @property
-    def minutes(self) -> int:
-        return int((self.close - self.open).total_seconds() // 60)
-
-    @property
-    def date_start(self) -> dt.datetime:
-        """UTC midnight starting the session's date: where IB stamps a daily bar."""
-        return dt.datetime.combine(self.date, dt.time(), tzinfo=dt.UTC)
-
-    @property
-    def day_start(self) -> dt.datetime:
-        """The catalog file's lower boundary: the session's UTC date, or its open when that is earlier
-        (FX and futures sessions open the evening before; NYSE sessions are unchanged)."""
-        return min(self.date_start, self.open)
-
-    @property
-    def day_end(self) -> dt.datetime:
-        """Last instant of the session's UTC date (inclusive boundary; the daily bar's `ts_init`)."""
-        return self.date_start + dt.timedelta(days=1) - dt.timedelta(microseconds=1)
-
-    def expected_bar_count(self, step: int, aggregation: str) -> int:
-        """Bars IB returns for this session with useRTH=1 (daily and larger: one per session)."""
-        aggregation = aggregation.upper()
-        if aggregation in ("DAY", "WEEK", "MONTH"):
-            return 1
-        seconds = step * _BAR_SECONDS[aggregation]
-        total = int((self.close - self.open).total_seconds())
-        return -(-total // seconds)  # a partial last bar still counts
-
-
-@cache
-def nyse_calendar() -> xcals.ExchangeCalendar:
-    return xcals.get_calendar(EXCHANGE_CALENDAR, start=CALENDAR_START)
-
-
-def to_date(value: dt.date | str) -> dt.date:
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError as exc:
-            raise ValueError(f"session date {value!r} is not an ISO date (expected YYYY-MM-DD)") from exc
-    return value
+__all__ = [
+    "EXCHANGE_TIMEZONE",
+    "NotATradingSessionError",
+    "TradingSession",
+    "is_session",
+    "nyse_calendar",
+    "session_for",
+    "session_window",
+    "sessions_between",
+    "to_date",
+]
 
 
 def _calendar(calendar: str | SessionCalendar | None) -> SessionCalendar | None:
@@ -96,8 +38,6 @@ def _calendar(calendar: str | SessionCalendar | None) -> SessionCalendar | None:
     if calendar is None or calendar == "NYSE":
         return None
     if isinstance(calendar, str):
-        from ntrader_pipeline.markets.calendars import get_session_calendar
-
         return get_session_calendar(calendar)
     return None if calendar.name == "NYSE" else calendar
 
@@ -137,11 +77,10 @@ def sessions_between(
     return [session_for(label.date()) for label in labels]
 
 
-def non_session_days(
-    start: dt.date | str, end: dt.date | str, calendar: str | SessionCalendar | None = None
-) -> list[dt.date]:
-    """Weekdays between start and end that are holidays of the calendar."""
-    first, last = to_date(start), to_date(end)
-    sessions = {s.date for s in sessions_between(first, last, calendar)}
-    days = (first + dt.timedelta(days=i) for i in range((last - first).days + 1))
-    return [d for d in days if d.weekday() < 5 and d not in sessions]
+def session_window(session: TradingSession, spec: BarSpec) -> tuple[dt.datetime, dt.datetime]:
+    """Where a bar of `spec` may lie: the session's open..close (on its own calendar: RTH for stocks, the
+    24 h FX day, the Globex session) for intraday bars; the UTC date of the close for daily bars, where IB
+    stamps them."""
+    if spec.is_intraday:
+        return session.open, session.close
+    return session.date_start, session.date_start + dt.timedelta(days=1)

@@ -15,11 +15,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ntrader_pipeline.files import read_yaml
 from ntrader_pipeline.markets.bar_specs import BarSpec
 from ntrader_pipeline.markets.calendars import CME, FX_24X5, NYSE, SessionCalendar, get_session_calendar
 from ntrader_pipeline.markets.file_source import FileSource
-from ntrader_pipeline.markets.sessions import TradingSession, to_date
+from ntrader_pipeline.markets.trading_session import TradingSession, to_date
+from ntrader_pipeline.yaml_files import read_yaml
 
 DEFAULT_UNIVERSE_PATH = Path(__file__).resolve().parents[2] / "data" / "universe.yaml"
 SecType = Literal["STK", "CASH", "FUT", "CONTFUT"]

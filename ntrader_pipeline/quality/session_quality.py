@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pandera.polars as pa
 import polars as pl
 
-from ntrader_pipeline.markets.sessions import TradingSession
+from ntrader_pipeline.markets.sessions import TradingSession, session_window
 from ntrader_pipeline.markets.universe import BarSpec
 from ntrader_pipeline.quality.schemas import SessionBarFrame
 
@@ -40,15 +40,6 @@ class SessionQuality:
         return f"{self.bar_type} session {self.session} fails {rules}"
 
 
-def session_window(session: TradingSession, spec: BarSpec) -> tuple[dt.datetime, dt.datetime]:
-    """Where a bar of `spec` may lie: the session's open..close (on its own calendar: RTH for stocks, the
-    24 h FX day, the Globex session) for intraday bars; the UTC date of the close for daily bars, where IB
-    stamps them."""
-    if spec.is_intraday:
-        return session.open, session.close
-    return session.date_start, session.date_start + dt.timedelta(days=1)
-
-
 def label_sessions(frame: pl.DataFrame, sessions: Sequence[TradingSession], spec: BarSpec) -> pl.DataFrame:
     """Add each row's session date and window (see SessionBarFrame); `frame`'s Int32 column `file`
     says which of `sessions` a row was stored under, and is dropped."""
@@ -64,11 +55,6 @@ def label_sessions(frame: pl.DataFrame, sessions: Sequence[TradingSession], spec
         schema={"file": pl.Int32, "session": pl.Date, "window_start": utc_ns, "window_end": utc_ns},
     )
     return frame.join(labels, on="file", how="left", maintain_order="left").drop("file")
-
-
-def label_session(frame: pl.DataFrame, session: TradingSession, spec: BarSpec) -> pl.DataFrame:
-    """`label_sessions` for a frame of one session's bars."""
-    return label_sessions(frame.with_columns(file=pl.lit(0, pl.Int32)), [session], spec)
 
 
 def check_sessions(
@@ -95,13 +81,6 @@ def check_sessions(
             )
         )
     return results
-
-
-def check_session(
-    frame: pl.DataFrame, bar_type: str, session: TradingSession, spec: BarSpec
-) -> SessionQuality:
-    """Validate one session's bars (a frame of `catalog.frames` shape)."""
-    return check_sessions(label_session(frame, session, spec), [session], bar_type, spec)[0]
 
 
 def _attribute(

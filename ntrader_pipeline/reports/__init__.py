@@ -8,13 +8,7 @@ from ntrader_pipeline.reports.comparison import (
     write_comparison_report,
 )
 from ntrader_pipeline.reports.config import DEFAULT_SECTIONS, ReportConfig
-from ntrader_pipeline.reports.figures import (
-    drawdown_chart,
-    equity_vs_buy_and_hold,
-    metrics_table,
-    price_with_trades,
-    trades_table,
-)
+from ntrader_pipeline.reports.figures import drawdown_chart, price_with_trades, trades_table
 from ntrader_pipeline.reports.html import provenance_panel, render_report_html, write_report
 from ntrader_pipeline.reports.inputs import BENCHMARK_COLUMNS, ReportInputs
 from ntrader_pipeline.reports.performance import (
@@ -41,8 +35,6 @@ __all__ = [
     "drawdown_chart",
     "drawdowns_table",
     "equity_vs_benchmark",
-    "equity_vs_buy_and_hold",
-    "metrics_table",
     "metrics_vs_benchmark_table",
     "monthly_returns_heatmap",
     "price_with_trades",

@@ -17,9 +17,14 @@ from pathlib import Path
 import plotly.graph_objects as go
 import polars as pl
 
-from ntrader_pipeline.files import write_text_atomically
+from ntrader_pipeline.atomic_files import write_text_atomically
 from ntrader_pipeline.reports.downsample import downsample_extremes
-from ntrader_pipeline.reports.figures import LINEAR_LOG_TOGGLE, TIME_AXIS_TITLE, _table, exchange_time_labels
+from ntrader_pipeline.reports.figures import (
+    LINEAR_LOG_TOGGLE,
+    TIME_AXIS_TITLE,
+    exchange_time_labels,
+    table_figure,
+)
 from ntrader_pipeline.reports.formatting import METRIC_ROWS, format_value
 from ntrader_pipeline.reports.html import figure_section, html_page
 
@@ -93,7 +98,7 @@ def ranking_table(ranked: Sequence[Mapping[str, object]], rank_by: str) -> go.Fi
         columns.append([_format(row.get(name), kind) for row in ranked])
     header = ["#", "Backtest", "Instrument", *(_LABELS.get(name, (name, ""))[0] for name in metrics)]
     header[3] = f"<b>{header[3]}</b>"
-    figure = _table(
+    figure = table_figure(
         f"Ranked by {_LABELS.get(rank_by, (rank_by, ''))[0]}",
         header=header,
         columns=columns,

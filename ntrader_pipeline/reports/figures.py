@@ -9,10 +9,9 @@ import numpy as np
 import plotly.graph_objects as go
 import polars as pl
 
-from ntrader_pipeline.analytics import PerformanceMetrics, drawdown_series
+from ntrader_pipeline.analytics import drawdown_series
 from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE
 from ntrader_pipeline.reports.downsample import downsample_extremes
-from ntrader_pipeline.reports.formatting import metric_rows
 
 MAX_LINE_POINTS = 20_000
 TIME_AXIS_TITLE = f"Time ({EXCHANGE_TIMEZONE})"
@@ -33,38 +32,6 @@ _MAX_VISIBLE_ROWS = 36  # every metric row fits; longer tables (trades) scroll
 _BUY_COLOR, _SELL_COLOR = "#2ca02c", "#d62728"
 
 
-def equity_vs_buy_and_hold(
-    equity: pl.DataFrame, starting_cash: float, *, max_points: int = MAX_LINE_POINTS
-) -> go.Figure:
-    """Strategy equity against buying `starting_cash` worth of the instrument at the first close."""
-    curves = equity.select(
-        "ts",
-        strategy=pl.col("equity"),
-        buy_and_hold=float(starting_cash) * pl.col("close") / pl.col("close").first(),
-    )
-    shown = downsample_extremes(curves, ("strategy", "buy_and_hold"), max_points)
-    x = exchange_time_labels(shown["ts"])
-    figure = go.Figure(
-        [
-            go.Scatter(x=x, y=shown["strategy"].to_numpy(), name="Strategy", mode="lines"),
-            go.Scatter(
-                x=x,
-                y=shown["buy_and_hold"].to_numpy(),
-                name="Buy and hold",
-                mode="lines",
-                line={"dash": "dot"},
-            ),
-        ]
-    )
-    figure.update_layout(
-        title=_title("Equity vs buy and hold", shown.height, curves.height),
-        xaxis_title=TIME_AXIS_TITLE,
-        yaxis_title="Equity",
-        hovermode="x unified",
-    )
-    return figure
-
-
 def drawdown_chart(
     equity: pl.DataFrame, starting_cash: float | None = None, *, max_points: int = MAX_LINE_POINTS
 ) -> go.Figure:
@@ -82,7 +49,7 @@ def drawdown_chart(
         )
     )
     figure.update_layout(
-        title=_title("Drawdown", shown.height, drawdown.height),
+        title=downsampled_title("Drawdown", shown.height, drawdown.height),
         xaxis_title=TIME_AXIS_TITLE,
         yaxis={"title": "Drawdown", "tickformat": ".1%", "hoverformat": ".2%"},
     )
@@ -108,22 +75,11 @@ def price_with_trades(
         ]
     )
     figure.update_layout(
-        title=_title("Price with entries and exits", shown.height, line.height),
+        title=downsampled_title("Price with entries and exits", shown.height, line.height),
         xaxis_title=TIME_AXIS_TITLE,
         yaxis_title="Price",
     )
     return figure
-
-
-def metrics_table(metrics: PerformanceMetrics) -> go.Figure:
-    """Every metric as a formatted (label, value) row; "n/a" marks an undefined ratio."""
-    rows = metric_rows(metrics)
-    return _table(
-        "Performance metrics",
-        header=["Metric", "Value"],
-        columns=[[label for label, _ in rows], [value for _, value in rows]],
-        align=["left", "right"],
-    )
 
 
 def trades_table(trades: pl.DataFrame, *, limit: int = 200) -> go.Figure:
@@ -136,7 +92,7 @@ def trades_table(trades: pl.DataFrame, *, limit: int = 200) -> go.Figure:
         if trades.height > limit
         else "Closed trades"
     )
-    return _table(
+    return table_figure(
         title,
         header=["#", "Entry", "Exit", "Quantity", "Entry price", "Exit price", "Commission", "PnL", "Return"],
         columns=[
@@ -178,7 +134,8 @@ def _fill_markers(fills: pl.DataFrame, name: str, symbol: str, color: str) -> go
     )
 
 
-def _table(title: str, *, header: list[str], columns: list[list[str]], align: list[str]) -> go.Figure:
+def table_figure(title: str, *, header: list[str], columns: list[list[str]], align: list[str]) -> go.Figure:
+    """A plotly table, its height fitted to the rows (at most `_MAX_VISIBLE_ROWS` visible)."""
     figure = go.Figure(
         go.Table(
             header={"values": header, "align": align, "font": {"size": 13}},
@@ -192,7 +149,8 @@ def _table(title: str, *, header: list[str], columns: list[list[str]], align: li
     return figure
 
 
-def _title(text: str, shown_points: int, total_points: int) -> str:
+def downsampled_title(text: str, shown_points: int, total_points: int) -> str:
+    """`text`, noting when a line shows fewer points than it has."""
     if shown_points < total_points:
         return f"{text} <sup>(line downsampled to {shown_points:,} of {total_points:,} points)</sup>"
     return text

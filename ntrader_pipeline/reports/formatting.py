@@ -6,7 +6,6 @@ import datetime as dt
 import math
 from zoneinfo import ZoneInfo
 
-from ntrader_pipeline.analytics import PerformanceMetrics
 from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE
 
 _EXCHANGE_ZONE = ZoneInfo(EXCHANGE_TIMEZONE)
@@ -86,8 +85,3 @@ def format_value(value: float | int | dt.datetime | None, kind: str) -> str:
         return "∞" if value > 0 else "-∞"
     formats = {"percent": "{:.2%}", "ratio": "{:.2f}", "days": "{:.1f}", "money": "{:,.2f}", "count": "{:,}"}
     return formats[kind].format(value)
-
-
-def metric_rows(metrics: PerformanceMetrics) -> list[tuple[str, str]]:
-    """(label, formatted value) for every displayed metric."""
-    return [(label, format_value(getattr(metrics, field), kind)) for field, label, kind in METRIC_ROWS]

@@ -14,7 +14,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from ntrader_pipeline.files import write_text_atomically
+from ntrader_pipeline.atomic_files import write_text_atomically
 from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE
 from ntrader_pipeline.reports.config import ReportConfig
 from ntrader_pipeline.reports.formatting import format_value

@@ -19,14 +19,14 @@ from ntrader_pipeline.analytics.periods import monthly_returns, rolling_sharpe, 
 from ntrader_pipeline.reports.downsample import downsample_extremes
 from ntrader_pipeline.reports.figures import (
     LINEAR_LOG_TOGGLE,
+    MAX_LINE_POINTS,
     TIME_AXIS_TITLE,
-    _table,
-    _title,
+    downsampled_title,
     exchange_time_labels,
+    table_figure,
 )
 from ntrader_pipeline.reports.formatting import CURVE_METRICS, METRIC_ROWS, format_value
 
-MAX_LINE_POINTS = 20_000
 _STRATEGY_COLOR, _BENCHMARK_COLOR, _INDEX_COLOR = "#1f77b4", "#ff7f0e", "#7f7f7f"
 
 
@@ -59,7 +59,7 @@ def equity_vs_benchmark(
         ]
     )
     figure.update_layout(
-        title=_title("Equity vs benchmark", shown.height, curves.height),
+        title=downsampled_title("Equity vs benchmark", shown.height, curves.height),
         xaxis_title=TIME_AXIS_TITLE,
         yaxis_title="Equity",
         hovermode="x unified",
@@ -166,7 +166,7 @@ def drawdowns_table(drawdowns: pl.DataFrame) -> go.Figure:
         for column in ("start", "trough", "recovery")
     ]
     moments[2] = [value if value != "—" else "not recovered" for value in moments[2]]
-    return _table(
+    return table_figure(
         "Worst drawdowns",
         header=["#", "Peak", "Trough", "Recovery", "Depth", "Length (days)"],
         columns=[
@@ -192,7 +192,7 @@ def metrics_vs_benchmark_table(
         for position, benchmark in enumerate(benchmarks.values(), start=2):
             shown = field in CURVE_METRICS
             columns[position].append(format_value(getattr(benchmark, field), kind) if shown else "")
-    return _table(
+    return table_figure(
         "Metrics vs benchmark" if benchmarks else "Performance metrics",
         header=header,
         columns=columns,

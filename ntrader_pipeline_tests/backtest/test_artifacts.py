@@ -7,15 +7,13 @@ import pytest
 from nautilus_trader.model.instruments import Equity
 
 from ntrader_pipeline.backtest.artifacts import load_backtest_artifacts, save_backtest_artifacts
-from ntrader_pipeline.backtest.runner import BacktestSettings, run_sma_backtest
 from ntrader_pipeline_tests.backtest.bar_fixtures import CROSSING_CLOSES, minute_bars
+from ntrader_pipeline_tests.backtest.sma_run import run_sma_cross
 
 
 def test_saved_frames_read_back_equal_and_leave_no_temp_files(spy: Equity, tmp_path: Path) -> None:
     # Arrange
-    result = run_sma_backtest(
-        spy, minute_bars(spy, CROSSING_CLOSES), BacktestSettings(fast_period=2, slow_period=4)
-    )
+    result = run_sma_cross(spy, minute_bars(spy, CROSSING_CLOSES))
     directory = tmp_path / "SPY.ARCA"
 
     # Act

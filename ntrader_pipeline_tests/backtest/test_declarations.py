@@ -19,7 +19,7 @@ from ntrader_pipeline.backtest.declarations import (
     backtests_path,
     load_declarations,
 )
-from ntrader_pipeline.backtest.runner import run_backtest
+from ntrader_pipeline.backtest.engine import run_backtest
 from ntrader_pipeline.markets.universe import load_universe
 from ntrader_pipeline_tests.backtest.bar_fixtures import minute_bars
 

@@ -9,8 +9,8 @@ import pytest
 from nautilus_trader.model.instruments import Equity
 
 from ntrader_pipeline.backtest.costs import RiskCaps
+from ntrader_pipeline.backtest.engine import run_backtest
 from ntrader_pipeline.backtest.result import BacktestResult
-from ntrader_pipeline.backtest.runner import run_backtest
 from ntrader_pipeline.strategies.mean_reversion import MeanReversion, MeanReversionConfig
 from ntrader_pipeline.strategies.momentum import Momentum, MomentumConfig
 from ntrader_pipeline.strategies.sma_cross import SmaCross, SmaCrossConfig

@@ -79,3 +79,17 @@ def test_stored_files_decode_to_the_same_frame(tmp_path, session_bars):
     assert decoded.equals(bars_to_frame(session_bars))
     assert decoded.schema["ts_init"] == pl.Datetime("ns", "UTC")
     assert pq.read_table(path).num_rows == 390
+
+
+def test_definition_files_are_the_instrument_definition_parquet_files(tmp_path):
+    store = CatalogStore(tmp_path)
+    assert store.definition_files("SPY.ARCA") == []
+    store.write_instrument(ib_equity())
+    store.write_instrument(ib_equity("QQQ", "NASDAQ"))
+
+    (definition,) = store.definition_files("SPY.ARCA")
+
+    assert definition.exists() and definition.suffix == ".parquet"
+    assert definition.parent == tmp_path / "data" / "equity" / "SPY.ARCA"
+    assert store.definition_files("QQQ.NASDAQ")[0].parent.name == "QQQ.NASDAQ"
+    assert store.definition_files("IWM.ARCA") == []

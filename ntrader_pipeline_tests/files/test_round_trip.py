@@ -10,8 +10,8 @@ from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.gateway.synthetic import DAY, HOUR, minute_bars, session_bars
 from ntrader_pipeline.ingest.files.samples import write_sample_file
 from ntrader_pipeline.markets.sessions import session_for
-from ntrader_pipeline.quality.session_quality import check_session
 from ntrader_pipeline_tests.files.helpers import NS, SYMBOL, as_written, ohlcv, reader, series_ohlcv
+from ntrader_pipeline_tests.quality.session_checks import check_session
 
 SESSIONS = [session_for(d) for d in ("2024-07-02", "2024-07-03", "2024-07-05")]  # 07-03 is a half day
 

@@ -10,9 +10,9 @@ from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.gateway.synthetic import adjustment_factor
 from ntrader_pipeline.ingest.errors import ContractNotFoundError
 from ntrader_pipeline.ingest.ib_connection import IBConnection
-from ntrader_pipeline.ingest.session_bars import fetch_session_bars
 from ntrader_pipeline.markets.universe import BarSpec, InstrumentSpec
-from ntrader_pipeline.quality.session_quality import check_session
+from ntrader_pipeline_tests.ingest.session_fetch import fetch_session_bars
+from ntrader_pipeline_tests.quality.session_checks import check_session
 
 MINUTE = BarSpec.parse("1-MINUTE-LAST")
 DAY = BarSpec.parse("1-DAY-LAST")

@@ -14,10 +14,10 @@ from ntrader_pipeline.ingest.errors import (
     IncompleteSessionError,
 )
 from ntrader_pipeline.ingest.ib_connection import IBConnection
-from ntrader_pipeline.ingest.session_bars import fetch_session_bars
 from ntrader_pipeline.markets.sessions import session_for
 from ntrader_pipeline.markets.universe import BarSpec, InstrumentSpec
 from ntrader_pipeline.settings import IBSettings
+from ntrader_pipeline_tests.ingest.session_fetch import fetch_session_bars
 
 SPY = InstrumentSpec(symbol="SPY", primary_exchange="ARCA")
 MINUTE = BarSpec.parse("1-MINUTE-LAST")

@@ -10,6 +10,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 from nautilus_trader.model.data import BarType
 
+from ntrader_pipeline.backtest.versions import catalog_files
 from ntrader_pipeline.catalog.location import CatalogLocation
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.defs.resources import StorageResource
@@ -135,3 +136,17 @@ def test_empty_session_record_on_the_object_store_gives_way_to_bars(s3: str) -> 
     assert not any(key.startswith("empty/") for key in object_keys(s3))
     # A later "no data" answer never hides stored bars.
     assert store.write_empty_session(BAR_TYPE, SESSION, "no data") is None
+
+
+def test_definition_files_name_the_objects_on_the_store(s3: str) -> None:
+    store = CatalogStore(s3)
+    assert store.definition_files("SPY.ARCA") == []
+    store.write_instrument(ib_equity())
+
+    (definition,) = CatalogStore(s3).definition_files("SPY.ARCA")
+
+    assert str(definition).startswith(f"{s3}/data/equity/SPY.ARCA/")
+    assert definition.exists() and definition.name.endswith(".parquet")
+    assert definition.relative_to(store.path).as_posix() in object_keys(s3)
+    (entry,) = catalog_files(store.path, [definition, definition])
+    assert entry.path == definition.relative_to(store.path).as_posix() and entry.bytes > 0

@@ -6,8 +6,9 @@ import pytest
 from ntrader_pipeline.catalog.frames import bars_to_frame
 from ntrader_pipeline.markets.sessions import session_for
 from ntrader_pipeline.markets.universe import BarSpec
-from ntrader_pipeline.quality.session_quality import COMPLETENESS_RULE, check_session
+from ntrader_pipeline.quality.session_quality import COMPLETENESS_RULE
 from ntrader_pipeline_tests.backtest.bar_fixtures import ib_equity, minute_bars
+from ntrader_pipeline_tests.quality.session_checks import check_session
 
 SESSION = session_for("2024-01-02")
 MINUTE = BarSpec.parse("1-MINUTE-LAST")

@@ -7,8 +7,7 @@ import pytest
 from ntrader_pipeline.analytics import compute_metrics
 from ntrader_pipeline.reports import (
     drawdown_chart,
-    equity_vs_buy_and_hold,
-    metrics_table,
+    metrics_vs_benchmark_table,
     price_with_trades,
     trades_table,
 )
@@ -27,18 +26,6 @@ from ntrader_pipeline_tests.analytics.sample_backtest import (
 
 def _trace(figure: go.Figure, name: str) -> go.Scatter:
     return next(trace for trace in figure.data if trace.name == name)
-
-
-def test_equity_vs_buy_and_hold_scales_starting_cash_by_the_close() -> None:
-    figure = equity_vs_buy_and_hold(sample_equity(), STARTING_CASH)
-
-    assert [trace.name for trace in figure.data] == ["Strategy", "Buy and hold"]
-    assert list(_trace(figure, "Strategy").y) == sample_equity()["equity"].to_list()
-    # 10,000 x close / 100 (first close)
-    assert list(_trace(figure, "Buy and hold").y) == pytest.approx(
-        [100.0 * close for close in sample_equity()["close"]]
-    )
-    assert _trace(figure, "Strategy").x[0] == "2024-01-02 10:00:00"  # 15:00 UTC shown in New York time
 
 
 def test_drawdown_chart_plots_the_under_water_curve() -> None:
@@ -97,10 +84,11 @@ def test_downsample_keeps_order_endpoints_and_one_row_per_extreme_on_flat_stretc
     assert shown["ts"].is_sorted()
 
 
-def test_metrics_table_formats_percentages_ratios_and_undefined_values() -> None:
+def test_metrics_table_without_benchmarks_formats_percentages_ratios_and_undefined_values() -> None:
     metrics = compute_metrics(sample_equity(), empty_trades(), empty_fills(), STARTING_CASH)
 
-    (table,) = metrics_table(metrics).data
+    figure = metrics_vs_benchmark_table(metrics, {})
+    (table,) = figure.data
     labels, values = table.cells.values
     shown = dict(zip(labels, values, strict=True))
 
@@ -110,13 +98,14 @@ def test_metrics_table_formats_percentages_ratios_and_undefined_values() -> None
     assert shown["Profit factor"] == "n/a"  # no trades
     assert shown["Closed trades"] == "0"
     assert shown["First bar"] == "2024-01-02 10:00 EST"
+    assert figure.layout.title.text == "Performance metrics"
 
 
 def test_metrics_table_shows_infinity_for_a_profit_factor_without_losses() -> None:
     winners = sample_trades().filter(pl.col("pnl") > 0)
     metrics = compute_metrics(sample_equity(), winners, sample_fills(), STARTING_CASH)
 
-    labels, values = metrics_table(metrics).data[0].cells.values
+    labels, values = metrics_vs_benchmark_table(metrics, {}).data[0].cells.values
 
     assert dict(zip(labels, values, strict=True))["Profit factor"] == "∞"
 
@@ -148,6 +137,6 @@ def test_trades_table_with_no_trades_is_an_empty_table() -> None:
 def test_factories_show_times_in_the_exchange_zone_across_dst() -> None:
     summer = sample_equity().with_columns(pl.col("ts").dt.offset_by("182d"))  # July: UTC-4
 
-    figure = equity_vs_buy_and_hold(summer, STARTING_CASH)
+    figure = price_with_trades(summer, sample_fills().head(0))
 
-    assert _trace(figure, "Strategy").x[0] == (dt.datetime(2024, 7, 2, 11)).strftime("%Y-%m-%d %H:%M:%S")
+    assert _trace(figure, "Close").x[0] == (dt.datetime(2024, 7, 2, 11)).strftime("%Y-%m-%d %H:%M:%S")

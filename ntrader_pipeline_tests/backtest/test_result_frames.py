@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
-from ntrader_pipeline.backtest.frames import equity_frame, trades_frame
 from ntrader_pipeline.backtest.result import FILLS_SCHEMA
+from ntrader_pipeline.backtest.result_frames import equity_frame, trades_frame
 
 T0 = datetime(2024, 1, 2, 14, 31, tzinfo=UTC)
 

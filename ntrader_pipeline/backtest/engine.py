@@ -8,11 +8,9 @@ open/high/low/close before the strategy sees the bar. If the order exceeds a qua
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from decimal import Decimal
 
 import polars as pl
 from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
@@ -27,30 +25,12 @@ from nautilus_trader.trading.strategy import Strategy
 
 from ntrader_pipeline.backtest.costs import Costs, RiskCaps
 from ntrader_pipeline.backtest.extract import bar_closes_frame, fills_frame
-from ntrader_pipeline.backtest.frames import equity_frame, trades_frame
 from ntrader_pipeline.backtest.result import BacktestResult
-from ntrader_pipeline.backtest.settings import BacktestSettings
-from ntrader_pipeline.strategies.sma_cross import SmaCross, SmaCrossConfig
+from ntrader_pipeline.backtest.result_frames import equity_frame, trades_frame
 
-__all__ = ["BacktestResult", "BacktestSettings", "run_backtest", "run_sma_backtest"]
+__all__ = ["BacktestResult", "run_backtest"]
 
 TRADER_ID = "BACKTESTER-001"
-
-
-def run_sma_backtest(
-    instrument: Instrument, bars: Sequence[Bar], settings: BacktestSettings | None = None
-) -> BacktestResult:
-    """`SmaCross` with `BacktestSettings` (fixed shares, IBKR fixed commissions): `run_backtest` for SMA."""
-    settings = settings or BacktestSettings()
-
-    def build(bar_type: BarType) -> Strategy:
-        return SmaCross(_strategy_config(instrument, bar_type, settings))
-
-    costs = Costs(
-        per_share=settings.fee_per_share, minimum=settings.fee_minimum, maximum_pct=settings.fee_maximum_pct
-    )
-    result = run_backtest(instrument, bars, build, settings.starting_cash, costs)
-    return dataclasses.replace(result, settings=settings)
 
 
 def run_backtest(
@@ -145,16 +125,6 @@ def _engine_config(risk: RiskCaps, instrument_id: str) -> BacktestEngineConfig:
         logging=LoggingConfig(log_level="ERROR"),
         # PortfolioAnalyzer is quadratic in bars; metrics come from the equity frame instead.
         run_analysis=False,
-    )
-
-
-def _strategy_config(instrument: Instrument, bar_type: BarType, settings: BacktestSettings) -> SmaCrossConfig:
-    return SmaCrossConfig(
-        instrument_id=instrument.id,
-        bar_type=bar_type,
-        fast_period=settings.fast_period,
-        slow_period=settings.slow_period,
-        trade_size=Decimal(settings.trade_size),
     )
 
 

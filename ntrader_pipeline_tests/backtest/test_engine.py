@@ -1,3 +1,5 @@
+"""`backtest.engine.run_backtest` on hand-built bars: fill timing, costs, frames and input checks."""
+
 from __future__ import annotations
 
 import random
@@ -8,11 +10,10 @@ import pytest
 from nautilus_trader.model.instruments import Equity
 
 from ntrader_pipeline.backtest.result import EQUITY_SCHEMA, FILLS_SCHEMA, TRADES_SCHEMA, BacktestResult
-from ntrader_pipeline.backtest.runner import BacktestSettings, run_sma_backtest
 from ntrader_pipeline_tests.backtest.bar_fixtures import CROSSING_CLOSES, ib_equity, minute_bars
+from ntrader_pipeline_tests.backtest.sma_run import run_sma_cross
 
 SESSION_OPEN = datetime(2024, 1, 2, 14, 30, tzinfo=UTC)
-FAST_SLOW = BacktestSettings(fast_period=2, slow_period=4)
 
 
 def bar_close(index: int) -> datetime:
@@ -20,8 +21,8 @@ def bar_close(index: int) -> datetime:
     return SESSION_OPEN + timedelta(minutes=index + 1)
 
 
-def run_crossing(spy: Equity, settings: BacktestSettings = FAST_SLOW, **bar_kwargs: object) -> BacktestResult:
-    return run_sma_backtest(spy, minute_bars(spy, CROSSING_CLOSES, **bar_kwargs), settings)
+def run_crossing(spy: Equity, trade_size: int = 100, **bar_kwargs: object) -> BacktestResult:
+    return run_sma_cross(spy, minute_bars(spy, CROSSING_CLOSES, **bar_kwargs), trade_size=trade_size)
 
 
 def test_market_orders_fill_at_the_signal_bar_close(spy: Equity) -> None:
@@ -100,11 +101,8 @@ def test_reconstructed_cash_equals_engine_account_balance(spy: Equity) -> None:
 
 
 def test_per_share_commission_above_the_minimum(spy: Equity) -> None:
-    # Arrange
-    settings = BacktestSettings(fast_period=2, slow_period=4, trade_size=1000)
-
     # Act
-    result = run_crossing(spy, settings)
+    result = run_crossing(spy, trade_size=1000)
 
     # Assert
     assert result.fills["commission"].to_list() == [5.0, 5.0, 5.0]
@@ -155,7 +153,7 @@ def test_run_leaves_the_global_random_state_alone(spy: Equity) -> None:
 
 def test_no_crossing_means_no_fills(spy: Equity) -> None:
     # Act
-    result = run_sma_backtest(spy, minute_bars(spy, [10.0] * 10), FAST_SLOW)
+    result = run_sma_cross(spy, minute_bars(spy, [10.0] * 10))
 
     # Assert
     assert result.fills.is_empty() and result.fills.schema == FILLS_SCHEMA
@@ -165,7 +163,7 @@ def test_no_crossing_means_no_fills(spy: Equity) -> None:
 
 def test_empty_bars_name_the_instrument(spy: Equity) -> None:
     with pytest.raises(ValueError, match=r"no bars to backtest for SPY\.ARCA"):
-        run_sma_backtest(spy, [], FAST_SLOW)
+        run_sma_cross(spy, [])
 
 
 def test_bars_of_another_instrument_are_refused(spy: Equity) -> None:
@@ -174,7 +172,7 @@ def test_bars_of_another_instrument_are_refused(spy: Equity) -> None:
 
     # Act / Assert
     with pytest.raises(ValueError, match=r"bars are for QQQ\.NASDAQ, not SPY\.ARCA"):
-        run_sma_backtest(spy, qqq_bars, FAST_SLOW)
+        run_sma_cross(spy, qqq_bars)
 
 
 def test_mixed_bar_types_are_refused(spy: Equity) -> None:
@@ -183,9 +181,4 @@ def test_mixed_bar_types_are_refused(spy: Equity) -> None:
 
     # Act / Assert
     with pytest.raises(ValueError, match=r"bars for SPY\.ARCA mix bar types"):
-        run_sma_backtest(spy, bars, FAST_SLOW)
-
-
-def test_settings_require_fast_below_slow() -> None:
-    with pytest.raises(ValueError, match=r"fast_period \(4\) must be less than slow_period \(4\)"):
-        BacktestSettings(fast_period=4, slow_period=4)
+        run_sma_cross(spy, bars)

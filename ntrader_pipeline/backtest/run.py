@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
-from nautilus_trader.model.instruments import Instrument
 
 from ntrader_pipeline.backtest.artifacts import save_backtest_artifacts
 from ntrader_pipeline.backtest.benchmarks import benchmarks_frame
 from ntrader_pipeline.backtest.declarations import BacktestDeclaration
+from ntrader_pipeline.backtest.engine import run_backtest
 from ntrader_pipeline.backtest.manifest import (
     BacktestManifest,
     PositionSizingRecord,
@@ -22,7 +22,6 @@ from ntrader_pipeline.backtest.manifest import (
     write_manifest,
 )
 from ntrader_pipeline.backtest.result import BacktestResult
-from ntrader_pipeline.backtest.runner import run_backtest
 from ntrader_pipeline.backtest.versions import (
     catalog_files,
     code_version,
@@ -130,7 +129,7 @@ def run_declared_backtest(
         [
             *_session_files(store, bar_type, sessions),
             *index_files,
-            *_definition_files(store, instrument),
+            *store.definition_files(instrument_id),
         ],
     )
     manifest = BacktestManifest(
@@ -168,11 +167,6 @@ def run_declared_backtest(
 
 def _session_files(store: CatalogStore, bar_type: object, sessions: list[TradingSession]) -> list[Path]:
     return [path for s in sessions if (path := store.session_file(bar_type, s)).exists()]
-
-
-def _definition_files(store: CatalogStore, instrument: Instrument) -> list[Path]:
-    directory = Path(store.catalog._make_path(data_cls=type(instrument), identifier=instrument.id.value))
-    return sorted(directory.glob("*.parquet"))
 
 
 def _sessions_with_bars(result: BacktestResult) -> int:

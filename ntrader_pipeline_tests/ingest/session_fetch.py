@@ -1,18 +1,19 @@
-"""Fetch one instrument × bar spec × session from IB and insist it is complete.
-
-The IB client cannot tell "no data" from a failure, so completeness is judged against the exchange
-calendar: the session's bars are returned only when every expected bar arrived.
-"""
+"""Fetch one instrument × bar spec × session through an IBConnection and insist it is complete: the
+session-level call the IB client tests drive (the pipeline fetches through the paced fetcher)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from nautilus_trader.model.data import Bar
 
 from ntrader_pipeline.ingest.completeness import complete_session
-from ntrader_pipeline.ingest.ib_connection import IBConnection
 from ntrader_pipeline.markets.bar_specs import BarSpec
 from ntrader_pipeline.markets.sessions import TradingSession
 from ntrader_pipeline.markets.universe import InstrumentSpec
+
+if TYPE_CHECKING:
+    from ntrader_pipeline.ingest.ib_connection import IBConnection
 
 
 def fetch_session_bars(

@@ -1,5 +1,4 @@
-"""Reading the committed YAML files, and atomic file replacement: readers see the previous file or the new
-one, never a partial one."""
+"""Atomic file replacement: readers see the previous file or the new one, never a partial one."""
 
 from __future__ import annotations
 
@@ -8,18 +7,6 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import yaml
-
-
-def read_yaml(path: Path, what: str, env_var: str, error: type[Exception]) -> object:
-    """The parsed content of a YAML file, or `error` naming the file (and `env_var` to point elsewhere)."""
-    try:
-        return yaml.safe_load(path.read_text())
-    except FileNotFoundError as exc:
-        raise error(f"{what} {path} does not exist; set {env_var} to a YAML file") from exc
-    except yaml.YAMLError as exc:
-        raise error(f"{what} {path} is not valid YAML: {exc}") from exc
 
 
 @contextmanager
