@@ -17,13 +17,16 @@ from pathlib import Path
 
 import dagster as dg
 from backtest_raw_engine import raw_engine_run
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from ntrader_pipeline.backtest.declarations import load_declarations
 from ntrader_pipeline.backtest.run import run_declared_backtest
-from ntrader_pipeline.defs import backtests, bars, checks, instrument_data
+from ntrader_pipeline.defs import backtests, build_assets
+from ntrader_pipeline.defs.partitions import partition_range_tags
 from ntrader_pipeline.defs.resources import IBGatewayResource, StorageResource
 from ntrader_pipeline.gateway import EmbeddedGateway
 from ntrader_pipeline.markets.sessions import sessions_between
+from ntrader_pipeline.markets.universe import load_universe
+from ntrader_pipeline.settings import load_settings
 
 BACKTEST = "sma_cross"
 INSTRUMENT = "SPY.ARCA"
@@ -42,13 +45,12 @@ def best_of(repeats: int, work: Callable[[], object]) -> float:
 
 def asset_vs_engine(start: str = START, end: str = END, repeats: int = REPEATS) -> dict[str, float]:
     """Fetch, then time both; returns {"bars", "raw_s", "asset_s", "ratio"} and prints them."""
-    assets = [
-        *bars.bars_assets,
-        *checks.bar_quality_checks,
-        *instrument_data.instrument_data_assets,
-        *backtests.backtest_assets.values(),
-    ]
-    declaration = backtests.declaration_named(BACKTEST)
+    settings = load_settings()
+    universe = load_universe(settings.ntrader.universe)
+    declarations = load_declarations(settings.ntrader.backtests, universe)
+    assets, checks = build_assets(settings, universe, declarations)
+    assets = [*assets, *checks]
+    declaration = next(d for d in declarations if d.name == BACKTEST)
     backtest_asset = backtests.backtest_asset_name(BACKTEST)
     with tempfile.TemporaryDirectory() as tmp, EmbeddedGateway() as gateway:
         root = Path(tmp)
@@ -65,10 +67,7 @@ def asset_vs_engine(start: str = START, end: str = END, repeats: int = REPEATS) 
             assets,
             selection=dg.AssetSelection.assets("bars_1_minute"),
             resources=resources,
-            tags={
-                ASSET_PARTITION_RANGE_START_TAG: f"{start}|{INSTRUMENT}",
-                ASSET_PARTITION_RANGE_END_TAG: f"{end}|{INSTRUMENT}",
-            },
+            tags=partition_range_tags(start, end, INSTRUMENT),
         )
         fetch_s = time.perf_counter() - started
         bar_count = fetched.asset_materializations_for_node("bars_1_minute")[0].metadata["bars"].value
@@ -90,9 +89,9 @@ def asset_vs_engine(start: str = START, end: str = END, repeats: int = REPEATS) 
         store = resources["storage"].catalog_store()
         instrument = store.instrument(INSTRUMENT)
         catalog_bars = store.read_bars(declaration.spec.bar_type(INSTRUMENT), sessions_between(start, end))
-        windowed = backtests.effective_declaration(
-            declaration, backtests.build_config_class(declaration)(start=start, end=end)
-        )
+        path = settings.ntrader.backtests
+        config = backtests.build_config_class(declaration, path)(start=start, end=end)
+        windowed = backtests.effective_declaration(declaration, config, path, universe)
         backtests_dir = resources["storage"].backtests_dir
 
         def domain_run() -> None:

@@ -43,13 +43,14 @@ def child(kind: str, bars: int) -> None:
     from backtest_engine_overhead import spy, synthetic_bars
     from backtest_raw_engine import raw_engine_run
 
-    from ntrader_pipeline.backtest.declarations import backtests_path, load_declarations
+    from ntrader_pipeline.backtest.declarations import load_declarations
     from ntrader_pipeline.backtest.engine import run_backtest
     from ntrader_pipeline.markets.universe import load_universe
-    from ntrader_pipeline.settings import PipelineSettings
+    from ntrader_pipeline.settings import load_settings
 
-    universe = load_universe(PipelineSettings().universe)
-    declaration = next(d for d in load_declarations(backtests_path(), universe) if d.name == "sma_cross")
+    settings = load_settings().ntrader
+    universe = load_universe(settings.universe)
+    declaration = next(d for d in load_declarations(settings.backtests, universe) if d.name == "sma_cross")
     instrument = spy()
     series = synthetic_bars(instrument, bars)
     started = time.perf_counter()

@@ -8,7 +8,6 @@ fails the load with the file, the backtest and the field named.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -26,13 +25,10 @@ from pydantic import (
 
 from ntrader_pipeline.backtest.costs import Costs, RiskCaps
 from ntrader_pipeline.markets.universe import BarSpec, Universe
-from ntrader_pipeline.settings import REPO_ROOT
 from ntrader_pipeline.strategies.registry import StrategyClasses, StrategyLookupError, resolve_strategy
 from ntrader_pipeline.strategies.sizing import Sizing
 from ntrader_pipeline.yaml_files import read_yaml
 
-DEFAULT_BACKTESTS_PATH = REPO_ROOT / "data" / "backtests.yaml"
-BACKTESTS_ENV = "NTRADER_BACKTESTS"
 DEFAULT_INDEX = "SPY.ARCA"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -156,14 +152,10 @@ class _FieldError(ValueError):
         self.field = field
 
 
-def backtests_path() -> Path:
-    return Path(os.environ.get(BACKTESTS_ENV) or DEFAULT_BACKTESTS_PATH)
-
-
 def load_declarations(path: Path | str, universe: Universe) -> list[BacktestDeclaration]:
     """Read and check every declaration of `path`; the first problem raises BacktestDeclarationError."""
     path = Path(path)
-    raw = read_yaml(path, "backtests file", BACKTESTS_ENV, BacktestDeclarationError)
+    raw = read_yaml(path, "backtests file", "NTRADER_BACKTESTS", BacktestDeclarationError)
     entries = raw.get("backtests") if isinstance(raw, dict) else None
     if not isinstance(entries, dict) or not entries:
         raise BacktestDeclarationError(

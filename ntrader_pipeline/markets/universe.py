@@ -21,7 +21,6 @@ from ntrader_pipeline.markets.file_source import FileSource
 from ntrader_pipeline.markets.trading_session import TradingSession, to_date
 from ntrader_pipeline.yaml_files import read_yaml
 
-DEFAULT_UNIVERSE_PATH = Path(__file__).resolve().parents[2] / "data" / "universe.yaml"
 SecType = Literal["STK", "CASH", "FUT", "CONTFUT"]
 _FUTURES_EXCHANGES = frozenset({"CME", "CBOT", "COMEX", "NYMEX"})  # Nautilus names futures by these venues
 _MONTH_CODES = "FGHJKMNQUVXZ"
@@ -220,7 +219,7 @@ def _describe(error: dict, raw: dict) -> str:
     return f"{where}: {error['msg']}"
 
 
-def load_universe(path: Path | str = DEFAULT_UNIVERSE_PATH) -> Universe:
+def load_universe(path: Path | str) -> Universe:
     path = Path(path)
     raw = read_yaml(path, "universe file", "NTRADER_UNIVERSE", UniverseError)
     if not isinstance(raw, dict):

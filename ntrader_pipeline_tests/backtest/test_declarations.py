@@ -3,27 +3,21 @@ own strategy outside the package plugs in by import path."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
 
-from ntrader_pipeline.backtest.declarations import (
-    BACKTESTS_ENV,
-    DEFAULT_BACKTESTS_PATH,
-    BacktestDeclarationError,
-    backtests_path,
-    load_declarations,
-)
+from ntrader_pipeline import definitions
+from ntrader_pipeline.backtest.declarations import BacktestDeclarationError, load_declarations
 from ntrader_pipeline.backtest.engine import run_backtest
 from ntrader_pipeline.markets.universe import load_universe
+from ntrader_pipeline.settings import PipelineSettings
 from ntrader_pipeline_tests.backtest.bar_fixtures import minute_bars
 
-UNIVERSE = load_universe()
+DEFAULTS = PipelineSettings()
+UNIVERSE = load_universe(DEFAULTS.universe)
 GOOD = {
     "strategy": "sma_cross",
     "parameters": {"fast_period": 5, "slow_period": 20},
@@ -39,7 +33,7 @@ def _write(tmp_path: Path, backtests: dict) -> Path:
 
 
 def test_committed_file_declares_the_three_strategies() -> None:
-    declarations = load_declarations(DEFAULT_BACKTESTS_PATH, UNIVERSE)
+    declarations = load_declarations(DEFAULTS.backtests, UNIVERSE)
     assert [d.name for d in declarations] == ["sma_cross", "mean_reversion", "momentum"]
     assert {d.sizing.method.value for d in declarations} == {
         "fixed_shares",
@@ -133,14 +127,8 @@ def test_user_strategy_outside_the_package_plugs_in_by_import_path(tmp_path, mon
 
 def test_env_var_selects_the_file_and_a_bad_one_fails_the_code_location_load(tmp_path, monkeypatch) -> None:
     path = _write(tmp_path, {"broken": {**GOOD, "sizing": {"method": "fixed_shares", "size": 0}}})
-    monkeypatch.setenv(BACKTESTS_ENV, str(path))
-    assert backtests_path() == path
-    load = subprocess.run(
-        [sys.executable, "-c", "import ntrader_pipeline.definitions"],
-        env={**os.environ, BACKTESTS_ENV: str(path)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert load.returncode != 0
-    assert f"backtests file {path}, backtest 'broken': field sizing.size" in load.stderr
+    monkeypatch.setenv("NTRADER_BACKTESTS", str(path))
+    monkeypatch.chdir(tmp_path)  # no .env here
+    with pytest.raises(BacktestDeclarationError) as raised:
+        definitions.defs()  # what Dagster calls when it loads the code location
+    assert f"backtests file {path}, backtest 'broken': field sizing.size" in str(raised.value)

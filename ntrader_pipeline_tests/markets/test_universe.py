@@ -1,10 +1,11 @@
 import pytest
 
 from ntrader_pipeline.markets.universe import BarSpec, UniverseError, load_universe
+from ntrader_pipeline.settings import PipelineSettings
 
 
 def test_committed_demo_universe_loads():
-    universe = load_universe()
+    universe = load_universe(PipelineSettings().universe)
     assert universe.instrument_ids == ["SPY.ARCA", "QQQ.NASDAQ", "IWM.ARCA"]
     assert [str(s) for s in universe.bar_specs] == ["1-MINUTE-LAST", "1-DAY-LAST"]
     assert universe.bar_specs[0].bar_type("SPY.ARCA") == "SPY.ARCA-1-MINUTE-LAST-EXTERNAL"
