@@ -281,14 +281,30 @@ class IBConnection:
                     if answered or asyncio.get_running_loop().time() >= deadline:
                         return None
                     await asyncio.wait([task], timeout=_ERROR_POLL_S)
-                return task.result()
+                # The client cancels a request's future when its connection dies: no answer.
+                return None if task.cancelled() else task.result()
             finally:
                 if not task.done():
                     task.cancel()
                     await asyncio.gather(task, return_exceptions=True)
+                self._forget_requests_from(first_req_id)
 
         result = self._loop.run_until_complete(first_of_result_or_error())
         return result, relevant()
+
+    def _forget_requests_from(self, first_req_id: int) -> None:
+        """Drop this call's requests from the client's registry once the call is over.
+
+        Cancelling an abandoned call cancels its request's future but leaves the request registered
+        under its name (bar type + end time). Since Nautilus 1.231 a later request with the same name
+        awaits that shared future instead of asking IB again, so a retry on this connection would end
+        in `CancelledError` (1.221 returned [] at once). A late answer to a dropped request is ignored
+        by the client ("Received bar on req_id")."""
+        registry = self._require_client()._client._requests
+        for request in [r for r in registry.get_all() if r is not None and r.req_id >= first_req_id]:
+            if not request.future.done():
+                request.future.cancel()
+            registry.remove(req_id=request.req_id)
 
     def _record_errors(self) -> None:
         inner = self._require_client()._client

@@ -103,7 +103,7 @@ def fetch_adjusted_bars(
         req_id = inner._next_req_id()
         pending = inner._requests.add(
             req_id=req_id,
-            name=(source_type, f"{ADJUSTED_LAST} {duration}"),
+            name=(str(source_type), f"{ADJUSTED_LAST} {duration}"),  # the client parses name[0]
             handle=functools.partial(
                 inner._eclient.reqHistoricalData,
                 reqId=req_id,

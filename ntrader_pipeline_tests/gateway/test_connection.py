@@ -6,9 +6,9 @@ import socket
 import time
 
 import pytest
-from ibapi import comm
 
 from ntrader_pipeline.gateway import EmbeddedGateway
+from ntrader_pipeline.gateway.codec import encode_message
 from ntrader_pipeline.gateway.connection import negotiate_version
 from ntrader_pipeline.gateway.server import GatewayServer
 from ntrader_pipeline_tests.gateway.conftest import FIXED_NOW, fixed_clock
@@ -65,7 +65,7 @@ def test_junk_and_unknown_messages_never_break_the_connection(gateway: EmbeddedG
         raw.start_api()
         raw.send_fields("not-a-number", "x")
         raw.send_fields(999, 1, "whatever")
-        raw.sock.sendall(comm.make_msg(""))  # an empty message
+        raw.sock.sendall(encode_message([]))  # an empty message
         raw.eclient.cancelHistoricalData(4242)  # nothing to cancel: accepted silently
         raw.send_fields(20, 77, 0, "SPY")  # a historical request cut short: answered with 321 for its reqId
         wrapper = raw.pump_until(lambda w: bool(w.errors_for(77)))

@@ -238,7 +238,7 @@ def test_drop_sends_part_of_the_response_then_closes_the_socket(gateway: Embedde
         raw.start_api()
         with pytest.raises(ConnectionError, match="closed the connection"):
             raw.historical_data(1, stock("SPY", "ARCA"), END, "1 D", "1 min")
-        assert raw._buffer  # the first part of the historical-data message arrived, never the rest
+        assert raw.partial_bytes  # the first part of the historical-data message arrived, never the rest
         assert 1 not in raw.wrapper.bars
     assert gateway.requests.outcomes() == ["dropped"]
     with RawIbClient(gateway.host, gateway.port) as raw:  # the gateway itself carries on
