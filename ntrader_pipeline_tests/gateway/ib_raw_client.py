@@ -49,6 +49,7 @@ class RecordingWrapper(EWrapper):
     bars: dict[int, list[BarData]] = field(default_factory=dict)
     history_ended: dict[int, tuple[str, str]] = field(default_factory=dict)
     current_times: list[int] = field(default_factory=list)
+    current_times_in_millis: list[int] = field(default_factory=list)
 
     def error(
         self,
@@ -81,6 +82,9 @@ class RecordingWrapper(EWrapper):
 
     def currentTime(self, time: int) -> None:
         self.current_times.append(time)
+
+    def currentTimeInMillis(self, timeInMillis: int) -> None:
+        self.current_times_in_millis.append(timeInMillis)
 
     def errors_for(self, req_id: int) -> list[IbError]:
         return [e for e in self.errors if e.req_id == req_id]

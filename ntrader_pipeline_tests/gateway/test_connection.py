@@ -17,7 +17,12 @@ from ntrader_pipeline_tests.gateway.ib_raw_client import RawIbClient, stock
 
 @pytest.mark.parametrize(
     ("client_range", "forced", "expected"),
-    [((100, 187), None, 187), ((100, 150), None, 150), ((100, 200), None, 187), ((100, 187), 151, 151)],
+    [
+        ((100, 187), None, 187),
+        ((100, 150), None, 150),
+        ((100, 223), None, 200),  # ibapi 10.45's range: the newest text-protocol version
+        ((100, 187), 151, 151),
+    ],
 )
 def test_negotiate_version(client_range: tuple[int, int], forced: int | None, expected: int) -> None:
     assert negotiate_version(*client_range, forced) == expected
@@ -25,12 +30,12 @@ def test_negotiate_version(client_range: tuple[int, int], forced: int | None, ex
 
 def test_no_common_version_means_no_connection() -> None:
     assert negotiate_version(100, 150, 176) is None
-    assert negotiate_version(190, 200, None) is None
+    assert negotiate_version(201, 223, None) is None  # protobuf-only clients
 
 
 def test_default_version_is_the_highest_the_client_allows(gateway: EmbeddedGateway) -> None:
     with RawIbClient(gateway.host, gateway.port) as raw:
-        assert raw.server_version == 187
+        assert raw.server_version == 200
     with RawIbClient(gateway.host, gateway.port, versions="v100..150 +PACEAPI") as raw:
         assert raw.server_version == 150
 
@@ -42,7 +47,7 @@ def test_forced_version_outside_the_client_range_closes_the_connection() -> None
 
 def test_rejects_versions_and_hosts_it_cannot_serve() -> None:
     with pytest.raises(ValueError, match="server_version"):
-        GatewayServer(server_version=196)
+        GatewayServer(server_version=201)  # protobuf framing from 201
     with pytest.raises(ValueError, match="loopback"):
         GatewayServer(host="0.0.0.0")
 
