@@ -22,8 +22,8 @@ from ntrader_pipeline.defs.partitions import (
 )
 from ntrader_pipeline.defs.resources import IBGatewayResource, StorageResource
 from ntrader_pipeline.defs.run_tags import tag_bars_run
+from ntrader_pipeline.ib.fetcher import IBFetcher
 from ntrader_pipeline.ingest.errors import FetchError, IncompleteSessionError, SessionFetchFailedError
-from ntrader_pipeline.ingest.fetcher import IBFetcher
 from ntrader_pipeline.ingest.file_sessions import FileSessions
 from ntrader_pipeline.logs import get_logger
 from ntrader_pipeline.markets.sessions import TradingSession, session_for

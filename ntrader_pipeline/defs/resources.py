@@ -7,8 +7,8 @@ from urllib.parse import quote
 import dagster as dg
 
 from ntrader_pipeline.catalog.store import CatalogStore
-from ntrader_pipeline.ingest.fetcher import IBFetcher
-from ntrader_pipeline.ingest.ib_connection import IBConnection
+from ntrader_pipeline.ib.client import IBConnection
+from ntrader_pipeline.ib.fetcher import IBFetcher
 from ntrader_pipeline.settings import IBSettings, PipelineSettings, default_pacing_db
 
 

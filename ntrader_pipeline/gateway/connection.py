@@ -49,7 +49,7 @@ from ntrader_pipeline.gateway.inbound import (
     parse_historical_data_request,
     peek_request_id,
 )
-from ntrader_pipeline.gateway.pacing import HistoricalPacing, PacedRequest, PacingViolation
+from ntrader_pipeline.gateway.pacing import HistoricalPacing, HistoricalQuery, PacingViolation
 from ntrader_pipeline.gateway.request_log import HistoricalRecord, ReceivedRequest, RequestLog
 from ntrader_pipeline.gateway.synthetic import DAY, adjusted
 from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE
@@ -341,7 +341,7 @@ class ClientConnection:
             return False
         query = request.contract
         exchange = query.exchange.strip().upper()
-        paced = PacedRequest(
+        paced = HistoricalQuery(
             contract=(
                 str(query.con_id),
                 query.symbol.strip().upper(),

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from nautilus_trader.model.data import Bar
 
+from ntrader_pipeline.ib.client import IBConnection
 from ntrader_pipeline.ingest.completeness import complete_session
-from ntrader_pipeline.ingest.ib_connection import IBConnection
 from ntrader_pipeline.markets.bar_specs import BarSpec
 from ntrader_pipeline.markets.sessions import TradingSession
 from ntrader_pipeline.markets.universe import InstrumentSpec

@@ -24,7 +24,7 @@ import pytest
 
 from ntrader_pipeline.gateway import EmbeddedGateway, Fault
 from ntrader_pipeline.gateway.faults import CONNECTIVITY_TEXTS, PACING_VIOLATION
-from ntrader_pipeline.ingest.ib_connection import IBConnection
+from ntrader_pipeline.ib.client import IBConnection
 from ntrader_pipeline.markets.universe import BarSpec, InstrumentSpec
 from ntrader_pipeline.settings import IBSettings
 
