@@ -1,6 +1,11 @@
 """What the real Nautilus IB client, through `IBConnection.fetch_bars`, gets back for each scripted fault.
 
-These pin down the behaviour a retry policy has to work with (measured with nautilus_trader 1.221):
+These pin down the behaviour a retry policy has to work with (measured with nautilus_trader 1.221, and
+again with 1.231 at server version 200). What 1.231 changed: a request whose name (bar type + end time)
+is still registered is no longer answered with [] at once; the new request awaits the old one's future.
+An abandoned call (dropped socket, malformed bar) leaves that future cancelled, so the retry on the same
+connection ended in `CancelledError`. `IBConnection` now drops its abandoned requests from the client's
+registry, so the retry is a fresh request and the outcomes below hold on both versions:
 - 162 (pacing, no data), 200, 321: no bars, the error for the request, returned at once.
 - 1101/1102: all bars, plus the notice with reqId -1.
 - 1100: no bars after the full request timeout; the 1100 notice (reqId -1) is the only clue. Nautilus
