@@ -1,4 +1,5 @@
-"""A bounded, synchronous facade over Nautilus' `HistoricInteractiveBrokersClient`.
+"""A bounded, synchronous facade over Nautilus' `HistoricInteractiveBrokersClient` (with ib/requests.py the
+only code that reaches into the client's internals).
 
 The Nautilus client never raises: every failure comes back as empty or partial data, errors are
 only logged, and some waits are unbounded. This wrapper owns a private event loop, bounds every

@@ -139,3 +139,16 @@ def test_malformed_bar_kills_the_clients_message_handling(
     assert ib_gateway.requests.outcomes()[0] == "bars 390"  # the gateway did answer, with one bad price
     with IBConnection(ib_settings) as fresh:
         assert len(fresh.fetch_bars(SPY, MINUTE, SESSION_CLOSE, "1 D")[0]) == 390
+
+
+def test_the_same_request_after_an_abandoned_one_is_asked_afresh(
+    ib_gateway: EmbeddedGateway, ib_settings: IBSettings
+) -> None:
+    """Nautilus 1.231 joins a request to a registered one of the same name; the abandoned one is gone."""
+    ib_gateway.faults.script("SPY", Fault(delay=SHORT_TIMEOUT_S + 2), times=1)
+    with IBConnection(short(ib_settings)) as connection:
+        bars, _ = connection.fetch_bars(SPY, MINUTE, SESSION_CLOSE, "1 D")
+        same_bars, same_errors = connection.fetch_bars(SPY, MINUTE, SESSION_CLOSE, "1 D")
+    assert bars == []
+    assert len(same_bars) == 390 and same_errors == []
+    assert len(ib_gateway.requests.historical_requests()) == 2  # the retry reached the gateway
