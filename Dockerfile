@@ -1,7 +1,8 @@
 # The ntrader_pipeline code location, served over gRPC to a Dagster webserver/daemon.
 #   docker build -t ntrader-pipeline .                          (add --build-arg EXTRAS=scale for K8s/Celery)
 #   docker run --rm -p 4000:4000 -e IB_HOST=host.docker.internal -e IB_PORT=4002 ntrader-pipeline
-FROM python:3.11-slim
+# nautilus_trader 1.231 requires Python >= 3.12 (pyproject.toml: requires-python >=3.12,<3.13).
+FROM python:3.12-slim
 
 ARG EXTRAS=""
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -1,6 +1,8 @@
 # Two commands on a fresh machine: `make demo` (the pipeline end to end) and `make test`.
 SHELL := /bin/bash
-PYTHON ?= python3
+# nautilus_trader 1.231 needs Python 3.12; named explicitly, since a CI shell may not honour pyenv's
+# .python-version (plain python3 can be 3.11 there).
+PYTHON ?= python3.12
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -15,7 +17,7 @@ export DAGSTER_HOME := $(CURDIR)
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv --clear $(VENV)  # --clear: a venv of another Python (3.11) is rebuilt, not patched
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev,scale]'
 	touch $(STAMP)

@@ -49,7 +49,7 @@ def workload(sessions_per_year: int) -> list[tuple[InstrumentSpec, list[TradingS
 
 
 def run_ours(port: int, sessions_per_year: int, limiter: bool) -> dict:
-    from ntrader_pipeline.ingest.fetcher import IBFetcher, SessionResult
+    from ntrader_pipeline.ib.fetcher import IBFetcher, SessionResult
     from ntrader_pipeline.settings import IBSettings
 
     pacing_db = str(Path(tempfile.mkdtemp()) / "ib_pacing.sqlite")
@@ -74,7 +74,7 @@ def run_bare(port: int, sessions_per_year: int, debug: bool) -> dict:
         HistoricInteractiveBrokersClient,
     )
 
-    from ntrader_pipeline.ingest.ib_connection import contract_for
+    from ntrader_pipeline.ib.contracts import contract_for
 
     os.environ.setdefault("IB_MAX_CONNECTION_ATTEMPTS", "1")
 

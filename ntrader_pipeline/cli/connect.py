@@ -5,8 +5,8 @@ from __future__ import annotations
 import socket
 import sys
 
+from ntrader_pipeline.ib.client import IBConnection
 from ntrader_pipeline.ingest.errors import GatewayUnavailableError
-from ntrader_pipeline.ingest.ib_connection import IBConnection
 from ntrader_pipeline.settings import IBSettings
 
 NOTHING_LISTENING = [
@@ -34,14 +34,12 @@ def run_connect(host: str, port: int, client_id: int, timeout_s: float) -> int:
         )
         return 1
     try:
-        inner = connection._require_client()._client
-        server_version = inner._eclient.serverVersion()
-        accounts = sorted(inner.accounts()) if hasattr(inner, "accounts") else sorted(inner._account_ids)
+        info = connection.server_info()
     finally:
         connection.close()
     print(f"connected to {host}:{port} as client id {client_id}")
-    print(f"server version: {server_version}")
-    print(f"accounts: {', '.join(accounts) or '(none reported)'}")
+    print(f"server version: {info.server_version}")
+    print(f"accounts: {', '.join(info.accounts) or '(none reported)'}")
     return 0
 
 

@@ -15,8 +15,8 @@ from pydantic import BaseModel, create_model
 from pydantic.fields import FieldInfo
 
 from ntrader_pipeline.catalog.store import CatalogStore
-from ntrader_pipeline.ingest.fetcher import IBFetcher
-from ntrader_pipeline.ingest.ib_connection import IBConnection
+from ntrader_pipeline.ib.client import IBConnection
+from ntrader_pipeline.ib.fetcher import IBFetcher
 from ntrader_pipeline.settings import IBSettings, PipelineSettings, Settings
 
 STORAGE_FIELDS = ("catalog", "artifacts", "reports", "reports_url")

@@ -49,7 +49,7 @@ from ntrader_pipeline.gateway.inbound import (
     parse_historical_data_request,
     peek_request_id,
 )
-from ntrader_pipeline.gateway.pacing import HistoricalPacing, PacedRequest, PacingViolation
+from ntrader_pipeline.gateway.pacing import HistoricalPacing, HistoricalQuery, PacingViolation
 from ntrader_pipeline.gateway.request_log import HistoricalRecord, ReceivedRequest, RequestLog
 from ntrader_pipeline.gateway.synthetic import DAY, adjusted
 from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE
@@ -143,7 +143,7 @@ class ClientConnection:
 
     def _send_error(self, req_id: int, code: int, text: str) -> None:
         LOGGER.info("connection %d: error %d for reqId %d: %s", self.id, code, req_id, text)
-        self._send(messages.error(self.version, req_id, code, text))
+        self._send(messages.error(self.version, req_id, code, text, self.context.clock()))
 
     async def _handshake(self) -> bool:
         prefix = await self.reader.readexactly(len(HANDSHAKE_PREFIX))
@@ -221,6 +221,8 @@ class ClientConnection:
             self._send(messages.managed_accounts([self.context.account]))
         elif message_id == Incoming.REQ_CURRENT_TIME:
             self._send(messages.current_time(self.context.clock()))
+        elif message_id == Incoming.REQ_CURRENT_TIME_IN_MILLIS:
+            self._send(messages.current_time_in_millis(self.context.clock()))
         elif message_id == Incoming.CANCEL_HISTORICAL_DATA:
             # only delayed or unanswered queries are still open; anything else has nothing left to cancel
             req_id = parse_cancel_request_id(fields)
@@ -236,7 +238,7 @@ class ClientConnection:
         self._send(messages.managed_accounts([self.context.account]))
         self._send(messages.next_valid_id(self.next_order_id))
         for code, text in FARM_NOTICES:
-            self._send(messages.error(self.version, -1, code, text))
+            self._send(messages.error(self.version, -1, code, text, self.context.clock()))
 
     def _contract_details(self, request: ContractDetailsRequest) -> None:
         contract = find_contract(request.contract)
@@ -339,7 +341,7 @@ class ClientConnection:
             return False
         query = request.contract
         exchange = query.exchange.strip().upper()
-        paced = PacedRequest(
+        paced = HistoricalQuery(
             contract=(
                 str(query.con_id),
                 query.symbol.strip().upper(),
@@ -399,7 +401,7 @@ class ClientConnection:
         if outcome.error is not None:
             self._fail(answer.record_id, request.req_id, *outcome.error)
             return
-        fields = messages.historical_data(
+        answer_messages = messages.historical_data(
             self.version,
             request.req_id,
             (answer.window.start, answer.window.end),
@@ -410,7 +412,7 @@ class ClientConnection:
             garbled=outcome.garbled,
         )
         if outcome.drop:
-            data = encode_message(fields)
+            data = encode_message(answer_messages[0])
             LOGGER.info("connection %d: reqId %d dropping the socket mid-response", self.id, request.req_id)
             log.set_outcome(answer.record_id, "dropped")
             self.writer.write(data[: len(data) // 2])
@@ -429,7 +431,8 @@ class ClientConnection:
         )
         # logged before sending, so a client that has the answer always finds it in the log
         log.set_outcome(answer.record_id, f"bars {len(outcome.bars)}")
-        self._send(fields)
+        for fields in answer_messages:
+            self._send(fields)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,6 @@ from ntrader_pipeline.markets.calendars import CME, FX_24X5, NYSE, get_session_c
 from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE, is_session, session_for
 
 IB_TIME_ZONE_ID = "US/Eastern"  # IB still reports the legacy zone name
-MIN_TICK = 0.01
 HOURS_DAYS_AHEAD = 7  # IB lists about a week of hours starting with the request day
 _EXCHANGE_TZ = ZoneInfo(EXCHANGE_TIMEZONE)
 _EXTENDED_OPEN = dt.time(4, 0)

@@ -23,6 +23,7 @@ class Incoming(IntEnum):
     REQ_CURRENT_TIME = 49
     REQ_MARKET_DATA_TYPE = 59
     START_API = 71
+    REQ_CURRENT_TIME_IN_MILLIS = 105  # from MIN_SERVER_VER_CURRENT_TIME_IN_MILLIS (197)
 
 
 class MalformedRequestError(ValueError):

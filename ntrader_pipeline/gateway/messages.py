@@ -24,7 +24,10 @@ from ntrader_pipeline.gateway.contracts import (
 from ntrader_pipeline.gateway.synthetic import SyntheticBar
 
 MIN_SUPPORTED_VERSION = 100  # ibapi's MIN_CLIENT_VER
-MAX_SUPPORTED_VERSION = 187  # MIN_SERVER_VER_RFQ_FIELDS: what a current gateway negotiates with ibapi 10.30
+# The newest text-protocol version. From MIN_SERVER_VER_PROTOBUF (201) on, message ids travel as raw 4-byte
+# integers and, from 205/208, contract details and historical data as protobuf: not implemented here. A real
+# gateway of 2026 would answer ibapi 10.45's v100..223 with a protobuf version; 200 is what this one speaks.
+MAX_SUPPORTED_VERSION = sv.MIN_SERVER_VER_PARAMETRIZED_DAYS_OF_EXECUTIONS  # 200
 _EXCHANGE_TZ = ZoneInfo(IB_TIME_ZONE_ID)
 
 
@@ -36,6 +39,8 @@ class Outgoing(IntEnum):
     HISTORICAL_DATA = 17
     CURRENT_TIME = 49
     CONTRACT_DATA_END = 52
+    HISTORICAL_DATA_END = 108  # from MIN_SERVER_VER_HISTORICAL_DATA_END (196)
+    CURRENT_TIME_IN_MILLIS = 109  # from MIN_SERVER_VER_CURRENT_TIME_IN_MILLIS (197)
 
 
 def handshake_reply(server_version: int, now: dt.datetime) -> list[Field]:
@@ -54,10 +59,24 @@ def current_time(now: dt.datetime) -> list[Field]:
     return [Outgoing.CURRENT_TIME, 1, int(now.timestamp())]
 
 
-def error(server_version: int, req_id: int, code: int, text: str) -> list[Field]:
-    fields: list[Field] = [Outgoing.ERR_MSG, 2, req_id, code, text]
+def current_time_in_millis(now: dt.datetime) -> list[Field]:
+    return [Outgoing.CURRENT_TIME_IN_MILLIS, _millis(now)]  # no version field
+
+
+def _millis(moment: dt.datetime) -> int:
+    return round(moment.timestamp() * 1000)
+
+
+def error(server_version: int, req_id: int, code: int, text: str, now: dt.datetime) -> list[Field]:
+    """From MIN_SERVER_VER_ERROR_TIME (194) the version field goes and the error's time (ms) follows."""
+    fields: list[Field] = [Outgoing.ERR_MSG]
+    if server_version < sv.MIN_SERVER_VER_ERROR_TIME:
+        fields.append(2)  # message version
+    fields += [req_id, code, text]
     if server_version >= sv.MIN_SERVER_VER_ADVANCED_ORDER_REJECT:
         fields.append("")  # advancedOrderRejectJson
+    if server_version >= sv.MIN_SERVER_VER_ERROR_TIME:
+        fields.append(_millis(now))
     return fields
 
 
@@ -167,22 +186,24 @@ def historical_data(
     daily: bool,
     trades: bool,
     garbled: frozenset[int] = frozenset(),
-) -> list[Field]:
-    """All bars of one request in one message (below server version 196 there is no separate end message).
+) -> list[list[Field]]:
+    """The messages answering one request: all bars in one historicalData message, which below server
+    version 196 carries the query's start/end and ends the request; from 196
+    (MIN_SERVER_VER_HISTORICAL_DATA_END) a historicalDataEnd message carries them instead.
 
     Non-TRADES bars (MIDPOINT) carry -1 for volume, wap and count, as IB sends them. Bars whose `start` is
     in `garbled` carry a non-numeric close price.
     """
     below_124 = server_version < sv.MIN_SERVER_VER_SYNT_REALTIME_BARS
+    separate_end = server_version >= sv.MIN_SERVER_VER_HISTORICAL_DATA_END
+    start, end = (format_window_time(moment, format_date) for moment in window)
     fields: list[Field] = [Outgoing.HISTORICAL_DATA]
     if below_124:
         fields.append(3)  # message version
-    fields += [
-        req_id,
-        format_window_time(window[0], format_date),
-        format_window_time(window[1], format_date),
-        len(bars),
-    ]
+    fields.append(req_id)
+    if not separate_end:
+        fields += [start, end]
+    fields.append(len(bars))
     for bar in bars:
         fields += [
             format_bar_time(bar, format_date, daily),
@@ -195,4 +216,6 @@ def historical_data(
         if below_124:
             fields.append("false")  # hasGaps
         fields.append(bar.count if trades else -1)
-    return fields
+    if separate_end:
+        return [fields, [Outgoing.HISTORICAL_DATA_END, req_id, start, end]]
+    return [fields]

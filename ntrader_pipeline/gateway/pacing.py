@@ -32,7 +32,7 @@ MonotonicClock = Callable[[], float]
 
 
 @dataclass(frozen=True, slots=True)
-class PacedRequest:
+class HistoricalQuery:
     """What the pacing rules look at in a historical request (strings normalised by the caller)."""
 
     contract: tuple[str, ...]  # e.g. (sec_type, symbol, exchange, primary_exchange, currency)
@@ -80,7 +80,7 @@ class HistoricalPacing:
         with self._lock:
             return self._open
 
-    def admit(self, request: PacedRequest) -> None:
+    def admit(self, request: HistoricalQuery) -> None:
         with self._lock:
             now = self._clock()
             violation = self._violation(request, now)
@@ -93,7 +93,7 @@ class HistoricalPacing:
         with self._lock:
             self._open = max(0, self._open - 1)
 
-    def _violation(self, request: PacedRequest, now: float) -> PacingViolation | None:
+    def _violation(self, request: HistoricalQuery, now: float) -> PacingViolation | None:
         last = self._last_identical.get(request.identity)
         if last is not None and now - last < IDENTICAL_WINDOW_S:
             return PacingViolation("identical", f"the same request was made {now - last:.1f} s ago")
@@ -113,7 +113,7 @@ class HistoricalPacing:
             return PacingViolation("open_requests", f"{self._open} historical requests are still open")
         return None
 
-    def _count(self, request: PacedRequest, now: float) -> None:
+    def _count(self, request: HistoricalQuery, now: float) -> None:
         self._last_identical[request.identity] = now
         self._bursts.setdefault(request.burst_key, deque()).append(now)
         if request.bar_seconds <= SMALL_BAR_MAX_SECONDS:

@@ -15,8 +15,8 @@ from enum import StrEnum
 import structlog
 
 from ntrader_pipeline.catalog.store import CatalogStore
+from ntrader_pipeline.ib.fetcher import IBFetcher, SessionResult
 from ntrader_pipeline.ingest.errors import IncompleteSessionError, SessionFetchFailedError
-from ntrader_pipeline.ingest.fetcher import IBFetcher, SessionResult
 from ntrader_pipeline.ingest.file_sessions import FileSessions
 from ntrader_pipeline.logs import get_logger
 from ntrader_pipeline.markets.bar_specs import BarSpec

@@ -2,7 +2,9 @@
 
 Requests are built by ibapi's own `EClient` methods for the negotiated server version (its `sendMsg` is
 redirected to our socket) and everything the gateway sends is decoded by ibapi's own `Decoder` (made
-strict about field counts), so a field the gateway gets wrong per version fails the test.
+strict about field counts), so a field the gateway gets wrong per version fails the test. Framing (the
+handshake and hand-built messages) uses the gateway's own codec rather than ibapi's private `comm`
+helpers, whose signatures change between ibapi releases.
 """
 
 from __future__ import annotations
@@ -13,14 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ibapi import comm
 from ibapi.client import EClient
 from ibapi.common import BarData
 from ibapi.contract import Contract, ContractDetails
 from ibapi.decoder import Decoder
+from ibapi.server_versions import MAX_CLIENT_VER, MIN_CLIENT_VER
 from ibapi.wrapper import EWrapper
 
+from ntrader_pipeline.gateway.codec import FrameBuffer, encode_message
+
 DEFAULT_TIMEOUT = 10.0
+CLIENT_VERSIONS = f"v{MIN_CLIENT_VER}..{MAX_CLIENT_VER}"  # what the installed ibapi's EClient offers
 
 
 @dataclass
@@ -29,6 +34,7 @@ class IbError:
     code: int
     text: str
     advanced_order_reject_json: str
+    error_time: int = 0
 
 
 @dataclass
@@ -43,9 +49,18 @@ class RecordingWrapper(EWrapper):
     bars: dict[int, list[BarData]] = field(default_factory=dict)
     history_ended: dict[int, tuple[str, str]] = field(default_factory=dict)
     current_times: list[int] = field(default_factory=list)
+    current_times_in_millis: list[int] = field(default_factory=list)
 
-    def error(self, reqId: int, errorCode: int, errorString: str, advancedOrderRejectJson: str = "") -> None:
-        self.errors.append(IbError(reqId, errorCode, errorString, advancedOrderRejectJson))
+    def error(
+        self,
+        reqId: int,
+        errorTime: int,
+        errorCode: int,
+        errorString: str,
+        advancedOrderRejectJson: str = "",
+    ) -> None:
+        # ibapi 10.45 passes the error time (a field of its own from server version 194, else 0)
+        self.errors.append(IbError(reqId, errorCode, errorString, advancedOrderRejectJson, errorTime))
 
     def managedAccounts(self, accountsList: str) -> None:
         self.accounts.append(accountsList)
@@ -68,29 +83,36 @@ class RecordingWrapper(EWrapper):
     def currentTime(self, time: int) -> None:
         self.current_times.append(time)
 
+    def currentTimeInMillis(self, timeInMillis: int) -> None:
+        self.current_times_in_millis.append(timeInMillis)
+
     def errors_for(self, req_id: int) -> list[IbError]:
         return [e for e in self.errors if e.req_id == req_id]
 
 
 class StrictDecoder(Decoder):
     """ibapi's Decoder, but a message with fields left over (or, for signature-decoded messages, a wrong
-    field count, which ibapi only logs and drops) raises instead of passing silently."""
+    field count, which ibapi only logs and drops) raises instead of passing silently.
 
-    def interpret(self, fields: tuple[bytes, ...]) -> None:
-        handle = self.msgId2handleInfo.get(int(fields[0]))
+    ibapi 10.45 hands the decoder the message id apart from the fields that follow it."""
+
+    def interpret(self, fields: tuple[bytes, ...], msgId: int) -> None:
+        handle = self.msgId2handleInfo.get(msgId)
         if handle is not None and handle.wrapperMeth is not None and handle.wrapperParams is not None:
-            expected = len(handle.wrapperParams) - 1 + 2  # minus self, plus message id and version
+            expected = len(handle.wrapperParams) - 1 + 1  # minus self, plus the version field
             if len(fields) != expected:
-                raise AssertionError(f"message {fields!r} has {len(fields)} fields, ibapi expects {expected}")
-            super().interpret(fields)
+                raise AssertionError(
+                    f"message {msgId} {fields!r} has {len(fields)} fields, ibapi expects {expected}"
+                )
+            super().interpret(fields, msgId)
         elif handle is not None and handle.processMeth is not None:
             remaining = iter(fields)
             handle.processMeth(self, remaining)
             leftover = list(remaining)
             if leftover:
-                raise AssertionError(f"message {fields[0]!r} left fields undecoded: {leftover!r}")
+                raise AssertionError(f"message {msgId} left fields undecoded: {leftover!r}")
         else:
-            raise AssertionError(f"ibapi has no decoder for message {fields!r}")
+            raise AssertionError(f"ibapi has no decoder for message {msgId} {fields!r}")
 
 
 class _SocketConnection:
@@ -109,13 +131,14 @@ class _SocketConnection:
 
 class RawIbClient:
     def __init__(
-        self, host: str, port: int, *, versions: str = "v100..187", timeout: float = DEFAULT_TIMEOUT
+        self, host: str, port: int, *, versions: str = CLIENT_VERSIONS, timeout: float = DEFAULT_TIMEOUT
     ):
         self.timeout = timeout
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.wrapper = RecordingWrapper()
-        self._buffer = b""
-        self.sock.sendall(b"API\0" + comm.make_msg(versions))
+        self._frames = FrameBuffer()
+        self._pending: list[tuple[bytes, ...]] = []
+        self.sock.sendall(b"API\0" + encode_message([versions]))
         handshake = self._read_messages_until(lambda msgs: bool(msgs))[0]
         self.server_version = int(handshake[0])
         self.connection_time = handshake[1].decode()
@@ -128,6 +151,11 @@ class RawIbClient:
         self.eclient.clientId = 1
         self.raw_messages: list[tuple[bytes, ...]] = []
 
+    @property
+    def partial_bytes(self) -> int:
+        """Bytes received of a message that has not arrived in full."""
+        return self._frames.pending_bytes
+
     def close(self) -> None:
         self.sock.close()
 
@@ -139,7 +167,7 @@ class RawIbClient:
 
     def send_fields(self, *fields: Any) -> None:
         """Send an arbitrary message (for requests EClient would refuse to build)."""
-        self.sock.sendall(comm.make_msg("".join(comm.make_field(f) for f in fields)))
+        self.sock.sendall(encode_message(fields))
 
     def _read_messages_until(
         self, done: Callable[[list[tuple[bytes, ...]]], bool]
@@ -147,10 +175,8 @@ class RawIbClient:
         deadline = time.monotonic() + self.timeout
         messages: list[tuple[bytes, ...]] = []
         while not done(messages):
-            _size, text, rest = comm.read_msg(self._buffer)
-            if text:
-                self._buffer = rest
-                messages.append(comm.read_fields(text))
+            if self._pending:
+                messages.append(self._pending.pop(0))
                 continue
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -159,7 +185,7 @@ class RawIbClient:
             chunk = self.sock.recv(1 << 16)
             if not chunk:
                 raise ConnectionError("gateway closed the connection")
-            self._buffer += chunk
+            self._pending += [tuple(f.encode("latin-1") for f in msg) for msg in self._frames.feed(chunk)]
         return messages
 
     def pump_until(self, done: Callable[[RecordingWrapper], bool]) -> RecordingWrapper:
@@ -169,7 +195,7 @@ class RawIbClient:
             while len(self.raw_messages) < len(messages):
                 fields = messages[len(self.raw_messages)]
                 self.raw_messages.append(fields)
-                self.decoder.interpret(fields)
+                self.decoder.interpret(fields[1:], int(fields[0]))
             return done(self.wrapper)
 
         self.raw_messages = []

@@ -13,8 +13,9 @@ from ntrader_pipeline.gateway.codec import (
 
 
 def test_encoding_matches_ibapi_framing() -> None:
-    fields = [17, "SPY", 1.5, True, ""]
-    assert encode_message(fields) == comm.make_msg("".join(comm.make_field(f) for f in fields))
+    msg_id, *rest = fields = [17, "SPY", 1.5, True, ""]
+    # ibapi 10.45: the message id apart, as text below server version 201 (MIN_SERVER_VER_PROTOBUF)
+    assert encode_message(fields) == comm.make_msg(msg_id, False, "".join(comm.make_field(f) for f in rest))
     _size, payload, rest = comm.read_msg(encode_message(fields))
     assert rest == b"" and decode_payload(payload) == ["17", "SPY", "1.5", "1", ""]
 

@@ -6,9 +6,9 @@ import socket
 import time
 
 import pytest
-from ibapi import comm
 
 from ntrader_pipeline.gateway import EmbeddedGateway
+from ntrader_pipeline.gateway.codec import encode_message
 from ntrader_pipeline.gateway.connection import negotiate_version
 from ntrader_pipeline.gateway.server import GatewayServer
 from ntrader_pipeline_tests.gateway.conftest import FIXED_NOW, fixed_clock
@@ -17,7 +17,12 @@ from ntrader_pipeline_tests.gateway.ib_raw_client import RawIbClient, stock
 
 @pytest.mark.parametrize(
     ("client_range", "forced", "expected"),
-    [((100, 187), None, 187), ((100, 150), None, 150), ((100, 200), None, 187), ((100, 187), 151, 151)],
+    [
+        ((100, 187), None, 187),
+        ((100, 150), None, 150),
+        ((100, 223), None, 200),  # ibapi 10.45's range: the newest text-protocol version
+        ((100, 187), 151, 151),
+    ],
 )
 def test_negotiate_version(client_range: tuple[int, int], forced: int | None, expected: int) -> None:
     assert negotiate_version(*client_range, forced) == expected
@@ -25,12 +30,12 @@ def test_negotiate_version(client_range: tuple[int, int], forced: int | None, ex
 
 def test_no_common_version_means_no_connection() -> None:
     assert negotiate_version(100, 150, 176) is None
-    assert negotiate_version(190, 200, None) is None
+    assert negotiate_version(201, 223, None) is None  # protobuf-only clients
 
 
 def test_default_version_is_the_highest_the_client_allows(gateway: EmbeddedGateway) -> None:
     with RawIbClient(gateway.host, gateway.port) as raw:
-        assert raw.server_version == 187
+        assert raw.server_version == 200
     with RawIbClient(gateway.host, gateway.port, versions="v100..150 +PACEAPI") as raw:
         assert raw.server_version == 150
 
@@ -42,7 +47,7 @@ def test_forced_version_outside_the_client_range_closes_the_connection() -> None
 
 def test_rejects_versions_and_hosts_it_cannot_serve() -> None:
     with pytest.raises(ValueError, match="server_version"):
-        GatewayServer(server_version=196)
+        GatewayServer(server_version=201)  # protobuf framing from 201
     with pytest.raises(ValueError, match="loopback"):
         GatewayServer(host="0.0.0.0")
 
@@ -65,7 +70,7 @@ def test_junk_and_unknown_messages_never_break_the_connection(gateway: EmbeddedG
         raw.start_api()
         raw.send_fields("not-a-number", "x")
         raw.send_fields(999, 1, "whatever")
-        raw.sock.sendall(comm.make_msg(""))  # an empty message
+        raw.sock.sendall(encode_message([]))  # an empty message
         raw.eclient.cancelHistoricalData(4242)  # nothing to cancel: accepted silently
         raw.send_fields(20, 77, 0, "SPY")  # a historical request cut short: answered with 321 for its reqId
         wrapper = raw.pump_until(lambda w: bool(w.errors_for(77)))

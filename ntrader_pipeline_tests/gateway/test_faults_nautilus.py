@@ -1,6 +1,11 @@
 """What the real Nautilus IB client, through `IBConnection.fetch_bars`, gets back for each scripted fault.
 
-These pin down the behaviour a retry policy has to work with (measured with nautilus_trader 1.221):
+These pin down the behaviour a retry policy has to work with (measured with nautilus_trader 1.221, and
+again with 1.231 at server version 200). What 1.231 changed: a request whose name (bar type + end time)
+is still registered is no longer answered with [] at once; the new request awaits the old one's future.
+An abandoned call (dropped socket, malformed bar) leaves that future cancelled, so the retry on the same
+connection ended in `CancelledError`. `IBConnection` now drops its abandoned requests from the client's
+registry, so the retry is a fresh request and the outcomes below hold on both versions:
 - 162 (pacing, no data), 200, 321: no bars, the error for the request, returned at once.
 - 1101/1102: all bars, plus the notice with reqId -1.
 - 1100: no bars after the full request timeout; the 1100 notice (reqId -1) is the only clue. Nautilus
@@ -24,7 +29,7 @@ import pytest
 
 from ntrader_pipeline.gateway import EmbeddedGateway, Fault
 from ntrader_pipeline.gateway.faults import CONNECTIVITY_TEXTS, PACING_VIOLATION
-from ntrader_pipeline.ingest.ib_connection import IBConnection
+from ntrader_pipeline.ib.client import IBConnection
 from ntrader_pipeline.markets.universe import BarSpec, InstrumentSpec
 from ntrader_pipeline.settings import IBSettings
 
@@ -134,3 +139,16 @@ def test_malformed_bar_kills_the_clients_message_handling(
     assert ib_gateway.requests.outcomes()[0] == "bars 390"  # the gateway did answer, with one bad price
     with IBConnection(ib_settings) as fresh:
         assert len(fresh.fetch_bars(SPY, MINUTE, SESSION_CLOSE, "1 D")[0]) == 390
+
+
+def test_the_same_request_after_an_abandoned_one_is_asked_afresh(
+    ib_gateway: EmbeddedGateway, ib_settings: IBSettings
+) -> None:
+    """Nautilus 1.231 joins a request to a registered one of the same name; the abandoned one is gone."""
+    ib_gateway.faults.script("SPY", Fault(delay=SHORT_TIMEOUT_S + 2), times=1)
+    with IBConnection(short(ib_settings)) as connection:
+        bars, _ = connection.fetch_bars(SPY, MINUTE, SESSION_CLOSE, "1 D")
+        same_bars, same_errors = connection.fetch_bars(SPY, MINUTE, SESSION_CLOSE, "1 D")
+    assert bars == []
+    assert len(same_bars) == 390 and same_errors == []
+    assert len(ib_gateway.requests.historical_requests()) == 2  # the retry reached the gateway

@@ -12,7 +12,7 @@ from ntrader_pipeline.gateway.faults import PACING_VIOLATION
 from ntrader_pipeline.gateway.pacing import (
     MAX_OPEN_REQUESTS,
     HistoricalPacing,
-    PacedRequest,
+    HistoricalQuery,
     PacingViolation,
 )
 from ntrader_pipeline_tests.gateway.conftest import fixed_clock
@@ -32,9 +32,9 @@ class FakeClock:
 
 def request(
     n: int = 0, *, contract: tuple[str, ...] = SPY, bar_seconds: int = 60, what: str = "TRADES"
-) -> PacedRequest:
+) -> HistoricalQuery:
     """The n-th distinct request (different end times are different requests)."""
-    return PacedRequest(
+    return HistoricalQuery(
         contract=contract,
         exchange="SMART",
         what_to_show=what,
@@ -55,7 +55,7 @@ def pacing(clock: FakeClock) -> HistoricalPacing:
     return HistoricalPacing(clock)
 
 
-def admit(pacing: HistoricalPacing, paced: PacedRequest) -> str | None:
+def admit(pacing: HistoricalPacing, paced: HistoricalQuery) -> str | None:
     """None when admitted (and released at once, as an answered request), else the broken rule."""
     try:
         pacing.admit(paced)

@@ -1,5 +1,6 @@
 """The gateway over a real socket, decoded by ibapi's own Decoder at server versions that straddle every
-layout change the gateway implements (110/121/122/124/126/134/152/163/164/166/182/186)."""
+layout change the gateway implements (110/121/122/124/126/134/152/163/164/166/182/186/194/196/197), up to
+the newest it speaks (200, the last before ibapi's protobuf framing)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ from decimal import Decimal
 import pytest
 
 from ntrader_pipeline.gateway import EmbeddedGateway
+from ntrader_pipeline.gateway.messages import MAX_SUPPORTED_VERSION
 from ntrader_pipeline.gateway.synthetic import DAY, session_bars
-from ntrader_pipeline_tests.gateway.conftest import fixed_clock
+from ntrader_pipeline_tests.gateway.conftest import FIXED_NOW, fixed_clock
 from ntrader_pipeline_tests.gateway.ib_raw_client import RawIbClient, stock
 
-VERSIONS = [100, 121, 123, 124, 151, 163, 164, 166, 176, 182, 186, 187]
+VERSIONS = [100, 121, 123, 124, 151, 163, 164, 166, 176, 182, 186, 187, 193, 194, 195, 196, 197, 200]
+ERROR_TIME = 194  # ibapi's MIN_SERVER_VER_ERROR_TIME: no version field, the error's time (ms) last
+HISTORICAL_DATA_END = 196  # MIN_SERVER_VER_HISTORICAL_DATA_END: start/end move to a message of their own
+CURRENT_TIME_IN_MILLIS = 197
 SESSION_END = "20240105 21:00:00 UTC"
 
 
@@ -187,3 +192,34 @@ def test_invalid_requests_get_error_321(
     assert error.code == 321
     assert mentions in error.text
     assert 29 not in wrapper.bars
+
+
+def test_the_newest_version_is_among_those_decoded() -> None:
+    assert MAX_SUPPORTED_VERSION in VERSIONS and MAX_SUPPORTED_VERSION == 200
+
+
+def test_history_ends_with_the_queried_window_in_its_own_message_from_196(client: RawIbClient) -> None:
+    wrapper = client.historical_data(31, stock("SPY", "ARCA"), SESSION_END, "1 D", "1 min")
+    ids = [int(m[0]) for m in client.raw_messages]
+    if client.server_version >= HISTORICAL_DATA_END:
+        assert ids == [17, 108]
+    else:
+        assert ids == [17]
+    start, end = wrapper.history_ended[31]
+    assert utc(end) == dt.datetime(2024, 1, 5, 21, 0, tzinfo=dt.UTC)
+    assert utc(start) < utc(end)
+
+
+def test_errors_carry_their_time_from_194(client: RawIbClient) -> None:
+    wrapper = client.contract_details(32, stock("NOPE", "ARCA"))
+    [error] = wrapper.errors_for(32)
+    expected = round(FIXED_NOW.timestamp() * 1000) if client.server_version >= ERROR_TIME else 0
+    assert error.error_time == expected
+
+
+def test_current_time_in_millis_from_197(client: RawIbClient) -> None:
+    if client.server_version < CURRENT_TIME_IN_MILLIS:
+        pytest.skip("reqCurrentTimeInMillis exists from server version 197")
+    client.eclient.reqCurrentTimeInMillis()
+    wrapper = client.pump_until(lambda w: bool(w.current_times_in_millis))
+    assert wrapper.current_times_in_millis == [round(FIXED_NOW.timestamp() * 1000)]

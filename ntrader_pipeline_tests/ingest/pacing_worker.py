@@ -7,7 +7,7 @@ Prints {"requests": N, "waited_s": S} as JSON.
 import json
 import sys
 
-from ntrader_pipeline.ingest.fetcher import IBFetcher
+from ntrader_pipeline.ib.fetcher import IBFetcher
 from ntrader_pipeline.markets.sessions import sessions_between
 from ntrader_pipeline.markets.universe import BarSpec, InstrumentSpec
 from ntrader_pipeline.settings import IBSettings

@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING
 
 from nautilus_trader.model.data import Bar
 
+from ntrader_pipeline.ib.client import IBConnection
 from ntrader_pipeline.ingest.completeness import complete_session
 from ntrader_pipeline.markets.bar_specs import BarSpec
 from ntrader_pipeline.markets.sessions import TradingSession
 from ntrader_pipeline.markets.universe import InstrumentSpec
 
 if TYPE_CHECKING:
-    from ntrader_pipeline.ingest.ib_connection import IBConnection
+    from ntrader_pipeline.ib.client import IBConnection
 
 
 def fetch_session_bars(

@@ -8,8 +8,8 @@ import pytest
 from ntrader_pipeline.catalog.frames import bars_to_frame
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.gateway.synthetic import adjustment_factor
+from ntrader_pipeline.ib.client import IBConnection
 from ntrader_pipeline.ingest.errors import ContractNotFoundError
-from ntrader_pipeline.ingest.ib_connection import IBConnection
 from ntrader_pipeline.markets.universe import BarSpec, InstrumentSpec
 from ntrader_pipeline_tests.ingest.session_fetch import fetch_session_bars
 from ntrader_pipeline_tests.quality.session_checks import check_session

@@ -8,8 +8,8 @@ import dagster as dg
 import pytest
 
 from ntrader_pipeline.gateway import Fault
+from ntrader_pipeline.ib.fetcher import IBFetcher
 from ntrader_pipeline.ingest.errors import ContractNotFoundError, InvalidRequestError, SessionFetchFailedError
-from ntrader_pipeline.ingest.fetcher import IBFetcher
 from ntrader_pipeline.markets.sessions import session_for
 from ntrader_pipeline.markets.universe import BarSpec, InstrumentSpec
 from ntrader_pipeline_tests.defs.helpers import MINUTE_BARS, materialize

@@ -8,12 +8,12 @@ import pytest
 
 from ntrader_pipeline.catalog.frames import bars_to_frame
 from ntrader_pipeline.gateway import Fault
+from ntrader_pipeline.ib.client import IBConnection
 from ntrader_pipeline.ingest.errors import (
     ContractNotFoundError,
     GatewayUnavailableError,
     IncompleteSessionError,
 )
-from ntrader_pipeline.ingest.ib_connection import IBConnection
 from ntrader_pipeline.markets.sessions import session_for
 from ntrader_pipeline.markets.universe import BarSpec, InstrumentSpec
 from ntrader_pipeline.settings import IBSettings

@@ -2,8 +2,8 @@
 
 import pytest
 
+from ntrader_pipeline.ib.codes import Outcome, classify
 from ntrader_pipeline.ingest.errors import IBError
-from ntrader_pipeline.ingest.outcomes import Outcome, classify
 
 NO_DATA = IBError(
     7, 162, "Historical Market Data Service error message:HMDS query returned no data: SPY@ARCA Trades"

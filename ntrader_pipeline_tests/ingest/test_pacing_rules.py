@@ -2,7 +2,7 @@
 
 import pytest
 
-from ntrader_pipeline.ingest.pacing import PacedRequest, PacingLimiter, PacingRules, PacingWaitError
+from ntrader_pipeline.ib.pacing import PacedRequest, PacingLimiter, PacingRules, PacingWaitError
 
 
 class FakeClock:

@@ -1,4 +1,4 @@
-"""The Dockerfile's invariants (no Docker engine here to build it): slim 3.11 base, non-root, pinned
+"""The Dockerfile's invariants (no Docker engine here to build it): slim 3.12 base, non-root, pinned
 install from pyproject.toml, serves the code location; .dockerignore keeps secrets and data out."""
 
 import fnmatch
@@ -25,8 +25,8 @@ def instructions() -> list[tuple[str, str]]:
     return [(row.split(None, 1)[0].upper(), row.split(None, 1)[1]) for row in rows]
 
 
-def test_base_image_is_slim_python_311() -> None:
-    assert [v for k, v in instructions() if k == "FROM"] == ["python:3.11-slim"]
+def test_base_image_is_slim_python_312() -> None:
+    assert [v for k, v in instructions() if k == "FROM"] == ["python:3.12-slim"]
 
 
 def test_runs_as_a_non_root_user_after_the_last_install() -> None:

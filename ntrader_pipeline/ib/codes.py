@@ -16,8 +16,6 @@ from ntrader_pipeline.ingest.errors import IBError
 PACING_VIOLATION = 162
 NO_SECURITY_DEFINITION = 200
 INVALID_REQUEST = 321
-CONNECTIVITY_CODES = frozenset({1100, 1101, 1102})
-TIMEOUT_CODE = 0  # IBConnection's own marker for "no answer within the request timeout"
 _NO_DATA_TEXT = "returned no data"
 _PACING_TEXT = "pacing violation"
 

@@ -23,6 +23,9 @@ from typing import Self
 from nautilus_trader.model.data import Bar
 from nautilus_trader.model.instruments import Instrument
 
+from ntrader_pipeline.ib.client import IBConnection
+from ntrader_pipeline.ib.codes import NO_SECURITY_DEFINITION, Outcome, Verdict, classify
+from ntrader_pipeline.ib.pacing import PacedRequest, PacingLimiter
 from ntrader_pipeline.ingest.completeness import complete_session
 from ntrader_pipeline.ingest.errors import (
     ContractNotFoundError,
@@ -34,9 +37,6 @@ from ntrader_pipeline.ingest.errors import (
     SessionFetchFailedError,
     TransientFetchError,
 )
-from ntrader_pipeline.ingest.ib_connection import IBConnection
-from ntrader_pipeline.ingest.outcomes import NO_SECURITY_DEFINITION, Outcome, Verdict, classify
-from ntrader_pipeline.ingest.pacing import PacedRequest, PacingLimiter
 from ntrader_pipeline.logs import get_logger
 from ntrader_pipeline.markets.bar_specs import BarSpec
 from ntrader_pipeline.markets.sessions import TradingSession
@@ -321,7 +321,7 @@ def _paced(spec: InstrumentSpec, bar_spec: BarSpec, end_utc: dt.datetime, durati
 
 def _yearly_requests_fit(spec: InstrumentSpec) -> bool:
     """Plain stock bars can be asked for a year at a time; continuous futures and adjusted series are
-    served only up to now (see ingest/up_to_now.py), so they keep one request per session."""
+    served only up to now (see ib/requests.py), so they keep one request per session."""
     return spec.sec_type == "STK" and not spec.adjusted
 
 

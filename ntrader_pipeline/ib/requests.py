@@ -5,6 +5,8 @@ back from now ("N D", in the instrument calendar's sessions), and the session is
 Nautilus sends the empty end itself for CONTFUT but has no ADJUSTED_LAST (its price types are
 BID/ASK/MID/LAST), so adjusted daily bars are requested here through the client's own request registry,
 then re-stamped with the adjusted series' bar type.
+
+`IBConnection` (ib/client.py) runs these; this module never imports it, so the two do not form a cycle.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
+from nautilus_trader.adapters.interactive_brokers.common import IBContract
+from nautilus_trader.adapters.interactive_brokers.historical.client import HistoricInteractiveBrokersClient
 from nautilus_trader.adapters.interactive_brokers.parsing.data import bar_spec_to_bar_size
 from nautilus_trader.model.data import Bar, BarType
 
+from ntrader_pipeline.ib.codes import INVALID_REQUEST
 from ntrader_pipeline.ingest.errors import IBError, IncompleteSessionError
-from ntrader_pipeline.ingest.ib_connection import IBConnection, contract_for
-from ntrader_pipeline.ingest.outcomes import INVALID_REQUEST
 from ntrader_pipeline.markets.bar_specs import BarSpec
 from ntrader_pipeline.markets.universe import InstrumentSpec
 
@@ -71,67 +74,58 @@ def duration_up_to_now(
     return f"{back} D"
 
 
-def fetch_up_to_now(
-    connection: IBConnection, spec: InstrumentSpec, bar_spec: BarSpec, end_utc: dt.datetime, duration: str
-) -> tuple[list[Bar], list[IBError]]:
-    """What a request ending at `end_utc` would return, fetched from now back (the caller keeps the
-    sessions it wants); an intraday CONTFUT session too far back is refused with the reason."""
+def up_to_now_duration_or_refusal(
+    spec: InstrumentSpec, bar_spec: BarSpec, end_utc: dt.datetime, duration: str
+) -> tuple[str | None, IBError | None]:
+    """The "N D" from now back that covers a request ending at `end_utc` (naive or aware UTC), or the
+    reason to ask nothing (the session has not closed; an intraday CONTFUT session too far back). The
+    refusal is an INVALID_REQUEST error: retrying cannot help."""
     end = end_utc.replace(tzinfo=dt.UTC) if end_utc.tzinfo is None else end_utc
     try:
-        back = duration_up_to_now(spec, bar_spec, end, duration)
+        return duration_up_to_now(spec, bar_spec, end, duration), None
     except IncompleteSessionError as exc:
-        return [], [IBError(-1, INVALID_REQUEST, str(exc))]  # retrying cannot help
-    if spec.adjusted:
-        return fetch_adjusted_bars(connection, spec, bar_spec, back)
-    return connection.fetch_bars_as_asked(spec, bar_spec, end_utc, back)  # Nautilus sends the empty end
+        return None, IBError(-1, INVALID_REQUEST, str(exc))
 
 
-def fetch_adjusted_bars(
-    connection: IBConnection, spec: InstrumentSpec, bar_spec: BarSpec, duration: str
-) -> tuple[list[Bar], list[IBError]]:
-    """ADJUSTED_LAST bars ending now, stamped with the adjusted series' bar type (SPY-ADJ.ARCA-…)."""
-    client = connection._require_client()
+async def request_adjusted_bars(
+    client: HistoricInteractiveBrokersClient,
+    contract: IBContract,
+    source_type: BarType,
+    duration: str,
+    timeout_s: int,
+) -> list[Bar]:
+    """ADJUSTED_LAST bars ending now, through the client's own request registry, under `source_type`
+    (the bar type of the instrument IB names; the client decodes bars only for an instrument it has
+    cached under that id, so the instrument is requested first when missing)."""
     inner = client._client
-    contract = contract_for(spec)
-    # The client decodes bars only for an instrument in its cache, under the id IB gives the contract.
-    source_type = BarType.from_str(bar_spec.bar_type(spec.ib_instrument_id))
-    timeout = max(1, int(connection.settings.request_timeout_s))
+    if inner._cache.instrument(source_type.instrument_id) is None:
+        await client.request_instruments(contracts=[contract])
+    req_id = inner._next_req_id()
+    pending = inner._requests.add(
+        req_id=req_id,
+        # the client parses name[0] with BarType.from_str (a str since Nautilus 1.231)
+        name=(str(source_type), f"{ADJUSTED_LAST} {duration}"),
+        handle=functools.partial(
+            inner._eclient.reqHistoricalData,
+            reqId=req_id,
+            contract=contract,
+            endDateTime="",  # IB's rule for ADJUSTED_LAST
+            durationStr=duration,
+            barSizeSetting=bar_spec_to_bar_size(source_type.spec),
+            whatToShow=ADJUSTED_LAST,
+            useRTH=True,
+            formatDate=2,
+            keepUpToDate=False,
+            chartOptions=[],
+        ),
+        cancel=functools.partial(inner._eclient.cancelHistoricalData, reqId=req_id),
+    )
+    if pending is None:
+        return []
+    pending.handle()
+    return await inner._await_request(pending, timeout_s, default_value=[])
 
-    async def request() -> list[Bar]:
-        if inner._cache.instrument(source_type.instrument_id) is None:
-            await client.request_instruments(contracts=[contract])
-        req_id = inner._next_req_id()
-        pending = inner._requests.add(
-            req_id=req_id,
-            name=(source_type, f"{ADJUSTED_LAST} {duration}"),
-            handle=functools.partial(
-                inner._eclient.reqHistoricalData,
-                reqId=req_id,
-                contract=contract,
-                endDateTime="",  # IB's rule for ADJUSTED_LAST
-                durationStr=duration,
-                barSizeSetting=bar_spec_to_bar_size(source_type.spec),
-                whatToShow=ADJUSTED_LAST,
-                useRTH=True,
-                formatDate=2,
-                keepUpToDate=False,
-                chartOptions=[],
-            ),
-            cancel=functools.partial(inner._eclient.cancelHistoricalData, reqId=req_id),
-        )
-        if pending is None:
-            return []
-        pending.handle()
-        return await inner._await_request(pending, timeout, default_value=[])
 
-    bars, errors = connection._call(request())
-    adjusted_type = BarType.from_str(bar_spec.bar_type(spec.instrument_id))
-    restamped = [
-        Bar(adjusted_type, b.open, b.high, b.low, b.close, b.volume, b.ts_event, b.ts_init)
-        for b in bars or []
-    ]
-    if bars is None and not errors:
-        errors = [
-            IBError(-1, 0, f"no answer within {connection.settings.request_timeout_s:.0f} s (timed out)")
-        ]
-    return restamped, errors
+def restamped(bars: list[Bar], bar_type: BarType) -> list[Bar]:
+    """The same bars under another bar type (the adjusted series' SPY-ADJ.ARCA-…)."""
+    return [Bar(bar_type, b.open, b.high, b.low, b.close, b.volume, b.ts_event, b.ts_init) for b in bars]

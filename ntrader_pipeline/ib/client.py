@@ -1,4 +1,5 @@
-"""A bounded, synchronous facade over Nautilus' `HistoricInteractiveBrokersClient`.
+"""A bounded, synchronous facade over Nautilus' `HistoricInteractiveBrokersClient` (with ib/requests.py the
+only code that reaches into the client's internals).
 
 The Nautilus client never raises: every failure comes back as empty or partial data, errors are
 only logged, and some waits are unbounded. This wrapper owns a private event loop, bounds every
@@ -11,16 +12,23 @@ import asyncio
 import os
 import socket
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from typing import Any, Self
 
-from nautilus_trader.adapters.interactive_brokers.common import IBContract
 from nautilus_trader.adapters.interactive_brokers.historical import client as historic_client_module
 from nautilus_trader.adapters.interactive_brokers.historical.client import HistoricInteractiveBrokersClient
 from nautilus_trader.common.component import LogGuard, init_logging, is_logging_initialized
 from nautilus_trader.common.enums import LogLevel
-from nautilus_trader.model.data import Bar
+from nautilus_trader.model.data import Bar, BarType
 from nautilus_trader.model.instruments import Instrument
 
+from ntrader_pipeline.ib.contracts import as_universe_instrument, contract_for
+from ntrader_pipeline.ib.requests import (
+    only_up_to_now,
+    request_adjusted_bars,
+    restamped,
+    up_to_now_duration_or_refusal,
+)
 from ntrader_pipeline.ingest.errors import (
     ContractNotFoundError,
     GatewayUnavailableError,
@@ -36,36 +44,6 @@ _MAX_CONNECTION_ATTEMPTS = "1"
 _NOTICE_CODES = frozenset({2104, 2106, 2107, 2108, 2158})
 _ERROR_POLL_S = 0.02
 _CLOSE_TIMEOUT_S = 2.0
-
-
-def contract_for(spec: InstrumentSpec) -> IBContract:
-    """The IB contract of a universe entry: STK SMART + primary exchange; CASH on IDEALPRO; FUT with its
-    contract month (and multiplier when given); CONTFUT by root symbol and exchange."""
-    fields: dict[str, Any] = {
-        "secType": spec.sec_type,
-        "symbol": spec.symbol,
-        "exchange": spec.exchange,
-        "currency": spec.currency,
-    }
-    if spec.sec_type == "STK":
-        fields["primaryExchange"] = spec.primary_exchange
-    if spec.last_trade_date_or_contract_month:
-        fields["lastTradeDateOrContractMonth"] = spec.last_trade_date_or_contract_month
-    if spec.sec_type == "FUT":
-        # Nautilus names a future's bars from its localSymbol (ESH4); without it request_bars raises.
-        fields["localSymbol"] = spec.ib_instrument_id.rpartition(".")[0]
-    if spec.multiplier:
-        fields["multiplier"] = spec.multiplier
-    return IBContract(**fields)
-
-
-def as_universe_instrument(spec: InstrumentSpec, instrument: Instrument) -> Instrument:
-    """The definition under the universe's id: for an adjusted series a copy named SYMBOL-ADJ.VENUE."""
-    if instrument.id.value == spec.instrument_id:
-        return instrument
-    as_dict = type(instrument).to_dict(instrument)
-    as_dict["id"] = spec.instrument_id
-    return type(instrument).from_dict(as_dict)
 
 
 _process_log_guard: LogGuard | None = None
@@ -90,6 +68,14 @@ def _new_historic_client(settings: IBSettings) -> HistoricInteractiveBrokersClie
         )
     finally:
         historic_client_module.init_logging = original
+
+
+@dataclass(frozen=True, slots=True)
+class ServerInfo:
+    """The negotiated TWS server version and the accounts the gateway manages."""
+
+    server_version: int
+    accounts: tuple[str, ...]
 
 
 class IBConnection:
@@ -193,13 +179,17 @@ class IBConnection:
     ) -> tuple[list[Bar], list[IBError]]:
         """Bars for one request ending at `end_utc` (naive UTC); the errors IB sent while it ran.
 
-        FX bars are MID; CONTFUT and adjusted bars, which IB serves only up to now, go by `up_to_now`."""
+        FX bars are MID; CONTFUT and adjusted bars, which IB serves only up to now, are fetched from now
+        back over the asked range (the caller keeps the sessions it wants; see ib/requests.py)."""
         bar_spec = bar_spec.for_instrument(spec.instrument_id)
-        if spec.sec_type == "CONTFUT" or spec.adjusted:
-            from ntrader_pipeline.ingest.up_to_now import fetch_up_to_now  # it builds on this module
-
-            return fetch_up_to_now(self, spec, bar_spec, end_utc, duration)
-        return self.fetch_bars_as_asked(spec, bar_spec, end_utc, duration)
+        if not only_up_to_now(spec):
+            return self.fetch_bars_as_asked(spec, bar_spec, end_utc, duration)
+        back, refusal = up_to_now_duration_or_refusal(spec, bar_spec, end_utc, duration)
+        if back is None:
+            return [], [refusal] if refusal is not None else []
+        if spec.adjusted:
+            return self._fetch_adjusted_bars(spec, bar_spec, back)
+        return self.fetch_bars_as_asked(spec, bar_spec, end_utc, back)  # Nautilus sends the empty end
 
     def fetch_bars_as_asked(
         self, spec: InstrumentSpec, bar_spec: BarSpec, end_utc: Any, duration: str
@@ -219,6 +209,28 @@ class IBConnection:
         if bars is None and not errors:
             errors = [IBError(-1, 0, f"no answer within {self.settings.request_timeout_s:.0f} s (timed out)")]
         return bars or [], errors
+
+    def _fetch_adjusted_bars(
+        self, spec: InstrumentSpec, bar_spec: BarSpec, duration: str
+    ) -> tuple[list[Bar], list[IBError]]:
+        """ADJUSTED_LAST bars ending now, stamped with the adjusted series' bar type (SPY-ADJ.ARCA-…)."""
+        # The client decodes bars only for an instrument in its cache, under the id IB gives the contract.
+        source_type = BarType.from_str(bar_spec.bar_type(spec.ib_instrument_id))
+        timeout = max(1, int(self.settings.request_timeout_s))
+        bars, errors = self._call(
+            request_adjusted_bars(self._require_client(), contract_for(spec), source_type, duration, timeout)
+        )
+        if bars is None and not errors:
+            errors = [IBError(-1, 0, f"no answer within {self.settings.request_timeout_s:.0f} s (timed out)")]
+        return restamped(bars or [], BarType.from_str(bar_spec.bar_type(spec.instrument_id))), errors
+
+    def server_info(self) -> ServerInfo:
+        """What the gateway said at the handshake and after startApi."""
+        inner = self._require_client()._client
+        return ServerInfo(
+            server_version=inner._eclient.serverVersion(),
+            accounts=tuple(sorted(inner.accounts())),
+        )
 
     def is_alive(self) -> bool:
         """False once the client lost its socket or one of its reader/decoder/handler tasks died (a
@@ -281,14 +293,30 @@ class IBConnection:
                     if answered or asyncio.get_running_loop().time() >= deadline:
                         return None
                     await asyncio.wait([task], timeout=_ERROR_POLL_S)
-                return task.result()
+                # The client cancels a request's future when its connection dies: no answer.
+                return None if task.cancelled() else task.result()
             finally:
                 if not task.done():
                     task.cancel()
                     await asyncio.gather(task, return_exceptions=True)
+                self._forget_requests_from(first_req_id)
 
         result = self._loop.run_until_complete(first_of_result_or_error())
         return result, relevant()
+
+    def _forget_requests_from(self, first_req_id: int) -> None:
+        """Drop this call's requests from the client's registry once the call is over.
+
+        Cancelling an abandoned call cancels its request's future but leaves the request registered
+        under its name (bar type + end time). Since Nautilus 1.231 a later request with the same name
+        awaits that shared future instead of asking IB again, so a retry on this connection would end
+        in `CancelledError` (1.221 returned [] at once). A late answer to a dropped request is ignored
+        by the client ("Received bar on req_id")."""
+        registry = self._require_client()._client._requests
+        for request in [r for r in registry.get_all() if r is not None and r.req_id >= first_req_id]:
+            if not request.future.done():
+                request.future.cancel()
+            registry.remove(req_id=request.req_id)
 
     def _record_errors(self) -> None:
         inner = self._require_client()._client
