@@ -12,7 +12,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     NTRADER_CATALOG=/data/catalog \
     NTRADER_ARTIFACTS=/data/backtests \
     NTRADER_REPORTS=/data/reports \
-    NTRADER_UNIVERSE=/app/data/universe.yaml
+    NTRADER_UNIVERSE=/app/data/universe.yaml \
+    NTRADER_BACKTESTS=/app/data/backtests.yaml
 
 RUN useradd --create-home --uid 1000 ntrader && mkdir -p /app /data && chown ntrader /app /data
 WORKDIR /app
@@ -22,7 +23,7 @@ COPY pyproject.toml README.md ./
 RUN mkdir ntrader_pipeline && touch ntrader_pipeline/__init__.py \
     && pip install ".${EXTRAS:+[$EXTRAS]}" && pip uninstall -y ntrader_pipeline && rm -rf ntrader_pipeline build
 COPY ntrader_pipeline ./ntrader_pipeline
-COPY data/universe.yaml ./data/universe.yaml
+COPY data/universe.yaml data/backtests.yaml ./data/
 COPY dagster.yaml workspace.yaml ./
 RUN pip install --no-deps . && rm -rf build && chown -R ntrader /app
 

@@ -63,3 +63,16 @@ def test_dockerignore_keeps_secrets_and_data_out_but_not_what_the_image_copies()
     copied = ["pyproject.toml", "README.md", "ntrader_pipeline", "data/universe.yaml", "dagster.yaml"]
     for path in copied:
         assert not any(fnmatch.fnmatch(path, pattern) for pattern in IGNORED), path
+
+
+def test_the_files_the_code_location_loads_are_copied_where_the_environment_points() -> None:
+    # Installed into site-packages, the package's own defaults would point there, not at the repo's data/.
+    env = " ".join(v for k, v in instructions() if k == "ENV")
+    copies = " ".join(v for k, v in instructions() if k == "COPY")
+    for variable, repo_path in (
+        ("NTRADER_UNIVERSE", "data/universe.yaml"),
+        ("NTRADER_BACKTESTS", "data/backtests.yaml"),
+    ):
+        assert f"{variable}=/app/{repo_path}" in env, variable
+        assert repo_path in copies, repo_path
+        assert not any(fnmatch.fnmatch(repo_path, pattern) for pattern in IGNORED), repo_path
