@@ -15,13 +15,10 @@ from ntrader_pipeline.defs.resources import IBGatewayResource, StorageResource
 from ntrader_pipeline.defs.run_tags import tag_bars_run
 from ntrader_pipeline.ingest.errors import FetchError
 from ntrader_pipeline.ingest.run import SessionRecord, SessionStatus, ingest_sessions
+from ntrader_pipeline.markets.bar_specs import bars_asset_name
 from ntrader_pipeline.markets.universe import BarSpec, Universe
 
 MARKET_DATA_GROUP = "market_data"
-
-
-def bars_asset_name(spec: BarSpec) -> str:
-    return f"bars_{spec.step}_{spec.aggregation.lower()}"
 
 
 def session_metadata(record: SessionRecord) -> dict[str, object]:

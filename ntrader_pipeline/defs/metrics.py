@@ -2,8 +2,7 @@
 
 import dagster as dg
 
-from ntrader_pipeline.analytics import compute_metrics, drawdown_table, save_metrics
-from ntrader_pipeline.backtest.artifacts import load_backtest_artifacts
+from ntrader_pipeline.analytics.backtest_metrics import write_backtest_metrics
 from ntrader_pipeline.backtest.declarations import BacktestDeclaration
 from ntrader_pipeline.backtest.manifest import read_manifest
 from ntrader_pipeline.defs.backtests import BACKTEST_GROUP, backtest_artifact_dir, backtest_asset_name
@@ -30,13 +29,8 @@ def build_metrics_asset(
     )
     def _metrics(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
         directory = backtest_artifact_dir(storage, declaration.name, context.partition_key)
+        metrics, paths = write_backtest_metrics(directory)
         manifest = read_manifest(directory)
-        frames = load_backtest_artifacts(directory)
-        benchmark = frames.benchmarks["index_equity"] if frames.benchmarks is not None else None
-        metrics = compute_metrics(
-            frames.equity, frames.trades, frames.fills, manifest.starting_cash, benchmark=benchmark
-        )
-        paths = save_metrics(metrics, drawdown_table(frames.equity, manifest.starting_cash), directory)
         return dg.MaterializeResult(
             metadata={
                 **metrics.numeric(),

@@ -11,7 +11,8 @@ from ntrader_pipeline.backtest.manifest import read_manifest
 from ntrader_pipeline.defs.backtests import BACKTEST_GROUP, backtest_artifact_dir
 from ntrader_pipeline.defs.metrics import metrics_asset_name
 from ntrader_pipeline.defs.resources import StorageResource
-from ntrader_pipeline.reports import ReportInputs, write_comparison_report, write_report
+from ntrader_pipeline.reports import write_comparison_report
+from ntrader_pipeline.reports.backtest_report import write_backtest_report
 
 COMPARISON_ASSET = "backtest_comparison"
 
@@ -37,36 +38,12 @@ def build_report_asset(
     def _report(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
         instrument_id = context.partition_key
         directory = backtest_artifact_dir(storage, declaration.name, instrument_id)
-        manifest = read_manifest(directory)
-        frames = load_backtest_artifacts(directory)
-        metrics, drawdowns = load_metrics(directory)
-        inputs = ReportInputs(
-            title=f"{declaration.name} on {instrument_id}",
-            instrument_id=instrument_id,
-            bar_type=manifest.bar_type,
-            strategy=manifest.strategy_path,
-            parameters=manifest.parameters(),
-            window_start=manifest.window_start,
-            window_end=manifest.window_end,
-            equity=frames.equity,
-            fills=frames.fills,
-            trades=frames.trades,
-            metrics=metrics,
-            starting_cash=manifest.starting_cash,
-            benchmarks=frames.benchmarks,
-            index_instrument_id=manifest.index_instrument_id,
-            config_hash=manifest.config_hash,
-            code_version=manifest.code_version,
-            data_version=manifest.data_version,
-            provenance={
-                "sessions": manifest.sessions,
-                "bars": manifest.bars,
-                "quality": manifest.quality.model_dump(),
-                "catalog_files": [f.model_dump() for f in manifest.catalog_files],
-            },
-            drawdowns=drawdowns,
+        path = write_backtest_report(
+            directory,
+            f"{declaration.name} on {instrument_id}",
+            storage.reports_dir / declaration.name / f"{instrument_id}.html",
         )
-        path = write_report(inputs, storage.reports_dir / declaration.name / f"{instrument_id}.html")
+        manifest = read_manifest(directory)
         context.log.info(f"report for {declaration.name} on {instrument_id}: {path}")
         return dg.MaterializeResult(
             metadata={

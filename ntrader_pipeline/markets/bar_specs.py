@@ -61,3 +61,8 @@ class BarSpec(BaseModel):
 
 def supported_bar_specs() -> list[str]:
     return [f"{step}-{agg}-LAST" for agg, step in _IB_BAR_SIZES]
+
+
+def bars_asset_name(spec: BarSpec) -> str:
+    """The bars asset of a spec (`bars_1_minute`): named here so messages outside Dagster can cite it."""
+    return f"bars_{spec.step}_{spec.aggregation.lower()}"

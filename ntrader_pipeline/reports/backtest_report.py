@@ -1,0 +1,48 @@
+"""The HTML report of one stored backtest, from its artefact directory (frames, metrics, manifest)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ntrader_pipeline.analytics import load_metrics
+from ntrader_pipeline.backtest.artifacts import load_backtest_artifacts
+from ntrader_pipeline.backtest.manifest import read_manifest
+from ntrader_pipeline.reports.html import write_report
+from ntrader_pipeline.reports.inputs import ReportInputs
+
+
+def backtest_report_inputs(directory: Path, title: str) -> ReportInputs:
+    manifest = read_manifest(directory)
+    frames = load_backtest_artifacts(directory)
+    metrics, drawdowns = load_metrics(directory)
+    return ReportInputs(
+        title=title,
+        instrument_id=manifest.instrument_id,
+        bar_type=manifest.bar_type,
+        strategy=manifest.strategy_path,
+        parameters=manifest.parameters(),
+        window_start=manifest.window_start,
+        window_end=manifest.window_end,
+        equity=frames.equity,
+        fills=frames.fills,
+        trades=frames.trades,
+        metrics=metrics,
+        starting_cash=manifest.starting_cash,
+        benchmarks=frames.benchmarks,
+        index_instrument_id=manifest.index_instrument_id,
+        config_hash=manifest.config_hash,
+        code_version=manifest.code_version,
+        data_version=manifest.data_version,
+        provenance={
+            "sessions": manifest.sessions,
+            "bars": manifest.bars,
+            "quality": manifest.quality.model_dump(),
+            "catalog_files": [f.model_dump() for f in manifest.catalog_files],
+        },
+        drawdowns=drawdowns,
+    )
+
+
+def write_backtest_report(directory: Path, title: str, path: Path) -> Path:
+    """Write the report of the backtest stored in `directory` to `path` (atomically); returns `path`."""
+    return write_report(backtest_report_inputs(directory, title), path)
