@@ -59,6 +59,8 @@ class PipelineSettings(BaseModel):
     catalog: str = str(DATA_DIR / "catalog")
     artifacts: Path = DATA_DIR / "backtests"
     reports: Path = DATA_DIR / "reports"
+    # Full logs of the demo and `ntrader fetch` (the terminal shows progress and a summary).
+    logs: Path = DATA_DIR / "logs"
     # Base URL serving `reports` over HTTP (the UI launcher sets it); unset: reports link as file:// URIs.
     reports_url: str | None = None
     universe: Path = DATA_DIR / "universe.yaml"

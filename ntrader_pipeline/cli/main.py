@@ -1,4 +1,7 @@
-"""`ntrader gateway | connect | catalog`: argparse only, no Dagster (the CLI must start fast)."""
+"""`ntrader gateway | connect | catalog | fetch | strategies | backtest run | results | report`.
+
+argparse only at the top; each command imports what it needs (Dagster only for `fetch`), so the CLI starts
+fast."""
 
 from __future__ import annotations
 
@@ -38,7 +41,77 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     catalog.add_argument("--start", help="first session to check for gaps (default: first stored)")
     catalog.add_argument("--end", help="last session to check for gaps (default: last stored)")
     catalog.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_research_commands(commands, settings)
     return parser
+
+
+def _add_research_commands(commands: argparse._SubParsersAction, settings: Settings) -> None:
+    fetch = commands.add_parser(
+        "fetch", help="fetch bars through Dagster (runs on DAGSTER_HOME's instance), one run per instrument"
+    )
+    fetch.add_argument("--instruments", required=True, help="comma-separated ids, e.g. SPY.ARCA,QQQ.NASDAQ")
+    fetch.add_argument("--start", required=True, help="first session (YYYY-MM-DD)")
+    fetch.add_argument("--end", required=True, help="last session (YYYY-MM-DD)")
+    fetch.add_argument(
+        "--bar-spec", action="append", help="e.g. 1-MINUTE-LAST (repeatable; default: the universe's)"
+    )
+    fetch.add_argument("--verbose", action="store_true", help="Dagster's full event stream on the terminal")
+    strategies = commands.add_parser("strategies", help="strategies with their parameters and defaults")
+    strategies.add_argument(
+        "strategy", nargs="*", help="also describe these (import path package.module:Class)"
+    )
+    backtest = commands.add_parser("backtest", help="run an ad-hoc backtest on catalog bars")
+    run = backtest.add_subparsers(dest="backtest_command", required=True, metavar="COMMAND").add_parser(
+        "run", help="one strategy on one instrument over a window; writes artefacts, metrics and a report"
+    )
+    run.add_argument("--strategy", required=True, help="a built-in name or package.module:Class")
+    run.add_argument("--instrument", required=True, help="instrument id, e.g. SPY.ARCA")
+    run.add_argument("--start", required=True, help="first session (YYYY-MM-DD)")
+    run.add_argument("--end", required=True, help="last session (YYYY-MM-DD)")
+    run.add_argument("--param", action="append", default=[], help="strategy parameter key=value (repeatable)")
+    run.add_argument("--bar-spec", default="1-MINUTE-LAST", help="bars to run on (%(default)s)")
+    run.add_argument("--cash", type=float, default=100_000.0, help="starting cash (%(default)s)")
+    run.add_argument("--index", help="benchmark index instrument (default: the instrument itself)")
+    run.add_argument("--name", help="name of the run's artefacts and report (default: adhoc_<strategy>)")
+    commands.add_parser("results", help="stored backtests with headline metrics")
+    report = commands.add_parser("report", help="one backtest's metrics summary and report path")
+    report.add_argument("name", help="backtest name, e.g. sma_cross")
+    report.add_argument("instrument", help="instrument id, e.g. SPY.ARCA")
+
+
+def _run_research(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "fetch":
+        from ntrader_pipeline.cli.fetch import run_fetch
+
+        instruments = [i.strip() for i in args.instruments.split(",") if i.strip()]
+        return run_fetch(settings, instruments, args.start, args.end, args.bar_spec, verbose=args.verbose)
+    from ntrader_pipeline.backtest.declarations import BacktestDeclarationError
+    from ntrader_pipeline.cli import research
+    from ntrader_pipeline.markets.universe import load_universe
+
+    if args.command == "strategies":
+        return research.run_strategies(settings, args.strategy)
+    if args.command == "results":
+        return research.run_results(settings)
+    if args.command == "report":
+        return research.run_report(settings, args.name, args.instrument)
+    try:
+        declaration = research.adhoc_declaration(
+            load_universe(settings.ntrader.universe),
+            args.strategy,
+            args.instrument,
+            args.start,
+            args.end,
+            research.parse_params(args.param),
+            name=args.name,
+            bar_spec=args.bar_spec,
+            starting_cash=args.cash,
+            index_instrument=args.index,
+        )
+    except (BacktestDeclarationError, ValueError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return research.run_adhoc_backtest(settings, declaration, args.instrument)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         from ntrader_pipeline.cli.connect import run_connect
 
         return run_connect(args.host, args.port, args.client_id, args.timeout)
+    if args.command in ("fetch", "strategies", "backtest", "results", "report"):
+        return _run_research(args, settings)
     from ntrader_pipeline.cli.inventory import run_catalog
 
     path = args.path or settings.ntrader.catalog
