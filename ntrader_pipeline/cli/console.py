@@ -11,16 +11,21 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+
+if TYPE_CHECKING:
+    from ntrader_pipeline.cli.dagster_runs import RunProgress
 
 # Piped or captured output has no terminal width; tables then get room instead of rich's 80 columns.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
@@ -80,3 +85,12 @@ def polled(update: Callable[[], None], every_s: float = 0.5) -> Iterator[None]:
 
 def elapsed(started: float) -> str:
     return f"{time.monotonic() - started:.1f} s"
+
+
+def advance(progress: Progress, task: TaskID, *, base: int = 0) -> Callable[[RunProgress], None]:
+    """A run's progress callback moving `task` to `base` + the partitions that run has stored."""
+
+    def update(state: RunProgress) -> None:
+        progress.update(task, completed=base + len(state.partitions), detail=f"{state.bars:,} bars")
+
+    return update

@@ -4,11 +4,10 @@ sees them), with a progress bar fed by the run's own materialization events."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import dagster as dg
-from rich.progress import Progress, TaskID
 
 from ntrader_pipeline.cli.console import polled
 from ntrader_pipeline.defs.partitions import partition_range_tags
@@ -25,20 +24,28 @@ class RunProgress:
 
     def read(self, instance: dg.DagsterInstance) -> None:
         seen: set[tuple[str, str | None]] = set()
-        bars = flagged = 0
+        session_bars: dict[str, int] = {}  # per asset, from per-session events
+        range_bars: dict[str, int] = {}  # per asset, from a range's result (the same on each partition)
+        flagged = 0
         for entry in instance.all_logs(self.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
             event = entry.dagster_event
             if event is None:
                 continue
             materialization = event.step_materialization_data.materialization
-            key = (materialization.asset_key.to_user_string(), materialization.partition)
-            if key in seen or materialization.partition is None:
+            asset = materialization.asset_key.to_user_string()
+            if materialization.partition is None or (asset, materialization.partition) in seen:
                 continue
-            seen.add(key)
+            seen.add((asset, materialization.partition))
             metadata = materialization.metadata
-            bars += int(metadata["bars"].value) if "bars" in metadata else 0
+            bars = int(metadata["bars"].value) if "bars" in metadata else 0
+            if "sessions" in metadata:
+                range_bars[asset] = bars
+            else:
+                session_bars[asset] = session_bars.get(asset, 0) + bars
             flagged += any(k in metadata for k in ("empty_reason", "closed", "not_listed", "missing_minutes"))
-        self.partitions, self.bars, self.flagged = seen, bars, flagged
+        assets = set(session_bars) | set(range_bars)
+        self.bars = sum(session_bars[a] if a in session_bars else range_bars[a] for a in assets)
+        self.partitions, self.flagged = seen, flagged
 
 
 def run_job(
@@ -46,20 +53,19 @@ def run_job(
     job_name: str,
     instance: dg.DagsterInstance,
     *,
-    progress: Progress | None = None,
-    task: TaskID | None = None,
+    on_progress: Callable[[RunProgress], None] | None = None,
     tags: Mapping[str, str] | None = None,
     partition_key: str | None = None,
     asset_selection: Sequence[dg.AssetKey] | None = None,
     run_config: Mapping[str, object] | None = None,
 ) -> tuple[dg.ExecuteInProcessResult, RunProgress]:
-    """Execute `job_name` in this process; while it runs, `task` advances by the partitions it stored."""
+    """Execute `job_name` in this process; while it runs, `on_progress` sees what it has stored so far."""
     state = RunProgress(run_id=str(uuid.uuid4()))
 
     def update() -> None:
         state.read(instance)
-        if progress is not None and task is not None:
-            progress.update(task, completed=len(state.partitions), detail=f"{state.bars:,} bars")
+        if on_progress is not None:
+            on_progress(state)
 
     with polled(update):
         result = defs.resolve_job_def(job_name).execute_in_process(
@@ -82,14 +88,13 @@ def fetch_range(
     end: str,
     asset_keys: Sequence[dg.AssetKey],
     *,
-    progress: Progress | None = None,
-    task: TaskID | None = None,
+    on_progress: Callable[[RunProgress], None] | None = None,
     extra_tags: Mapping[str, str] | None = None,
 ) -> tuple[dg.ExecuteInProcessResult, RunProgress]:
     """One run of `market_data_job` over `start`..`end` of one instrument (a single-run backfill)."""
     tags = {**partition_range_tags(start, end, instrument_id), **(extra_tags or {})}
     return run_job(
-        defs, "market_data_job", instance, progress=progress, task=task, tags=tags, asset_selection=asset_keys
+        defs, "market_data_job", instance, on_progress=on_progress, tags=tags, asset_selection=asset_keys
     )
 
 

@@ -1,27 +1,47 @@
 """The demo: the whole asset graph for the demo universe over a fixed window, on the embedded gateway.
 
-`python -m ntrader_pipeline.cli.demo` (what `make demo` runs). Runs land in the Dagster instance at
-DAGSTER_HOME, so `make ui` shows them afterwards. Rerunning rewrites the same files (idempotent).
+`python -m ntrader_pipeline.cli.demo [--verbose]` (what `make demo` runs). Runs land in the Dagster
+instance at DAGSTER_HOME, so `make ui` shows them afterwards. Rerunning rewrites the same files
+(idempotent). The terminal shows a progress bar per stage and a summary; the full logs go to a file.
 """
 
 import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+from rich.progress import Progress, TaskID
+from rich.table import Table
 
-from ntrader_pipeline.backtest.declarations import load_declarations
+from ntrader_pipeline.backtest.declarations import BacktestDeclaration, load_declarations
+from ntrader_pipeline.cli.console import advance, console, logs_to_file, progress_bars
+from ntrader_pipeline.cli.dagster_runs import RunProgress, failure_message, fetch_range, run_job
+from ntrader_pipeline.cli.fetch import session_keys
 from ntrader_pipeline.defs import build_definitions
 from ntrader_pipeline.defs.backtests import backtest_asset_name
-from ntrader_pipeline.defs.partitions import partition_range_tags
 from ntrader_pipeline.gateway import EmbeddedGateway
 from ntrader_pipeline.logs import configure_logging
-from ntrader_pipeline.markets.universe import load_universe
+from ntrader_pipeline.markets.bar_specs import bars_asset_name
+from ntrader_pipeline.markets.universe import Universe, load_universe
+from ntrader_pipeline.results import list_backtests
 from ntrader_pipeline.settings import REPO_ROOT, Settings, SettingsError, load_settings
 
 DEMO_TAG = "ntrader/demo"
+CHAIN_ASSETS_PER_DECLARATION = 3  # backtest, metrics, report
+
+
+class DemoFailed(RuntimeError):
+    """A stage of the demo failed; the message names it and the run whose logs say why."""
+
+
+@dataclass
+class FetchSummary:
+    instrument_id: str
+    progress: RunProgress
 
 
 def _release_orphaned_demo_runs(instance: dg.DagsterInstance) -> None:
@@ -33,44 +53,129 @@ def _release_orphaned_demo_runs(instance: dg.DagsterInstance) -> None:
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
 
 
-def _run_or_exit(result: dg.ExecuteInProcessResult, what: str) -> None:
+def _check(result: dg.ExecuteInProcessResult, what: str) -> None:
     if not result.success:
-        sys.exit(f"demo failed while running {what}; see the run's logs above (run id {result.run_id})")
+        raise DemoFailed(f"{what}: {failure_message(result)} (run {result.run_id})")
 
 
-def run_demo(settings: Settings, start: str, end: str) -> list[Path]:
+def run_demo(settings: Settings, start: str, end: str) -> tuple[list[FetchSummary], list[Path]]:
     universe = load_universe(settings.ntrader.universe)
     declarations = load_declarations(settings.ntrader.backtests, universe)
     defs = build_definitions(settings, universe, declarations)
     instance = dg.DagsterInstance.get()
     _release_orphaned_demo_runs(instance)
-    market_data = defs.resolve_job_def("market_data_job")
-    backtests = defs.resolve_job_def("backtests_job")
+    keys = session_keys(universe, settings, start, end)
+    fetched = []
+    with progress_bars() as bars:
+        for instrument_id in universe.instrument_ids:
+            asset_keys = _bars_assets(universe, instrument_id)
+            task = bars.add_task(f"fetch {instrument_id}", total=len(keys) * len(asset_keys), detail="")
+            result, state = fetch_range(
+                defs, instance, instrument_id, keys[0], keys[-1], asset_keys,
+                on_progress=advance(bars, task), extra_tags={DEMO_TAG: "true"},
+            )  # fmt: skip
+            _check(result, f"bars of {instrument_id}")
+            fetched.append(FetchSummary(instrument_id, state))
+        reports = _backtests(defs, instance, universe, declarations, start, end, bars)
+        task = bars.add_task("comparison report", total=1, detail="")
+        comparison, _ = run_job(defs, "comparison_job", instance, on_progress=advance(bars, task),
+                                tags={DEMO_TAG: "true"})  # fmt: skip
+        _check(comparison, "the comparison of all backtests")
+        bars.update(task, completed=1)
+    for event in comparison.get_asset_materialization_events():
+        reports.append(Path(event.materialization.metadata["report"].value))
+    return fetched, reports
+
+
+def _bars_assets(universe: Universe, instrument_id: str) -> list[dg.AssetKey]:
+    instrument = universe.instrument(instrument_id)
+    return [
+        dg.AssetKey(bars_asset_name(s)) for s in universe.all_bar_specs if universe.provides(instrument, s)
+    ]
+
+
+def _backtests(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    universe: Universe,
+    declarations: list[BacktestDeclaration],
+    start: str,
+    end: str,
+    bars: Progress,
+) -> list[Path]:
     window = {"start": start, "end": end}
     run_config = {"ops": {backtest_asset_name(d.name): {"config": window} for d in declarations}}
-    for instrument_id in universe.instrument_ids:
-        tags = {DEMO_TAG: "true", **partition_range_tags(start, end, instrument_id)}
-        _run_or_exit(market_data.execute_in_process(instance=instance, tags=tags), f"bars of {instrument_id}")
-    reports = []
-    for instrument_id in universe.instrument_ids:
-        result = backtests.execute_in_process(
-            instance=instance, partition_key=instrument_id, run_config=run_config, tags={DEMO_TAG: "true"}
-        )
-        _run_or_exit(result, f"backtest of {instrument_id}")
+    per_instrument = {
+        i: sum(CHAIN_ASSETS_PER_DECLARATION for d in declarations if i in d.instruments)
+        for i in universe.instrument_ids
+    }
+    task = bars.add_task("backtests, metrics, reports", total=sum(per_instrument.values()), detail="")
+    done, reports = 0, []
+    for instrument_id, expected in per_instrument.items():
+        if not expected:
+            continue
+        result, _ = run_job(
+            defs, "backtests_job", instance, on_progress=_chain_progress(bars, task, done),
+            partition_key=instrument_id, run_config=run_config, tags={DEMO_TAG: "true"},
+        )  # fmt: skip
+        _check(result, f"backtests of {instrument_id}")
+        done += expected
         for event in result.get_asset_materialization_events():
             report = event.materialization.metadata.get("report")
             if report is not None:
                 reports.append(Path(report.value))
-    comparison = defs.resolve_job_def("comparison_job").execute_in_process(
-        instance=instance, tags={DEMO_TAG: "true"}
-    )
-    _run_or_exit(comparison, "the comparison of all backtests")
-    for event in comparison.get_asset_materialization_events():
-        reports.append(Path(event.materialization.metadata["report"].value))
     return reports
 
 
-def main() -> None:
+def _chain_progress(bars: Progress, task: TaskID, base: int) -> Callable[[RunProgress], None]:
+    """Counts the backtest chain's assets (not the data-version asset the job also materializes)."""
+
+    def update(state: RunProgress) -> None:
+        chain = [a for a, _ in state.partitions if not a.endswith("_version")]
+        bars.update(task, completed=base + len(chain))
+
+    return update
+
+
+def print_summary(
+    settings: Settings, fetched: list[FetchSummary], reports: list[Path], seconds: float
+) -> None:
+    data = Table(title="data", title_justify="left")
+    for column in ("instrument", "partitions stored", "bars", "flagged sessions"):
+        data.add_column(column, justify="left" if column == "instrument" else "right")
+    for row in fetched:
+        p = row.progress
+        data.add_row(row.instrument_id, str(len(p.partitions)), f"{p.bars:,}", str(p.flagged))
+    console.print(data)
+    by_name = {(path.parent.name, path.stem): path for path in reports}
+    results = list_backtests(artifacts=settings.ntrader.artifacts).sort(
+        "sharpe", descending=True, nulls_last=True
+    )
+    table = Table(title="backtests, best Sharpe first", title_justify="left")
+    for column in ("backtest", "instrument", "total return", "Sharpe", "max drawdown", "report"):
+        table.add_column(
+            column, justify="right" if column in ("total return", "Sharpe", "max drawdown") else "left"
+        )
+    for row in results.iter_rows(named=True):
+        report = by_name.get((row["backtest"], row["instrument_id"]))
+        if report is None:
+            continue  # stored by something other than this demo (an ad-hoc run)
+        table.add_row(
+            row["backtest"],
+            row["instrument_id"],
+            f"{row['total_return']:.2%}",
+            f"{row['sharpe']:.2f}",
+            f"{row['max_drawdown']:.2%}",
+            str(report),
+        )
+    console.print(table)
+    comparison = [p for p in reports if p.name == "comparison.html"]
+    if comparison:
+        console.print(f"comparison of every backtest: {comparison[0]}")
+    console.print(f"demo finished in {seconds:.1f} s")
+
+
+def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DAGSTER_HOME", str(REPO_ROOT))  # before the settings: the pacing DB sits beside it
     try:
         settings = load_settings()
@@ -79,16 +184,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--start", default=settings.ntrader.demo_start.isoformat())
     parser.add_argument("--end", default=settings.ntrader.demo_end.isoformat())
-    args = parser.parse_args()
-    configure_logging()
+    parser.add_argument("--verbose", action="store_true", help="Dagster's full event stream on the terminal")
+    args = parser.parse_args(argv)
+    log = settings.ntrader.logs / f"demo-{time.strftime('%Y%m%d-%H%M%S')}.log"
     started = time.monotonic()
-    with EmbeddedGateway() as gateway:
-        print(f"embedded IB gateway on {gateway.host}:{gateway.port}", flush=True)
-        ib = settings.ib.model_copy(update={"host": gateway.host, "port": gateway.port})
-        reports = run_demo(settings.model_copy(update={"ib": ib}), args.start, args.end)
-    print(f"\ndemo finished in {time.monotonic() - started:.1f} s; HTML reports:")
-    for report in reports:
-        print(f"  {report}")
+    with logs_to_file(log, verbose=args.verbose):
+        configure_logging()
+        with EmbeddedGateway() as gateway:
+            console.print(f"embedded IB gateway on {gateway.host}:{gateway.port}; "
+                          f"demo window {args.start}..{args.end}")  # fmt: skip
+            ib = settings.ib.model_copy(update={"host": gateway.host, "port": gateway.port})
+            try:
+                fetched, reports = run_demo(settings.model_copy(update={"ib": ib}), args.start, args.end)
+            except DemoFailed as exc:
+                console.print(f"[red]demo failed while running {exc}[/]")
+                console.print(f"logs: {log}")
+                sys.exit(1)
+    print_summary(settings, fetched, reports, time.monotonic() - started)
+    if not args.verbose:
+        console.print(f"logs: {log}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import dagster as dg
 from rich.table import Table
 
 from ntrader_pipeline.backtest.declarations import load_declarations
-from ntrader_pipeline.cli.console import console, logs_to_file, progress_bars
+from ntrader_pipeline.cli.console import advance, console, logs_to_file, progress_bars
 from ntrader_pipeline.cli.dagster_runs import failure_message, fetch_range
 from ntrader_pipeline.defs import build_definitions
 from ntrader_pipeline.defs.partitions import build_partitions
@@ -58,7 +58,7 @@ def run_fetch(
         for instrument_id, asset_keys in specs.items():
             task = bars.add_task(f"fetch {instrument_id}", total=len(keys) * len(asset_keys), detail="")
             result, state = fetch_range(
-                defs, instance, instrument_id, keys[0], keys[-1], asset_keys, progress=bars, task=task
+                defs, instance, instrument_id, keys[0], keys[-1], asset_keys, on_progress=advance(bars, task)
             )
             rows.append((instrument_id, len(state.partitions), state.bars, state.flagged, result))
             if not result.success:
