@@ -8,6 +8,7 @@ scripted `drop` fault.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -281,7 +282,7 @@ class ClientConnection:
             return
         if request.keep_up_to_date:
             LOGGER.info("connection %d: keepUpToDate requested; serving history only", self.id)
-        admitted = False
+        admitted, throttle_s = False, 0.0
         try:
             bar_seconds = parse_bar_size(request.bar_size)
             duration = Duration.parse(request.duration)
@@ -291,7 +292,7 @@ class ClientConnection:
                     f"Error validating request.-'whatToShow' : cause - {request.what_to_show!r} is not "
                     f"served by the embedded gateway; use one of {', '.join(SERVED_WHAT_TO_SHOW)}",
                 )
-            admitted = self._admit(request, bar_seconds, what_to_show)
+            admitted, throttle_s = self._admit(request, bar_seconds, what_to_show)
             require_served_bar_size(bar_seconds, request.bar_size)
             check_duration_fits_bar_size(duration, bar_seconds)
             if what_to_show == "ADJUSTED_LAST" and request.end_date_time.strip():
@@ -319,6 +320,8 @@ class ClientConnection:
             exchange=contract.primary_exchange or query.exchange.upper(),
             what_to_show=what_to_show,
         )
+        if throttle_s:
+            outcome = dataclasses.replace(outcome, delay=outcome.delay + throttle_s)
         for code, text in outcome.notices:
             self._send_error(-1, code, text)
         answer = _Answer(record_id, request, window, bar_seconds, what_to_show, outcome)
@@ -334,11 +337,15 @@ class ClientConnection:
             return
         await self._answer(answer, release=admitted)
 
-    def _admit(self, request: HistoricalDataRequest, bar_seconds: int, what_to_show: str) -> bool:
-        """True once the pacing emulation (if on) has opened the request; raises its 162 otherwise."""
+    def _admit(
+        self, request: HistoricalDataRequest, bar_seconds: int, what_to_show: str
+    ) -> tuple[bool, float]:
+        """(True, throttle) once the pacing emulation (if on) has opened the request — `throttle` is how
+        long its soft throttle holds the answer back (larger bars asked for too fast); raises its 162
+        otherwise."""
         pacing = self.context.pacing
         if pacing is None:
-            return False
+            return False, 0.0
         query = request.contract
         exchange = query.exchange.strip().upper()
         paced = HistoricalQuery(
@@ -359,11 +366,11 @@ class ClientConnection:
             end_date_time=request.end_date_time.strip(),
         )
         try:
-            pacing.admit(paced)
+            throttle_s = pacing.admit(paced)
         except PacingViolation as exc:
             LOGGER.info("connection %d: reqId %d pacing violation (%s)", self.id, request.req_id, exc)
             raise HistoryRequestError(*PACING_VIOLATION) from None
-        return True
+        return True, throttle_s
 
     def _release(self) -> None:
         if self.context.pacing is not None:

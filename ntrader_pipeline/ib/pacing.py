@@ -1,9 +1,13 @@
 """IB's historical-data pacing rules, enforced before each request and shared across processes.
 
 IB answers a request that breaks its limits with error 162 and nothing else; the Nautilus client then
-waits out its timeout. So we wait *before* asking instead. The rules (IB "Historical Data Limitations"):
-no identical request within 15 s; at most 5 requests for one contract/exchange/tick type in any 2 s; at
-most 60 requests in any 10 minutes for bars of 30 s or less; at most 50 requests open at once.
+waits out its timeout. So we wait *before* asking instead. IB's "Historical Data Limitations" page lists
+the pacing violations for bars of **30 seconds or less**: an identical request within 15 s, 6 or more
+requests for one contract/exchange/tick type within 2 s, more than 60 requests within 10 minutes. For
+bars of 1 minute and larger it says those hard limits "have been lifted" and a soft throttle balances the
+load instead; the limit of 50 open requests applies to every request. So small bars get the hard rules,
+larger bars only a soft per-contract rate (`soft_limit` per `soft_window_s`, a courtesy that keeps IB's
+throttle from slowing the answers) and the open-request cap; a 162 still backs off (see the fetcher).
 
 State lives in one SQLite file (WAL, `BEGIN IMMEDIATE` for check-and-record), so concurrent Dagster runs
 and later processes on the instance see every request made in the windows that matter.
@@ -38,6 +42,8 @@ class PacingRules:
     small_bar_window_s: float = 600.0
     small_bar_max_seconds: int = 30
     max_open: int = 50
+    soft_limit: int = 6  # bars of 1 minute and larger: at most this many per contract and tick type...
+    soft_window_s: float = 1.0  # ...within this window
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +150,8 @@ class PacingLimiter:
     @property
     def _horizon_s(self) -> float:
         rules = self.rules
-        return max(rules.identical_window_s, rules.per_contract_window_s, rules.small_bar_window_s) + 1
+        windows = (rules.identical_window_s, rules.per_contract_window_s, rules.small_bar_window_s)
+        return max(*windows, rules.soft_window_s) + 1
 
     def _small(self, request: PacedRequest) -> int:
         return int(request.bar_seconds <= self.rules.small_bar_max_seconds)
@@ -152,22 +159,29 @@ class PacingLimiter:
     def _delay(self, db: sqlite3.Connection, request: PacedRequest, now: float) -> float:
         rules = self.rules
         delays = [0.0]
-        (last_identical,) = db.execute(
-            "SELECT MAX(started) FROM requests WHERE request_key = ? AND started > ?",
-            (request.request_key, now - rules.identical_window_s),
-        ).fetchone()
-        if last_identical is not None:
-            delays.append(last_identical + rules.identical_window_s - now + _MARGIN_S)
-        delays.append(
-            _window_delay(
-                db, "contract_key = ?", (request.contract_key,), now,
-                rules.per_contract_limit, rules.per_contract_window_s,
-            )
-        )  # fmt: skip
         if self._small(request):
+            (last_identical,) = db.execute(
+                "SELECT MAX(started) FROM requests WHERE request_key = ? AND started > ?",
+                (request.request_key, now - rules.identical_window_s),
+            ).fetchone()
+            if last_identical is not None:
+                delays.append(last_identical + rules.identical_window_s - now + _MARGIN_S)
+            delays.append(
+                _window_delay(
+                    db, "contract_key = ? AND small = 1", (request.contract_key,), now,
+                    rules.per_contract_limit, rules.per_contract_window_s,
+                )
+            )  # fmt: skip
             delays.append(
                 _window_delay(db, "small = 1", (), now, rules.small_bar_limit, rules.small_bar_window_s)
             )
+        else:
+            delays.append(
+                _window_delay(
+                    db, "contract_key = ? AND small = 0", (request.contract_key,), now,
+                    rules.soft_limit, rules.soft_window_s,
+                )
+            )  # fmt: skip
         (open_count,) = db.execute("SELECT COUNT(*) FROM requests WHERE open_until > ?", (now,)).fetchone()
         if open_count >= rules.max_open:
             delays.append(_OPEN_POLL_S)

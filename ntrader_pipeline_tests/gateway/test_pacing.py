@@ -1,4 +1,5 @@
-"""IB's historical-data pacing rules: each at the boundary that passes and the one that violates."""
+"""IB's historical-data pacing rules: each at the boundary that passes and the one that violates; hard
+rules for bars of 30 s or less, a soft throttle for larger bars."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from ntrader_pipeline.gateway import EmbeddedGateway, Fault
 from ntrader_pipeline.gateway.faults import PACING_VIOLATION
 from ntrader_pipeline.gateway.pacing import (
     MAX_OPEN_REQUESTS,
+    SOFT_DELAY_S,
+    SOFT_LIMIT,
+    SOFT_WINDOW_S,
     HistoricalPacing,
     HistoricalQuery,
     PacingViolation,
@@ -31,9 +35,10 @@ class FakeClock:
 
 
 def request(
-    n: int = 0, *, contract: tuple[str, ...] = SPY, bar_seconds: int = 60, what: str = "TRADES"
+    n: int = 0, *, contract: tuple[str, ...] = SPY, bar_seconds: int = 30, what: str = "TRADES"
 ) -> HistoricalQuery:
-    """The n-th distinct request (different end times are different requests)."""
+    """The n-th distinct request (different end times are different requests); 30 s bars by default, the
+    size IB's hard pacing rules are for."""
     return HistoricalQuery(
         contract=contract,
         exchange="SMART",
@@ -79,7 +84,7 @@ def test_identical_means_every_field(pacing: HistoricalPacing, clock: FakeClock)
     assert admit(pacing, base) is None
     for changed in (
         dataclasses.replace(base, contract=QQQ),
-        dataclasses.replace(base, bar_size="5 mins", bar_seconds=300),
+        dataclasses.replace(base, bar_size="15 secs", bar_seconds=15),
         dataclasses.replace(base, what_to_show="MIDPOINT"),
         dataclasses.replace(base, duration="2 D"),
     ):
@@ -135,6 +140,20 @@ def test_sixty_first_small_bar_request_within_10_minutes(pacing: HistoricalPacin
     assert admit(pacing, request(61, bar_seconds=60)) is None  # 1-minute bars are not limited
 
 
+def test_larger_bars_are_throttled_never_refused(pacing: HistoricalPacing, clock: FakeClock) -> None:
+    """IB lifted the hard limits for bars of 1 minute and larger; a soft throttle slows an over-eager
+    client instead: identical and burst requests are answered, later."""
+    throttles = []
+    for _ in range(SOFT_LIMIT + 3):
+        throttles.append(pacing.admit(request(1, bar_seconds=60)))  # the identical request, again and again
+        pacing.release()
+    assert throttles[:SOFT_LIMIT] == [0.0] * SOFT_LIMIT
+    assert throttles[SOFT_LIMIT:] == [SOFT_DELAY_S, 2 * SOFT_DELAY_S, 3 * SOFT_DELAY_S]
+    assert admit(pacing, request(2, bar_seconds=60, contract=QQQ)) is None  # other contracts: their own count
+    clock.now += SOFT_WINDOW_S
+    assert pacing.admit(request(1, bar_seconds=60)) == 0.0
+
+
 def test_sixty_first_small_bar_request_after_10_minutes_passes(
     pacing: HistoricalPacing, clock: FakeClock
 ) -> None:
@@ -146,13 +165,13 @@ def test_sixty_first_small_bar_request_after_10_minutes_passes(
 def test_more_than_50_open_requests(pacing: HistoricalPacing, clock: FakeClock) -> None:
     contracts = [(str(i), f"S{i}", "STK", "SMART", "", "USD", "") for i in range(MAX_OPEN_REQUESTS + 1)]
     for contract in contracts[:MAX_OPEN_REQUESTS]:
-        pacing.admit(request(contract=contract))  # open, not answered
+        pacing.admit(request(contract=contract, bar_seconds=60))  # open, not answered: any bar size counts
     assert pacing.open_requests == MAX_OPEN_REQUESTS
     with pytest.raises(PacingViolation, match="open_requests"):
-        pacing.admit(request(contract=contracts[-1]))
+        pacing.admit(request(contract=contracts[-1], bar_seconds=60))
     pacing.release()  # one answered: the next may open
     clock.now += 20
-    pacing.admit(request(contract=contracts[-1]))
+    pacing.admit(request(contract=contracts[-1], bar_seconds=60))
     assert pacing.open_requests == MAX_OPEN_REQUESTS
 
 
@@ -168,13 +187,18 @@ END = "20240104 21:00:00 UTC"
 def test_pacing_over_the_wire(paced_gateway: EmbeddedGateway) -> None:
     with RawIbClient(paced_gateway.host, paced_gateway.port) as raw:
         raw.start_api()
-        assert len(raw.historical_data(1, stock("SPY", "ARCA"), END, "1 D", "1 min").bars[1]) == 390
-        [error] = raw.historical_data(2, stock("SPY", "ARCA"), END, "1 D", "1 min").errors_for(2)
-        assert (error.code, error.text) == PACING_VIOLATION
         # sub-minute bars are valid requests that count for pacing, but the gateway does not serve them
-        [error] = raw.historical_data(3, stock("SPY", "ARCA"), END, "1800 S", "30 secs").errors_for(3)
+        [error] = raw.historical_data(1, stock("SPY", "ARCA"), END, "1800 S", "30 secs").errors_for(1)
         assert error.code == 321 and "not served" in error.text
-    assert paced_gateway.requests.outcomes() == ["bars 390", "error 162", "error 321"]
+        [error] = raw.historical_data(2, stock("SPY", "ARCA"), END, "1800 S", "30 secs").errors_for(2)
+        assert (error.code, error.text) == PACING_VIOLATION  # identical small-bar request within 15 s
+        # 1-minute bars: IB's hard limits are lifted, the identical request is answered
+        for req_id in (3, 4):
+            assert (
+                len(raw.historical_data(req_id, stock("SPY", "ARCA"), END, "1 D", "1 min").bars[req_id])
+                == 390
+            )
+    assert paced_gateway.requests.outcomes() == ["error 321", "error 162", "bars 390", "bars 390"]
     assert paced_gateway.pacing is not None and paced_gateway.pacing.open_requests == 0
 
 

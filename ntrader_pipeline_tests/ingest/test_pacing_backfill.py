@@ -1,5 +1,6 @@
 """The pacing limiter against the gateway's IB pacing emulation: two processes sharing one limiter file
-backfill 200 requests (5 symbols × 40 sessions, both processes on every symbol) with zero 162s."""
+backfill 200 daily-bar requests (5 symbols × 40 sessions, both processes on every symbol) with zero 162s
+and no answer slowed by the gateway's soft throttle."""
 
 import json
 import os
@@ -52,5 +53,5 @@ def test_two_processes_backfill_200_requests_without_a_pacing_violation(pacing_g
     assert sum(r["requests"] for r in reports) == 200
     assert [r for r in records if r.error_code is not None] == []
     assert all(r.bar_count == 1 for r in records)
-    # the per-contract rule bound the run: both processes were held back by requests the other made
-    assert all(r["waited_s"] > 0 for r in reports)
+    # the shared soft rate kept every contract under the gateway's throttle, whoever asked
+    assert [r for r in records if r.outcome == "delayed"] == []

@@ -1,4 +1,5 @@
-"""The pacing limiter's four rules on an injected clock, and its state shared through the file."""
+"""The pacing limiter on an injected clock: IB's hard rules for bars of 30 s or less, a soft per-contract
+rate for larger bars, the open-request cap for all; its state is shared through the file."""
 
 import pytest
 
@@ -22,7 +23,7 @@ def _limiter(path, clock, **kwargs) -> PacingLimiter:
     return PacingLimiter(path, clock=clock, sleep=clock.sleep, **kwargs)
 
 
-def _request(contract: str = "SPY", end: str = "1", bar_seconds: int = 60) -> PacedRequest:
+def _request(contract: str = "SPY", end: str = "1", bar_seconds: int = 30) -> PacedRequest:
     return PacedRequest(f"{contract}|{end}", f"{contract}|TRADES", bar_seconds)
 
 
@@ -85,6 +86,18 @@ def test_state_is_shared_through_the_file(tmp_path):
 def test_a_wait_past_the_bound_fails_naming_the_request(tmp_path):
     clock = FakeClock()
     limiter = _limiter(tmp_path / "p.sqlite", clock, max_wait_s=5)
-    limiter.acquire(PacedRequest("SPY|1", "SPY|TRADES", 60, "SPY.ARCA 1-MINUTE-LAST 1 D"))
-    with pytest.raises(PacingWaitError, match=r"SPY.ARCA 1-MINUTE-LAST 1 D: .* past the 5 s bound"):
-        limiter.acquire(PacedRequest("SPY|1", "SPY|TRADES", 60, "SPY.ARCA 1-MINUTE-LAST 1 D"))
+    limiter.acquire(PacedRequest("SPY|1", "SPY|TRADES", 30, "SPY.ARCA 30-SECOND-LAST 1 D"))
+    with pytest.raises(PacingWaitError, match=r"SPY.ARCA 30-SECOND-LAST 1 D: .* past the 5 s bound"):
+        limiter.acquire(PacedRequest("SPY|1", "SPY|TRADES", 30, "SPY.ARCA 30-SECOND-LAST 1 D"))
+
+
+def test_larger_bars_keep_only_a_soft_per_contract_rate(tmp_path):
+    clock = FakeClock()
+    limiter = _limiter(tmp_path / "p.sqlite", clock)
+    for _ in range(limiter.rules.soft_limit):
+        limiter.acquire(_request(bar_seconds=60))  # even the identical request: IB lifted that rule
+    assert clock.slept == []
+    limiter.acquire(_request("QQQ", bar_seconds=60))  # another contract has its own rate
+    assert clock.slept == []
+    limiter.acquire(_request(bar_seconds=60))
+    assert 1.0 <= sum(clock.slept) <= 1.1  # until the first of the window is soft_window_s old
