@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from ntrader_pipeline.gateway import messages
@@ -26,7 +26,13 @@ from ntrader_pipeline.gateway.codec import (
     parse_version_range,
 )
 from ntrader_pipeline.gateway.contracts import find_contract, trading_hours
-from ntrader_pipeline.gateway.faults import PACING_VIOLATION, FaultOutcome, GatewayFaults, apply_faults
+from ntrader_pipeline.gateway.faults import (
+    PACING_VIOLATION,
+    FaultOutcome,
+    GatewayFaults,
+    apply_faults,
+    no_data_error,
+)
 from ntrader_pipeline.gateway.history import (
     VALIDATION_ERROR,
     Duration,
@@ -41,17 +47,29 @@ from ntrader_pipeline.gateway.history import (
 )
 from ntrader_pipeline.gateway.inbound import (
     ContractDetailsRequest,
+    HeadTimestampRequest,
     HistoricalDataRequest,
     Incoming,
     MalformedRequestError,
     parse_cancel_request_id,
     parse_contract_details_request,
+    parse_head_timestamp_request,
     parse_historical_data_request,
+    parse_versioned_request_id,
     peek_request_id,
 )
 from ntrader_pipeline.gateway.pacing import HistoricalPacing, HistoricalQuery, PacingViolation
+from ntrader_pipeline.gateway.realities import (
+    DELAYED_NOTICE,
+    HEAD_TIMESTAMP_NOT_SUBSCRIBED,
+    GatewayRealities,
+    MarketReality,
+    permission_error,
+)
+from ntrader_pipeline.gateway.reality_bars import adjusted_bars, head_timestamp
 from ntrader_pipeline.gateway.request_log import HistoricalRecord, ReceivedRequest, RequestLog
 from ntrader_pipeline.gateway.synthetic import DAY, adjusted
+from ntrader_pipeline.markets.calendars import get_session_calendar
 from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE
 
 LOGGER = logging.getLogger("ntrader_pipeline.gateway")
@@ -62,6 +80,15 @@ FARM_NOTICES = (
     (2158, "Sec-def data farm connection is OK:secdefnj"),
 )
 SERVED_WHAT_TO_SHOW = ("TRADES", "MIDPOINT", "ADJUSTED_LAST")
+# what a paper account reports for reqAccountUpdates / reqAccountSummary (values as IB sends them: text)
+ACCOUNT_VALUES = (
+    ("AccountType", "INDIVIDUAL", ""),
+    ("NetLiquidation", "1000000.00", "USD"),
+    ("TotalCashValue", "1000000.00", "USD"),
+    ("AvailableFunds", "1000000.00", "USD"),
+    ("BuyingPower", "4000000.00", "USD"),
+    ("GrossPositionValue", "0.00", "USD"),
+)
 Clock = Callable[[], dt.datetime]
 _EXCHANGE_TZ = ZoneInfo(EXCHANGE_TIMEZONE)
 
@@ -88,6 +115,7 @@ class GatewayContext:
     clock: Clock  # "now" for empty end times and completed sessions; tests pin it
     requests: RequestLog
     pacing: HistoricalPacing | None = None  # None: no pacing limits (the default)
+    realities: GatewayRealities = field(default_factory=GatewayRealities)  # ILLQ's by default
 
 
 class ClientConnection:
@@ -231,8 +259,79 @@ class ClientConnection:
                 task.cancel()
         elif message_id == Incoming.REQ_MARKET_DATA_TYPE:
             pass  # IB does not answer this until market data flows
+        elif message_id == Incoming.REQ_HEAD_TIMESTAMP:
+            self._head_timestamp(parse_head_timestamp_request(fields))
+        elif not self._connect_sequence(message_id, fields):
+            # IB answers every request; one it does not know gets an error, never silence
+            req_id = peek_request_id(fields, self.version)
+            LOGGER.warning("connection %d: unsupported message %d: %s", self.id, message_id, fields)
+            if req_id is not None:
+                self._send_error(
+                    req_id,
+                    VALIDATION_ERROR,
+                    f"Error validating request: message {message_id} "
+                    "is not supported by the embedded gateway",
+                )
+
+    def _connect_sequence(self, message_id: int, fields: list[str]) -> bool:
+        """What a paper account with no positions, orders or executions answers; False if not one of
+        those requests."""
+        account = self.context.account
+        if message_id == Incoming.REQ_POSITIONS:
+            self._send(messages.position_end())
+        elif message_id in (
+            Incoming.REQ_OPEN_ORDERS,
+            Incoming.REQ_ALL_OPEN_ORDERS,
+            Incoming.REQ_AUTO_OPEN_ORDERS,
+        ):
+            self._send(messages.open_order_end())
+        elif message_id == Incoming.REQ_COMPLETED_ORDERS:
+            self._send(messages.completed_orders_end())
+        elif message_id == Incoming.REQ_EXECUTIONS:
+            self._send(messages.exec_details_end(parse_versioned_request_id(fields)))
+        elif message_id == Incoming.REQ_ACCT_DATA:
+            subscribe = len(fields) > 2 and fields[2].strip().lower() in ("1", "true")
+            if subscribe:  # no portfolio: no updatePortfolio messages
+                for key, value, currency in ACCOUNT_VALUES:
+                    self._send(messages.account_value(key, value, currency, account))
+                self._send(messages.account_update_time(self.context.clock()))
+                self._send(messages.account_download_end(account))
+        elif message_id == Incoming.REQ_ACCOUNT_SUMMARY:
+            req_id = parse_versioned_request_id(fields)
+            tags = set(fields[4].split(",")) if len(fields) > 4 else set()
+            for key, value, currency in ACCOUNT_VALUES:
+                if key in tags or "All" in tags:
+                    self._send(messages.account_summary(req_id, account, key, value, currency))
+            self._send(messages.account_summary_end(req_id))
+        elif message_id in (
+            Incoming.CANCEL_ACCOUNT_SUMMARY,
+            Incoming.CANCEL_POSITIONS,
+            Incoming.CANCEL_HEAD_TIMESTAMP,
+        ):
+            pass  # everything was answered at once: nothing left to cancel
         else:
-            LOGGER.info("connection %d: ignoring unsupported message %d", self.id, message_id)
+            return False
+        return True
+
+    def _head_timestamp(self, request: HeadTimestampRequest) -> None:
+        """The earliest bar IB has for the contract and what-to-show (its listing for a late listing)."""
+        contract = find_contract(request.contract)
+        if contract is None:
+            self._send_error(request.req_id, *NO_SECURITY_DEFINITION)
+            return
+        reality = self.context.realities.get(contract.key)
+        if reality is not None and reality.permission not in (None, "delayed"):
+            error = (
+                HEAD_TIMESTAMP_NOT_SUBSCRIBED
+                if reality.permission == "no_permissions"
+                else permission_error(reality.permission, contract.primary_exchange, contract.sec_type)
+            )
+            self._send_error(request.req_id, *error)
+            return
+        what_to_show = request.what_to_show.strip().upper()
+        first = get_session_calendar(contract.calendar).first_session
+        head = head_timestamp(contract.key, reality, what_to_show, first)
+        self._send(messages.head_timestamp(request.req_id, head, request.format_date))
 
     def _start_api(self) -> None:
         self._send(messages.managed_accounts([self.context.account]))
@@ -304,9 +403,9 @@ class ClientConnection:
             window = history_window(
                 duration, parse_end_time(request.end_date_time, now), now, contract.calendar
             )
-            bars = select_bars(contract.symbol, window, bar_seconds)
-            if what_to_show == "ADJUSTED_LAST":
-                bars = adjusted(bars)
+            reality = self.context.realities.get(contract.key)
+            bars = _served_bars(contract.key, contract.symbol, window, bar_seconds, what_to_show, reality)
+            _refuse_as_ib_does(reality, contract, query.exchange, what_to_show, window, bars)
         except HistoryRequestError as exc:
             if admitted:
                 self._release()
@@ -321,6 +420,8 @@ class ClientConnection:
         )
         for code, text in outcome.notices:
             self._send_error(-1, code, text)
+        if reality is not None and reality.permission == "delayed":
+            self._send_error(request.req_id, *DELAYED_NOTICE)  # a notice: the bars follow
         answer = _Answer(record_id, request, window, bar_seconds, what_to_show, outcome)
         if outcome.delay or outcome.silent:
             # logged now, before the client can see any effect of this request
@@ -445,3 +546,40 @@ class _Answer:
     bar_seconds: int
     what_to_show: str
     outcome: FaultOutcome
+
+
+def _served_bars(
+    key: str,
+    symbol: str,
+    window: HistoryWindow,
+    bar_seconds: int,
+    what_to_show: str,
+    reality: MarketReality | None,
+) -> list:
+    """The window's bars: ideal (the default) or under the symbol's market reality."""
+    if reality is None or (not reality.changes_bars and reality.dividends is None):
+        bars = select_bars(symbol, window, bar_seconds)
+        return adjusted(bars) if what_to_show == "ADJUSTED_LAST" else bars
+    bars = select_bars(key, window, bar_seconds, reality, what_to_show)
+    return adjusted_bars(key, bars, reality) if what_to_show == "ADJUSTED_LAST" else bars
+
+
+def _refuse_as_ib_does(
+    reality: MarketReality | None,
+    contract: object,
+    exchange: str,
+    what_to_show: str,
+    window: HistoryWindow,
+    bars: list,
+) -> None:
+    """IB's errors for a symbol's realities: the permission error, or 162 "HMDS query returned no data"
+    when sessions were asked for but none has a bar (before the listing, a whole-session halt)."""
+    if reality is None:
+        return
+    primary = getattr(contract, "primary_exchange", "") or exchange.upper()
+    if reality.permission not in (None, "delayed"):
+        raise HistoryRequestError(
+            *permission_error(reality.permission, primary, getattr(contract, "sec_type", "STK"))
+        )
+    if window.sessions and not bars and reality.changes_bars:
+        raise HistoryRequestError(*no_data_error(getattr(contract, "symbol", ""), primary, what_to_show))
