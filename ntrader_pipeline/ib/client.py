@@ -349,7 +349,10 @@ class IBConnection:
             error = IBError(req_id, error_code, error_string)
             self.errors.append(error)
             if is_notice(error):
+                # Nautilus ends a request on any error with its reqId, yet after a notice such as 10167
+                # (delayed data) IB still sends the data: keep the notice from the client
                 self._log.warning("ib_notice", req_id=req_id, code=error_code, text=error_string)
+                return
             await original(req_id=req_id, error_code=error_code, error_string=error_string, **kwargs)
 
         inner.process_error = process_error
