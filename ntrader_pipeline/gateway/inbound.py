@@ -83,10 +83,23 @@ def _contract(fields: _Fields, *, with_primary_exchange: bool) -> ContractQuery:
     )  # fmt: skip
 
 
+# Where the reqId sits in requests the gateway does not serve (ibapi client.py at server version 200), so
+# they are answered with an error instead of leaving the client waiting: [id, version, reqId, ...] → 2
+# (reqMktData, reqMktDepth, reqRealTimeBars, reqFundamentalData), [id, reqId, ...] → 1
+# (reqSecDefOptParams, reqMatchingSymbols, reqSmartComponents, reqHistogramData, reqPnL(Single),
+# reqHistoricalTicks, reqTickByTickData, reqWshMetaData/EventData, reqUserInfo).
+_UNSERVED_REQ_ID_INDEX: dict[str, int] = {
+    "1": 2, "10": 2, "50": 2, "52": 2,
+    "78": 1, "81": 1, "83": 1, "88": 1, "92": 1, "94": 1, "96": 1, "97": 1, "100": 1, "102": 1, "104": 1,
+}  # fmt: skip
+
+
 def peek_request_id(fields: list[str], server_version: int) -> int | None:
     """Best-effort reqId of a request, so a malformed one can still be answered with an error."""
     message_id = fields[0] if fields else ""
-    if message_id == str(Incoming.REQ_HISTORICAL_DATA):
+    if message_id in _UNSERVED_REQ_ID_INDEX:
+        index = _UNSERVED_REQ_ID_INDEX[message_id]
+    elif message_id == str(Incoming.REQ_HISTORICAL_DATA):
         index = 2 if server_version < sv.MIN_SERVER_VER_SYNT_REALTIME_BARS else 1
     elif message_id in (
         str(Incoming.REQ_CONTRACT_DATA),
