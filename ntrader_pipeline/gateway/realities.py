@@ -252,4 +252,8 @@ def parse_reality_spec(spec: str) -> tuple[str, dict[str, object]]:
         changes["splits"] = tuple(splits)
     if dividends:
         changes["dividends"] = tuple(dividends)
+    try:
+        MarketReality(**changes)  # type: ignore[arg-type]  # validate the values together
+    except ValueError as exc:
+        raise ValueError(f"reality {spec!r}: {exc}") from None
     return symbol.upper(), changes
