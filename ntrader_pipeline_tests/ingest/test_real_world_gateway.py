@@ -97,6 +97,14 @@ def test_permission_error_fails_the_partition_after_one_request(ib_gateway, ib_r
     assert elapsed < 30  # Dagster's own overhead; the IB part is one round trip
 
 
+def test_permission_error_on_a_yearly_daily_request_is_fatal_at_once(ib_gateway, ib_settings):
+    ib_gateway.realities.set("SPY", MarketReality(permission="no_permissions"))
+    sessions = [session_for(d) for d in ("2024-01-02", "2024-01-03", "2024-01-04")]
+    with IBFetcher(ib_settings) as fetcher, pytest.raises(MarketDataPermissionError, match="error 162"):
+        list(fetcher.sessions(SPY, DAY, sessions))
+    assert [r.duration for r in ib_gateway.requests.historical_requests()] == ["1 Y"]
+
+
 def test_delayed_data_notice_is_logged_not_fatal(ib_gateway, ib_settings):
     ib_gateway.realities.set("SPY", MarketReality(permission="delayed"))
     with IBFetcher(ib_settings) as fetcher:
