@@ -13,8 +13,9 @@ permission for it. The gateway applies it when it serves bars and head timestamp
   range before the listing).
 - a split `ratio` (4 for 4:1) on an ex-date: TRADES and MIDPOINT before it are unadjusted (prices × ratio,
   volumes ÷ ratio); ADJUSTED_LAST stays continuous. Cash dividends scale ADJUSTED_LAST before their
-  ex-date by 1 - amount / previous unadjusted close. Without explicit dividends, a symbol keeps the
-  gateway's default quarterly 0.375 % dividend.
+  ex-date by 1 - amount / previous unadjusted close (the unadjusted series shows no ex-dividend drop
+  beyond its usual overnight gap). Without explicit dividends, a symbol keeps the gateway's default
+  quarterly 0.375 % dividend.
 - a permission problem: IB's error code and text for every historical request of the symbol (and for
   its reqHeadTimeStamp); `delayed` sends the 10167 notice and then the data.
 

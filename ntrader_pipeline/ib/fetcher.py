@@ -71,6 +71,7 @@ class SessionResult:
 @dataclass
 class FetchStats:
     requests: int = 0
+    head_requests: int = 0  # reqHeadTimeStamp, once per instrument and what-to-show
     connections: int = 0
     retries: int = 0
     backoff_s: float = 0.0
@@ -164,6 +165,7 @@ class IBFetcher:
         MarketDataPermissionError at once: every bar request would fail the same way."""
         key = (spec.instrument_id, what_to_show)
         if key not in self._heads:
+            self.stats.head_requests += 1
             head, errors = self.connection().head_timestamp(spec, what_to_show)
             refused = next((e for e in errors if is_permission_error(e)), None)
             if refused is not None:
