@@ -31,7 +31,6 @@ from ntrader_pipeline.gateway.faults import (
     FaultOutcome,
     GatewayFaults,
     apply_faults,
-    no_data_error,
 )
 from ntrader_pipeline.gateway.history import (
     VALIDATION_ERROR,
@@ -43,7 +42,6 @@ from ntrader_pipeline.gateway.history import (
     parse_bar_size,
     parse_end_time,
     require_served_bar_size,
-    select_bars,
 )
 from ntrader_pipeline.gateway.inbound import (
     ContractDetailsRequest,
@@ -55,20 +53,20 @@ from ntrader_pipeline.gateway.inbound import (
     parse_contract_details_request,
     parse_head_timestamp_request,
     parse_historical_data_request,
-    parse_versioned_request_id,
     peek_request_id,
 )
 from ntrader_pipeline.gateway.pacing import HistoricalPacing, HistoricalQuery, PacingViolation
+from ntrader_pipeline.gateway.paper_account import account_answer
 from ntrader_pipeline.gateway.realities import (
     DELAYED_NOTICE,
     HEAD_TIMESTAMP_NOT_SUBSCRIBED,
     GatewayRealities,
-    MarketReality,
     permission_error,
 )
-from ntrader_pipeline.gateway.reality_bars import adjusted_bars, head_timestamp
+from ntrader_pipeline.gateway.reality_answers import refuse_as_ib_does, served_bars
+from ntrader_pipeline.gateway.reality_bars import head_timestamp
 from ntrader_pipeline.gateway.request_log import HistoricalRecord, ReceivedRequest, RequestLog
-from ntrader_pipeline.gateway.synthetic import DAY, adjusted
+from ntrader_pipeline.gateway.synthetic import DAY
 from ntrader_pipeline.markets.calendars import get_session_calendar
 from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE
 
@@ -80,15 +78,6 @@ FARM_NOTICES = (
     (2158, "Sec-def data farm connection is OK:secdefnj"),
 )
 SERVED_WHAT_TO_SHOW = ("TRADES", "MIDPOINT", "ADJUSTED_LAST")
-# what a paper account reports for reqAccountUpdates / reqAccountSummary (values as IB sends them: text)
-ACCOUNT_VALUES = (
-    ("AccountType", "INDIVIDUAL", ""),
-    ("NetLiquidation", "1000000.00", "USD"),
-    ("TotalCashValue", "1000000.00", "USD"),
-    ("AvailableFunds", "1000000.00", "USD"),
-    ("BuyingPower", "4000000.00", "USD"),
-    ("GrossPositionValue", "0.00", "USD"),
-)
 Clock = Callable[[], dt.datetime]
 _EXCHANGE_TZ = ZoneInfo(EXCHANGE_TIMEZONE)
 
@@ -274,43 +263,12 @@ class ClientConnection:
                 )
 
     def _connect_sequence(self, message_id: int, fields: list[str]) -> bool:
-        """What a paper account with no positions, orders or executions answers; False if not one of
-        those requests."""
-        account = self.context.account
-        if message_id == Incoming.REQ_POSITIONS:
-            self._send(messages.position_end())
-        elif message_id in (
-            Incoming.REQ_OPEN_ORDERS,
-            Incoming.REQ_ALL_OPEN_ORDERS,
-            Incoming.REQ_AUTO_OPEN_ORDERS,
-        ):
-            self._send(messages.open_order_end())
-        elif message_id == Incoming.REQ_COMPLETED_ORDERS:
-            self._send(messages.completed_orders_end())
-        elif message_id == Incoming.REQ_EXECUTIONS:
-            self._send(messages.exec_details_end(parse_versioned_request_id(fields)))
-        elif message_id == Incoming.REQ_ACCT_DATA:
-            subscribe = len(fields) > 2 and fields[2].strip().lower() in ("1", "true")
-            if subscribe:  # no portfolio: no updatePortfolio messages
-                for key, value, currency in ACCOUNT_VALUES:
-                    self._send(messages.account_value(key, value, currency, account))
-                self._send(messages.account_update_time(self.context.clock()))
-                self._send(messages.account_download_end(account))
-        elif message_id == Incoming.REQ_ACCOUNT_SUMMARY:
-            req_id = parse_versioned_request_id(fields)
-            tags = set(fields[4].split(",")) if len(fields) > 4 else set()
-            for key, value, currency in ACCOUNT_VALUES:
-                if key in tags or "All" in tags:
-                    self._send(messages.account_summary(req_id, account, key, value, currency))
-            self._send(messages.account_summary_end(req_id))
-        elif message_id in (
-            Incoming.CANCEL_ACCOUNT_SUMMARY,
-            Incoming.CANCEL_POSITIONS,
-            Incoming.CANCEL_HEAD_TIMESTAMP,
-        ):
-            pass  # everything was answered at once: nothing left to cancel
-        else:
+        """What a paper account answers (paper_account.py); False if not one of those requests."""
+        answer = account_answer(message_id, fields, self.context.account, self.context.clock())
+        if answer is None:
             return False
+        for message in answer:
+            self._send(message)
         return True
 
     def _head_timestamp(self, request: HeadTimestampRequest) -> None:
@@ -404,8 +362,8 @@ class ClientConnection:
                 duration, parse_end_time(request.end_date_time, now), now, contract.calendar
             )
             reality = self.context.realities.get(contract.key)
-            bars = _served_bars(contract.key, contract.symbol, window, bar_seconds, what_to_show, reality)
-            _refuse_as_ib_does(reality, contract, query.exchange, what_to_show, window, bars)
+            bars = served_bars(contract.key, contract.symbol, window, bar_seconds, what_to_show, reality)
+            refuse_as_ib_does(reality, contract, query.exchange, what_to_show, window, bars)
         except HistoryRequestError as exc:
             if admitted:
                 self._release()
@@ -546,40 +504,3 @@ class _Answer:
     bar_seconds: int
     what_to_show: str
     outcome: FaultOutcome
-
-
-def _served_bars(
-    key: str,
-    symbol: str,
-    window: HistoryWindow,
-    bar_seconds: int,
-    what_to_show: str,
-    reality: MarketReality | None,
-) -> list:
-    """The window's bars: ideal (the default) or under the symbol's market reality."""
-    if reality is None or (not reality.changes_bars and reality.dividends is None):
-        bars = select_bars(symbol, window, bar_seconds)
-        return adjusted(bars) if what_to_show == "ADJUSTED_LAST" else bars
-    bars = select_bars(key, window, bar_seconds, reality, what_to_show)
-    return adjusted_bars(key, bars, reality) if what_to_show == "ADJUSTED_LAST" else bars
-
-
-def _refuse_as_ib_does(
-    reality: MarketReality | None,
-    contract: object,
-    exchange: str,
-    what_to_show: str,
-    window: HistoryWindow,
-    bars: list,
-) -> None:
-    """IB's errors for a symbol's realities: the permission error, or 162 "HMDS query returned no data"
-    when sessions were asked for but none has a bar (before the listing, a whole-session halt)."""
-    if reality is None:
-        return
-    primary = getattr(contract, "primary_exchange", "") or exchange.upper()
-    if reality.permission not in (None, "delayed"):
-        raise HistoryRequestError(
-            *permission_error(reality.permission, primary, getattr(contract, "sec_type", "STK"))
-        )
-    if window.sessions and not bars and reality.changes_bars:
-        raise HistoryRequestError(*no_data_error(getattr(contract, "symbol", ""), primary, what_to_show))
