@@ -23,9 +23,11 @@ def shared_gateway() -> Iterator[EmbeddedGateway]:
 @pytest.fixture
 def ib_gateway(shared_gateway: EmbeddedGateway) -> Iterator[EmbeddedGateway]:
     shared_gateway.faults.clear()
+    shared_gateway.realities.reset()
     shared_gateway.requests.clear()
     yield shared_gateway
     shared_gateway.faults.clear()
+    shared_gateway.realities.reset()
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from ntrader_pipeline.markets.sessions import TradingSession
 
 _STAGING = ".staging"
 _EMPTY = "empty"
+_HEAD = "head_timestamps"
 # IB stamps definitions with the fetch time and trading hours around the request date.
 _VOLATILE_INSTRUMENT_FIELDS = ("ts_event", "ts_init", "info")
 
@@ -153,6 +154,39 @@ class CatalogStore:
             return str(json.loads(marker.read_text())["reason"])
         except FileNotFoundError:
             return None
+
+    # -- head timestamps: the earliest data IB has per instrument and what-to-show ---------------
+
+    def head_timestamp_file(self, instrument_id: str, what_to_show: str) -> Path:
+        return self.path / _HEAD / instrument_id / f"{what_to_show.upper()}.json"
+
+    def head_timestamp(self, instrument_id: str, what_to_show: str) -> dt.datetime | None:
+        """The stored earliest data point (UTC), or None when IB was not asked yet."""
+        try:
+            text = self.head_timestamp_file(instrument_id, what_to_show).read_text()
+        except FileNotFoundError:
+            return None
+        return dt.datetime.fromisoformat(json.loads(text)["head_timestamp"]).astimezone(dt.UTC)
+
+    def write_head_timestamp(self, instrument_id: str, what_to_show: str, head: dt.datetime) -> Path:
+        """Keep IB's answer to reqHeadTimeStamp (one small JSON file per instrument and what-to-show)."""
+        path = self.head_timestamp_file(instrument_id, what_to_show)
+        text = json.dumps(
+            {
+                "instrument_id": instrument_id,
+                "what_to_show": what_to_show.upper(),
+                "head_timestamp": head.astimezone(dt.UTC).isoformat(),
+            },
+            indent=2,
+        )
+        if not self.location.is_local:
+            path.write_text(text + "\n")
+            return path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        temporary.write_text(text + "\n")
+        os.replace(temporary, path)
+        return path
 
     def empty_session_dates(self, bar_type: BarType | str) -> list[dt.date]:
         directory = self.path / _EMPTY / str(bar_type)

@@ -26,6 +26,8 @@ class BarTypeInventory:
     present: list[str] = field(default_factory=list)
     empty: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    not_listed: list[str] = field(default_factory=list)  # before IB's head timestamp: nothing to fetch
+    head_timestamp: str | None = None
 
 
 def inventory(
@@ -46,12 +48,22 @@ def inventory(
         row.present = sorted(m.group(1) for f in files if (m := _SESSION_FILE.search(f.name)))
         row.empty = [d.isoformat() for d in store.empty_session_dates(bar_type)]
         known = sorted({*row.present, *row.empty})
-        if known:
-            first, last = start or known[0], end or known[-1]
-            expected = {s.key for s in sessions_between(first, last, _calendar_of(bar_type, universe))}
+        head = _head_timestamp(store, bar_type)
+        row.head_timestamp = head.isoformat() if head else None
+        if known or (head and start):
+            first, last = start or known[0], end or (known[-1] if known else start)
+            sessions = sessions_between(first, last, _calendar_of(bar_type, universe))
+            row.not_listed = [s.key for s in sessions if head and s.close <= head]
+            expected = {s.key for s in sessions} - set(row.not_listed)
             row.missing = sorted(expected - set(known))
         rows.append(row)
     return {"catalog": str(store.path), "instruments": instruments, "bar_types": [asdict(r) for r in rows]}
+
+
+def _head_timestamp(store: CatalogStore, bar_type: str) -> dt.datetime | None:
+    """The stored head timestamp of the bar type's instrument (LAST: TRADES, else MIDPOINT)."""
+    what_to_show = "TRADES" if bar_type.split("-")[-2] == "LAST" else "MIDPOINT"
+    return store.head_timestamp(BarType.from_str(bar_type).instrument_id.value, what_to_show)
 
 
 def _universe(path: Path) -> Universe | None:
@@ -88,7 +100,10 @@ def run_catalog(
         return 0
     print(f"catalog: {report['catalog']}")
     print(f"instruments ({len(report['instruments'])}): {', '.join(report['instruments']) or '-'}")
-    header = f"{'bar type':<44} {'present':>8} {'empty':>6} {'missing':>8}  range / missing sessions"
+    header = (
+        f"{'bar type':<44} {'present':>8} {'empty':>6} {'missing':>8} {'not listed':>10}  "
+        "range / missing sessions"
+    )
     print(header)
     print("-" * len(header))
     for row in report["bar_types"]:
@@ -98,8 +113,9 @@ def run_catalog(
         listed = ", ".join(missing[:_LISTED]) + (
             f" (+{len(missing) - _LISTED})" if len(missing) > _LISTED else ""
         )
+        head = f"; listed from {row['head_timestamp'][:10]}" if row["head_timestamp"] else ""
         print(
-            f"{row['bar_type']:<44} {len(row['present']):>8} {len(row['empty']):>6} {len(missing):>8}  "
-            f"{span}{'; missing ' + listed if missing else ''}"
+            f"{row['bar_type']:<44} {len(row['present']):>8} {len(row['empty']):>6} {len(missing):>8} "
+            f"{len(row['not_listed']):>10}  {span}{'; missing ' + listed if missing else ''}{head}"
         )
     return 0

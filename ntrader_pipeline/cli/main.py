@@ -34,6 +34,13 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     connect.add_argument(
         "--timeout", type=float, default=ib.connect_timeout_s, help="handshake bound in seconds (%(default)s)"
     )
+    connect.add_argument(
+        "--check-data",
+        metavar="IDS",
+        default="",
+        help="also request one daily bar per instrument (comma-separated SYMBOL.PRIMARY_EXCHANGE, e.g. "
+        "SPY.ARCA,ILLQ.NASDAQ) and report the market-data permissions IB grants for each",
+    )
     catalog = commands.add_parser(
         "catalog", help="inventory the catalog: instruments, bar types, sessions present / empty / missing"
     )
@@ -129,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "connect":
         from ntrader_pipeline.cli.connect import run_connect
 
-        return run_connect(args.host, args.port, args.client_id, args.timeout)
+        check = [part for part in args.check_data.split(",") if part.strip()]
+        return run_connect(args.host, args.port, args.client_id, args.timeout, check_data=check)
     if args.command in ("fetch", "strategies", "backtest", "results", "report"):
         return _run_research(args, settings)
     from ntrader_pipeline.cli.inventory import run_catalog

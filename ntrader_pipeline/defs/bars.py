@@ -25,6 +25,8 @@ def session_metadata(record: SessionRecord) -> dict[str, object]:
     """A stored session's partition metadata: bars and file, or why there is nothing to store."""
     if record.status is SessionStatus.CLOSED:
         return {"bars": 0, "closed": record.detail}
+    if record.status is SessionStatus.NOT_LISTED:
+        return {"bars": 0, "not_listed": record.detail}
     metadata: dict[str, object] = {"bars": record.bars, "bar_type": record.bar_type, "file": record.file}
     if record.status is SessionStatus.EMPTY:
         metadata["empty_reason"] = record.detail
@@ -86,6 +88,9 @@ def build_bars_asset(spec: BarSpec, universe: Universe, partitions: BarPartition
         empty = {k: m["empty_reason"] for k, m in written.items() if m.get("empty_reason")}
         if empty:
             metadata["empty_sessions"] = len(empty)
+        not_listed = sum(1 for m in written.values() if m.get("not_listed"))
+        if not_listed:
+            metadata["not_listed_sessions"] = not_listed
         return dg.MaterializeResult(metadata=metadata)
 
     return _bars

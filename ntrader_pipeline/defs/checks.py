@@ -4,6 +4,7 @@ import dagster as dg
 
 from ntrader_pipeline.defs.partitions import BarPartitions, split_bar_partition_keys
 from ntrader_pipeline.defs.resources import StorageResource
+from ntrader_pipeline.ingest.run import split_not_listed
 from ntrader_pipeline.markets.universe import BarSpec, Universe
 from ntrader_pipeline.quality.catalog_quality import check_stored_sessions, failure_counts
 from ntrader_pipeline.quality.session_quality import SAMPLE_ROWS
@@ -25,16 +26,19 @@ def build_bar_quality_check(
         store = storage.catalog_store()
         keys = list(context.op_execution_context.partition_keys)
         results = []
-        closed_days = 0
+        closed_days = not_listed_days = 0
         for instrument_id, dates in split_bar_partition_keys(keys).items():
             sessions, closed = universe.split_sessions(instrument_id, dates)  # closed: nothing to check
             closed_days += len(closed)
+            sessions, not_listed = split_not_listed(store, instrument_id, spec, sessions)  # before the head
+            not_listed_days += len(not_listed)
             results.extend(check_stored_sessions(store, instrument_id, spec, sessions))
         failed = [r for r in results if not r.passed]
         samples = [dict(s, session=str(r.session)) for r in failed for s in r.samples][:SAMPLE_ROWS]
         metadata: dict[str, object] = {
             "sessions_checked": len(results),
             "closed_days": closed_days,
+            "not_listed_days": not_listed_days,
             "sessions_failed": len(failed),
             "bars_checked": sum(r.bar_count for r in results),
             **{f"failures_{rule}": count for rule, count in failure_counts(results).items()},

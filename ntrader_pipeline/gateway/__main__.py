@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ntrader_pipeline.gateway.faults import GatewayFaults
 from ntrader_pipeline.gateway.messages import MAX_SUPPORTED_VERSION, MIN_SUPPORTED_VERSION
+from ntrader_pipeline.gateway.realities import GatewayRealities
 from ntrader_pipeline.gateway.server import DEFAULT_ACCOUNT, DEFAULT_HOST, LOGGER, GatewayServer
 
 DEFAULT_PORT = 4002  # IB Gateway's paper-trading port
@@ -51,6 +52,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="enforce IB's historical-data pacing rules (162 for identical requests within 15 s, a 6th "
         "request per contract/tick type within 2 s, a 61st small-bar request within 10 min, >50 open)",
     )
+    parser.add_argument(
+        "--reality",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="set a symbol's market reality, repeatable: ILLQ:no_trade_share=0.3, "
+        "SPY:permission=no_permissions "
+        "(no_permissions|not_subscribed|api_subscription|delayed_disabled|competing_session|delayed), "
+        "QQQ:listed=2024-01-08, IWM:halt=2024-01-10@11:00+30, IWM:late_open=2024-01-11+15, "
+        "IWM:split=2024-02-15@4, IWM:dividend=2024-03-14@0.25",
+    )
+    parser.add_argument(
+        "--ideal",
+        action="store_true",
+        help="no default market realities (ILLQ becomes as ideal as the other symbols)",
+    )
     parser.add_argument("--log-level", default="INFO", help="stdlib logging level (default %(default)s)")
     return parser
 
@@ -63,7 +80,9 @@ def _write_port_file(path: Path, port: int) -> None:
     os.replace(temporary, path)
 
 
-async def serve(args: argparse.Namespace, faults: GatewayFaults) -> None:
+async def serve(
+    args: argparse.Namespace, faults: GatewayFaults, realities: GatewayRealities | None = None
+) -> None:
     server = GatewayServer(
         args.host,
         args.port,
@@ -71,6 +90,7 @@ async def serve(args: argparse.Namespace, faults: GatewayFaults) -> None:
         faults=faults,
         account=args.account,
         pacing=args.pacing,
+        realities=realities,
     )
     await server.start()
     stop = asyncio.Event()
@@ -96,8 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         faults = GatewayFaults.from_specs(args.fault)
-        asyncio.run(serve(args, faults))
-    except ValueError as exc:  # bad --fault, --host or --server-version
+        realities = GatewayRealities.from_specs(args.reality, defaults=not args.ideal)
+        asyncio.run(serve(args, faults, realities))
+    except ValueError as exc:  # bad --fault, --reality, --host or --server-version
         parser.error(str(exc))
     except OSError as exc:
         LOGGER.error("cannot listen on %s:%s: %s", args.host, args.port, exc)

@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from ntrader_pipeline.gateway import messages
@@ -27,7 +27,12 @@ from ntrader_pipeline.gateway.codec import (
     parse_version_range,
 )
 from ntrader_pipeline.gateway.contracts import find_contract, trading_hours
-from ntrader_pipeline.gateway.faults import PACING_VIOLATION, FaultOutcome, GatewayFaults, apply_faults
+from ntrader_pipeline.gateway.faults import (
+    PACING_VIOLATION,
+    FaultOutcome,
+    GatewayFaults,
+    apply_faults,
+)
 from ntrader_pipeline.gateway.history import (
     VALIDATION_ERROR,
     Duration,
@@ -38,21 +43,32 @@ from ntrader_pipeline.gateway.history import (
     parse_bar_size,
     parse_end_time,
     require_served_bar_size,
-    select_bars,
 )
 from ntrader_pipeline.gateway.inbound import (
     ContractDetailsRequest,
+    HeadTimestampRequest,
     HistoricalDataRequest,
     Incoming,
     MalformedRequestError,
     parse_cancel_request_id,
     parse_contract_details_request,
+    parse_head_timestamp_request,
     parse_historical_data_request,
     peek_request_id,
 )
 from ntrader_pipeline.gateway.pacing import HistoricalPacing, HistoricalQuery, PacingViolation
+from ntrader_pipeline.gateway.paper_account import account_answer
+from ntrader_pipeline.gateway.realities import (
+    DELAYED_NOTICE,
+    HEAD_TIMESTAMP_NOT_SUBSCRIBED,
+    GatewayRealities,
+    permission_error,
+)
+from ntrader_pipeline.gateway.reality_answers import refuse_as_ib_does, served_bars
+from ntrader_pipeline.gateway.reality_bars import head_timestamp
 from ntrader_pipeline.gateway.request_log import HistoricalRecord, ReceivedRequest, RequestLog
-from ntrader_pipeline.gateway.synthetic import DAY, adjusted
+from ntrader_pipeline.gateway.synthetic import DAY
+from ntrader_pipeline.markets.calendars import get_session_calendar
 from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE
 
 LOGGER = logging.getLogger("ntrader_pipeline.gateway")
@@ -89,6 +105,7 @@ class GatewayContext:
     clock: Clock  # "now" for empty end times and completed sessions; tests pin it
     requests: RequestLog
     pacing: HistoricalPacing | None = None  # None: no pacing limits (the default)
+    realities: GatewayRealities = field(default_factory=GatewayRealities)  # ILLQ's by default
 
 
 class ClientConnection:
@@ -232,8 +249,48 @@ class ClientConnection:
                 task.cancel()
         elif message_id == Incoming.REQ_MARKET_DATA_TYPE:
             pass  # IB does not answer this until market data flows
-        else:
-            LOGGER.info("connection %d: ignoring unsupported message %d", self.id, message_id)
+        elif message_id == Incoming.REQ_HEAD_TIMESTAMP:
+            self._head_timestamp(parse_head_timestamp_request(fields))
+        elif not self._connect_sequence(message_id, fields):
+            # IB answers every request; one it does not know gets an error, never silence
+            req_id = peek_request_id(fields, self.version)
+            LOGGER.warning("connection %d: unsupported message %d: %s", self.id, message_id, fields)
+            if req_id is not None:
+                self._send_error(
+                    req_id,
+                    VALIDATION_ERROR,
+                    f"Error validating request: message {message_id} "
+                    "is not supported by the embedded gateway",
+                )
+
+    def _connect_sequence(self, message_id: int, fields: list[str]) -> bool:
+        """What a paper account answers (paper_account.py); False if not one of those requests."""
+        answer = account_answer(message_id, fields, self.context.account, self.context.clock())
+        if answer is None:
+            return False
+        for message in answer:
+            self._send(message)
+        return True
+
+    def _head_timestamp(self, request: HeadTimestampRequest) -> None:
+        """The earliest bar IB has for the contract and what-to-show (its listing for a late listing)."""
+        contract = find_contract(request.contract)
+        if contract is None:
+            self._send_error(request.req_id, *NO_SECURITY_DEFINITION)
+            return
+        reality = self.context.realities.get(contract.key)
+        if reality is not None and reality.permission not in (None, "delayed"):
+            error = (
+                HEAD_TIMESTAMP_NOT_SUBSCRIBED
+                if reality.permission == "no_permissions"
+                else permission_error(reality.permission, contract.primary_exchange, contract.sec_type)
+            )
+            self._send_error(request.req_id, *error)
+            return
+        what_to_show = request.what_to_show.strip().upper()
+        first = get_session_calendar(contract.calendar).first_session
+        head = head_timestamp(contract.key, reality, what_to_show, first)
+        self._send(messages.head_timestamp(request.req_id, head, request.format_date))
 
     def _start_api(self) -> None:
         self._send(messages.managed_accounts([self.context.account]))
@@ -305,9 +362,9 @@ class ClientConnection:
             window = history_window(
                 duration, parse_end_time(request.end_date_time, now), now, contract.calendar
             )
-            bars = select_bars(contract.symbol, window, bar_seconds)
-            if what_to_show == "ADJUSTED_LAST":
-                bars = adjusted(bars)
+            reality = self.context.realities.get(contract.key)
+            bars = served_bars(contract.key, contract.symbol, window, bar_seconds, what_to_show, reality)
+            refuse_as_ib_does(reality, contract, query.exchange, what_to_show, window, bars)
         except HistoryRequestError as exc:
             if admitted:
                 self._release()
@@ -324,6 +381,8 @@ class ClientConnection:
             outcome = dataclasses.replace(outcome, delay=outcome.delay + throttle_s)
         for code, text in outcome.notices:
             self._send_error(-1, code, text)
+        if reality is not None and reality.permission == "delayed":
+            self._send_error(request.req_id, *DELAYED_NOTICE)  # a notice: the bars follow
         answer = _Answer(record_id, request, window, bar_seconds, what_to_show, outcome)
         if outcome.delay or outcome.silent:
             # logged now, before the client can see any effect of this request

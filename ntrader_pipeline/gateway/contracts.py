@@ -114,6 +114,12 @@ CONTRACTS: dict[str, ListedContract] = {
             "NVDA", "NASDAQ", 4815747, "US67066G1040", "NVIDIA CORP", "COMMON", "Technology",
             "Semiconductors", "Electronic Compo-Semicon", 480.0, 45_000,
         ),
+        # synthetic, not a real listing: an illiquid small cap with a late listing, a halt and a split
+        # (see gateway/realities.py DEFAULT_REALITIES)
+        ListedContract(
+            "ILLQ", "NASDAQ", 700000001, "US0000ILLQ09", "ILLIQUID SYNTHETIC HOLDINGS INC", "COMMON",
+            "Industrial", "Machinery-Diversified", "Machinery-Diversified", 25.0, 400,
+        ),
         _fx("EUR", "USD", 12087792, "European Monetary Union Euro", 1.09),
         _fx("GBP", "USD", 12087797, "British pound", 1.27),
         _es("FUT", 495512563, "ESH4", "20240315"),

@@ -15,6 +15,7 @@ from typing import Self
 from ntrader_pipeline.gateway.connection import Clock, utc_now
 from ntrader_pipeline.gateway.faults import GatewayFaults
 from ntrader_pipeline.gateway.pacing import HistoricalPacing
+from ntrader_pipeline.gateway.realities import GatewayRealities
 from ntrader_pipeline.gateway.request_log import RequestLog
 from ntrader_pipeline.gateway.server import DEFAULT_ACCOUNT, DEFAULT_HOST, LOGGER, GatewayServer
 
@@ -33,6 +34,7 @@ class EmbeddedGateway:
         clock: Clock = utc_now,
         start_timeout: float = 15.0,
         pacing: bool | HistoricalPacing = False,
+        realities: GatewayRealities | None = None,
     ) -> None:
         self._server = GatewayServer(
             host,
@@ -42,6 +44,7 @@ class EmbeddedGateway:
             account=account,
             clock=clock,
             pacing=pacing,
+            realities=realities,
         )
         self._start_timeout = start_timeout
         self._thread: threading.Thread | None = None
@@ -64,6 +67,11 @@ class EmbeddedGateway:
     @property
     def faults(self) -> GatewayFaults:
         return self._server.faults
+
+    @property
+    def realities(self) -> GatewayRealities:
+        """Per-symbol market realities; `gateway.realities.set("SPY", MarketReality(...))`."""
+        return self._server.realities
 
     @property
     def requests(self) -> RequestLog:

@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
+from ntrader_pipeline.gateway.realities import MarketReality
+from ntrader_pipeline.gateway.reality_bars import session_series
 from ntrader_pipeline.gateway.synthetic import DAY, FIVE_MINUTES, HOUR, MINUTE, SyntheticBar, session_bars
 from ntrader_pipeline.markets.calendars import NYSE, get_session_calendar
 from ntrader_pipeline.markets.sessions import TradingSession
@@ -200,12 +202,25 @@ def history_window(
     return HistoryWindow(start, end, tuple(sessions))
 
 
-def select_bars(symbol: str, window: HistoryWindow, bar_seconds: int) -> list[SyntheticBar]:
-    """Whole bars of `bar_seconds` that overlap the window, oldest first."""
+def select_bars(
+    symbol: str,
+    window: HistoryWindow,
+    bar_seconds: int,
+    reality: MarketReality | None = None,
+    what_to_show: str = "TRADES",
+) -> list[SyntheticBar]:
+    """Whole bars of `bar_seconds` that overlap the window, oldest first; under `reality` (realities.py)
+    when given (ADJUSTED_LAST bars then come continuous: the caller applies the dividend factors)."""
     start_ts, end_ts = window.start.timestamp(), window.end.timestamp()
     bars: list[SyntheticBar] = []
     for session in window.sessions:
-        series = session_bars(symbol, session.date, bar_seconds)
+        if reality is None:
+            series = session_bars(symbol, session.date, bar_seconds)
+        else:
+            found = session_series(symbol, session.date, bar_seconds, reality, what_to_show)
+            if found is None:
+                continue
+            series = found
         close_ts = int(session.close.timestamp())
         if bar_seconds == DAY:
             bar_end = np.full(len(series), close_ts)

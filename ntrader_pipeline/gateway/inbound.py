@@ -15,14 +15,26 @@ from ntrader_pipeline.gateway.contracts import ContractQuery
 
 
 class Incoming(IntEnum):
+    REQ_OPEN_ORDERS = 5
+    REQ_ACCT_DATA = 6
+    REQ_EXECUTIONS = 7
     REQ_IDS = 8
     REQ_CONTRACT_DATA = 9
+    REQ_AUTO_OPEN_ORDERS = 15
+    REQ_ALL_OPEN_ORDERS = 16
     REQ_MANAGED_ACCTS = 17
     REQ_HISTORICAL_DATA = 20
     CANCEL_HISTORICAL_DATA = 25
     REQ_CURRENT_TIME = 49
     REQ_MARKET_DATA_TYPE = 59
+    REQ_POSITIONS = 61
+    REQ_ACCOUNT_SUMMARY = 62
+    CANCEL_ACCOUNT_SUMMARY = 63
+    CANCEL_POSITIONS = 64
     START_API = 71
+    REQ_HEAD_TIMESTAMP = 87
+    CANCEL_HEAD_TIMESTAMP = 90
+    REQ_COMPLETED_ORDERS = 99
     REQ_CURRENT_TIME_IN_MILLIS = 105  # from MIN_SERVER_VER_CURRENT_TIME_IN_MILLIS (197)
 
 
@@ -71,13 +83,33 @@ def _contract(fields: _Fields, *, with_primary_exchange: bool) -> ContractQuery:
     )  # fmt: skip
 
 
+# Where the reqId sits in requests the gateway does not serve (ibapi client.py at server version 200), so
+# they are answered with an error instead of leaving the client waiting: [id, version, reqId, ...] → 2
+# (reqMktData, reqMktDepth, reqRealTimeBars, reqFundamentalData), [id, reqId, ...] → 1
+# (reqSecDefOptParams, reqMatchingSymbols, reqSmartComponents, reqHistogramData, reqPnL(Single),
+# reqHistoricalTicks, reqTickByTickData, reqWshMetaData/EventData, reqUserInfo).
+_UNSERVED_REQ_ID_INDEX: dict[str, int] = {
+    "1": 2, "10": 2, "50": 2, "52": 2,
+    "78": 1, "81": 1, "83": 1, "88": 1, "92": 1, "94": 1, "96": 1, "97": 1, "100": 1, "102": 1, "104": 1,
+}  # fmt: skip
+
+
 def peek_request_id(fields: list[str], server_version: int) -> int | None:
     """Best-effort reqId of a request, so a malformed one can still be answered with an error."""
     message_id = fields[0] if fields else ""
-    if message_id == str(Incoming.REQ_HISTORICAL_DATA):
+    if message_id in _UNSERVED_REQ_ID_INDEX:
+        index = _UNSERVED_REQ_ID_INDEX[message_id]
+    elif message_id == str(Incoming.REQ_HISTORICAL_DATA):
         index = 2 if server_version < sv.MIN_SERVER_VER_SYNT_REALTIME_BARS else 1
-    elif message_id in (str(Incoming.REQ_CONTRACT_DATA), str(Incoming.CANCEL_HISTORICAL_DATA)):
+    elif message_id in (
+        str(Incoming.REQ_CONTRACT_DATA),
+        str(Incoming.CANCEL_HISTORICAL_DATA),
+        str(Incoming.REQ_EXECUTIONS),
+        str(Incoming.REQ_ACCOUNT_SUMMARY),
+    ):
         index = 2
+    elif message_id in (str(Incoming.REQ_HEAD_TIMESTAMP), str(Incoming.CANCEL_HEAD_TIMESTAMP)):
+        index = 1
     else:
         return None
     try:
@@ -145,4 +177,31 @@ def parse_historical_data_request(fields: list[str], server_version: int) -> His
 def parse_cancel_request_id(fields: list[str]) -> int:
     reader = _Fields(fields)
     reader.integer()  # version 1
+    return reader.integer()
+
+
+@dataclass(frozen=True, slots=True)
+class HeadTimestampRequest:
+    req_id: int
+    contract: ContractQuery
+    use_rth: bool
+    what_to_show: str
+    format_date: int
+
+
+def parse_head_timestamp_request(fields: list[str]) -> HeadTimestampRequest:
+    """reqHeadTimeStamp (87): reqId, contract (with primaryExchange), useRTH, whatToShow, formatDate."""
+    reader = _Fields(fields)
+    req_id = reader.integer()
+    contract = _contract(reader, with_primary_exchange=True)
+    use_rth = reader.flag()
+    what_to_show = reader.text()
+    format_date = reader.integer()
+    return HeadTimestampRequest(req_id, contract, use_rth, what_to_show, format_date)
+
+
+def parse_versioned_request_id(fields: list[str]) -> int:
+    """The reqId of a request laid out as [id, version, reqId, ...] (reqExecutions, reqAccountSummary)."""
+    reader = _Fields(fields)
+    reader.integer()  # version
     return reader.integer()

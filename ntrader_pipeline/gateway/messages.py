@@ -33,12 +33,22 @@ _EXCHANGE_TZ = ZoneInfo(IB_TIME_ZONE_ID)
 
 class Outgoing(IntEnum):
     ERR_MSG = 4
+    ACCT_VALUE = 6
+    ACCT_UPDATE_TIME = 8
     NEXT_VALID_ID = 9
     CONTRACT_DATA = 10
     MANAGED_ACCTS = 15
     HISTORICAL_DATA = 17
     CURRENT_TIME = 49
     CONTRACT_DATA_END = 52
+    OPEN_ORDER_END = 53
+    ACCT_DOWNLOAD_END = 54
+    EXECUTION_DATA_END = 55
+    POSITION_END = 62
+    ACCOUNT_SUMMARY = 63
+    ACCOUNT_SUMMARY_END = 64
+    HEAD_TIMESTAMP = 88
+    COMPLETED_ORDERS_END = 102
     HISTORICAL_DATA_END = 108  # from MIN_SERVER_VER_HISTORICAL_DATA_END (196)
     CURRENT_TIME_IN_MILLIS = 109  # from MIN_SERVER_VER_CURRENT_TIME_IN_MILLIS (197)
 
@@ -219,3 +229,52 @@ def historical_data(
     if separate_end:
         return [fields, [Outgoing.HISTORICAL_DATA_END, req_id, start, end]]
     return [fields]
+
+
+# -- the connect sequence of a paper account with no positions, orders or executions ------------------
+# Wrapped messages carry a version field that ibapi's decoder skips (decoder.interpretWithSignature).
+
+
+def open_order_end() -> list[Field]:
+    return [Outgoing.OPEN_ORDER_END, 1]
+
+
+def completed_orders_end() -> list[Field]:
+    return [Outgoing.COMPLETED_ORDERS_END]  # no version field (decoder.processCompletedOrdersEndMsg)
+
+
+def position_end() -> list[Field]:
+    return [Outgoing.POSITION_END, 1]
+
+
+def exec_details_end(req_id: int) -> list[Field]:
+    return [Outgoing.EXECUTION_DATA_END, 1, req_id]
+
+
+def account_value(key: str, value: str, currency: str, account: str) -> list[Field]:
+    return [Outgoing.ACCT_VALUE, 2, key, value, currency, account]
+
+
+def account_update_time(now: dt.datetime) -> list[Field]:
+    return [Outgoing.ACCT_UPDATE_TIME, 1, now.astimezone(_EXCHANGE_TZ).strftime("%H:%M")]
+
+
+def account_download_end(account: str) -> list[Field]:
+    return [Outgoing.ACCT_DOWNLOAD_END, 1, account]
+
+
+def account_summary(req_id: int, account: str, tag: str, value: str, currency: str) -> list[Field]:
+    return [Outgoing.ACCOUNT_SUMMARY, 1, req_id, account, tag, value, currency]
+
+
+def account_summary_end(req_id: int) -> list[Field]:
+    return [Outgoing.ACCOUNT_SUMMARY_END, 1, req_id]
+
+
+def head_timestamp(req_id: int, epoch_seconds: int, format_date: int) -> list[Field]:
+    """formatDate 2: epoch seconds; otherwise `YYYYMMDD-HH:MM:SS` in UTC (the gateway's login zone)."""
+    if format_date == 2:
+        text = str(epoch_seconds)
+    else:
+        text = dt.datetime.fromtimestamp(epoch_seconds, dt.UTC).strftime("%Y%m%d-%H:%M:%S")
+    return [Outgoing.HEAD_TIMESTAMP, req_id, text]  # no version field (decoder.processHeadTimestamp)

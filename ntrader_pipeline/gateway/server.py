@@ -11,6 +11,7 @@ from ntrader_pipeline.gateway import messages
 from ntrader_pipeline.gateway.connection import ClientConnection, Clock, GatewayContext, utc_now
 from ntrader_pipeline.gateway.faults import GatewayFaults
 from ntrader_pipeline.gateway.pacing import HistoricalPacing
+from ntrader_pipeline.gateway.realities import GatewayRealities
 from ntrader_pipeline.gateway.request_log import RequestLog
 from ntrader_pipeline.markets.sessions import nyse_calendar
 
@@ -45,8 +46,11 @@ class GatewayServer:
         clock: Clock = utc_now,
         requests: RequestLog | None = None,
         pacing: bool | HistoricalPacing = False,
+        realities: GatewayRealities | None = None,
     ) -> None:
-        """`pacing=True` enforces IB's historical-data pacing rules (a `HistoricalPacing` with an
+        """`realities`: per-symbol market realities (realities.py; default: ILLQ's).
+
+        `pacing=True` enforces IB's historical-data pacing rules (a `HistoricalPacing` with an
         injected clock may be passed instead); off by default, like the rest of the gateway's leniency."""
         require_loopback(host)
         low, high = messages.MIN_SUPPORTED_VERSION, messages.MAX_SUPPORTED_VERSION
@@ -63,6 +67,7 @@ class GatewayServer:
             pacing=pacing
             if isinstance(pacing, HistoricalPacing)
             else (HistoricalPacing() if pacing else None),
+            realities=realities if realities is not None else GatewayRealities(),
         )
         self._server: asyncio.Server | None = None
         self._connections: dict[int, ClientConnection] = {}
@@ -83,6 +88,10 @@ class GatewayServer:
     @property
     def pacing(self) -> HistoricalPacing | None:
         return self.context.pacing
+
+    @property
+    def realities(self) -> GatewayRealities:
+        return self.context.realities
 
     @property
     def port(self) -> int:

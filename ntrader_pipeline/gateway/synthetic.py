@@ -174,19 +174,22 @@ def minute_bars(symbol: str, session_date: dt.date) -> BarSeries:
     return _read_only(BarSeries(session_date, start, open_, high, low, close, volume, wap, count))
 
 
-def _bucket_starts(minutes: BarSeries, bar_seconds: int) -> np.ndarray:
+def _bucket_starts(minutes: BarSeries, bar_seconds: int, first: int | None = None) -> np.ndarray:
+    first = int(minutes.start[0]) if first is None else first
     if bar_seconds == MINUTE:
         return minutes.start
     if bar_seconds == DAY:
-        return np.full(len(minutes), minutes.start[0])
+        return np.full(len(minutes), first)
     # Floor to the bar size in UTC; ET is a whole-hour offset, so this also aligns in exchange time.
     # The first hourly bar therefore runs 09:30-10:00, as IB's do.
-    return np.maximum((minutes.start // bar_seconds) * bar_seconds, minutes.start[0])
+    return np.maximum((minutes.start // bar_seconds) * bar_seconds, first)
 
 
-def aggregate(minutes: BarSeries, bar_seconds: int) -> BarSeries:
-    """Aggregate minute bars into `bar_seconds` bars: first open, max high, min low, last close, sums."""
-    labels = _bucket_starts(minutes, bar_seconds)
+def aggregate(minutes: BarSeries, bar_seconds: int, first: int | None = None) -> BarSeries:
+    """Aggregate minute bars into `bar_seconds` bars: first open, max high, min low, last close, sums.
+
+    `first` is the session's open (epoch seconds) when the minutes may not start with it (sparse bars)."""
+    labels = _bucket_starts(minutes, bar_seconds, first)
     if bar_seconds == MINUTE:
         return minutes
     first = np.flatnonzero(np.concatenate(([True], labels[1:] != labels[:-1])))

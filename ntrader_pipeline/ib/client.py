@@ -9,6 +9,7 @@ wait, and records every error message the gateway sends so callers can say *why*
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import socket
 from collections.abc import Coroutine
@@ -22,10 +23,13 @@ from nautilus_trader.common.enums import LogLevel
 from nautilus_trader.model.data import Bar, BarType
 from nautilus_trader.model.instruments import Instrument
 
+from ntrader_pipeline.ib.codes import is_notice
 from ntrader_pipeline.ib.contracts import as_universe_instrument, contract_for
 from ntrader_pipeline.ib.requests import (
     only_up_to_now,
+    parse_head_timestamp,
     request_adjusted_bars,
+    request_head_timestamp,
     restamped,
     up_to_now_duration_or_refusal,
 )
@@ -224,6 +228,24 @@ class IBConnection:
             errors = [IBError(-1, 0, f"no answer within {self.settings.request_timeout_s:.0f} s (timed out)")]
         return restamped(bars or [], BarType.from_str(bar_spec.bar_type(spec.instrument_id))), errors
 
+    def head_timestamp(
+        self, spec: InstrumentSpec, what_to_show: str
+    ) -> tuple[dt.datetime | None, list[IBError]]:
+        """IB's earliest data point for the contract and what-to-show (reqHeadTimeStamp), in UTC, and the
+        errors IB sent about the request (a permission error comes back here too)."""
+        answer, errors = self._call(
+            request_head_timestamp(
+                self._require_client(),
+                contract_for(spec),
+                what_to_show,
+                spec.use_rth,
+                max(1, int(self.settings.request_timeout_s)),
+            )
+        )
+        if answer is None and not errors:
+            errors = [IBError(-1, 0, f"no answer within {self.settings.request_timeout_s:.0f} s (timed out)")]
+        return (parse_head_timestamp(answer) if answer else None), errors
+
     def server_info(self) -> ServerInfo:
         """What the gateway said at the handshake and after startApi."""
         inner = self._require_client()._client
@@ -289,7 +311,8 @@ class IBConnection:
             deadline = asyncio.get_running_loop().time() + self.settings.request_timeout_s
             try:
                 while not task.done():
-                    answered = any(e.req_id != -1 for e in relevant())
+                    # a notice (10167: delayed data follows) does not end the request
+                    answered = any(e.req_id != -1 and not is_notice(e) for e in relevant())
                     if answered or asyncio.get_running_loop().time() >= deadline:
                         return None
                     await asyncio.wait([task], timeout=_ERROR_POLL_S)
@@ -323,7 +346,13 @@ class IBConnection:
         original = inner.process_error
 
         async def process_error(*, req_id: int, error_code: int, error_string: str, **kwargs: Any) -> None:
-            self.errors.append(IBError(req_id, error_code, error_string))
+            error = IBError(req_id, error_code, error_string)
+            self.errors.append(error)
+            if is_notice(error):
+                # Nautilus ends a request on any error with its reqId, yet after a notice such as 10167
+                # (delayed data) IB still sends the data: keep the notice from the client
+                self._log.warning("ib_notice", req_id=req_id, code=error_code, text=error_string)
+                return
             await original(req_id=req_id, error_code=error_code, error_string=error_string, **kwargs)
 
         inner.process_error = process_error

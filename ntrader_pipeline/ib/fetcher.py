@@ -24,7 +24,14 @@ from nautilus_trader.model.data import Bar
 from nautilus_trader.model.instruments import Instrument
 
 from ntrader_pipeline.ib.client import IBConnection
-from ntrader_pipeline.ib.codes import NO_SECURITY_DEFINITION, Outcome, Verdict, classify
+from ntrader_pipeline.ib.codes import (
+    NO_SECURITY_DEFINITION,
+    Outcome,
+    Verdict,
+    classify,
+    is_permission_error,
+    permission_message,
+)
 from ntrader_pipeline.ib.pacing import PacedRequest, PacingLimiter
 from ntrader_pipeline.ingest.completeness import complete_session
 from ntrader_pipeline.ingest.errors import (
@@ -34,6 +41,7 @@ from ntrader_pipeline.ingest.errors import (
     IBError,
     IncompleteSessionError,
     InvalidRequestError,
+    MarketDataPermissionError,
     SessionFetchFailedError,
     TransientFetchError,
 )
@@ -63,6 +71,7 @@ class SessionResult:
 @dataclass
 class FetchStats:
     requests: int = 0
+    head_requests: int = 0  # reqHeadTimeStamp, once per instrument and what-to-show
     connections: int = 0
     retries: int = 0
     backoff_s: float = 0.0
@@ -97,6 +106,7 @@ class IBFetcher:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._connection: IBConnection | None = None
+        self._heads: dict[tuple[str, str], dt.datetime | None] = {}
         self.stats = FetchStats()
         self._log = get_logger(__name__)
 
@@ -146,6 +156,31 @@ class IBFetcher:
             f"{spec.instrument_id}: no contract details after {self.settings.max_attempts} attempts "
             f"(IB_MAX_ATTEMPTS); last error: {last}"
         )
+
+    # -- head timestamps ---------------------------------------------------------------------
+
+    def head_timestamp(self, spec: InstrumentSpec, what_to_show: str) -> dt.datetime | None:
+        """IB's earliest data for the instrument and what-to-show, asked once per run (reqHeadTimeStamp);
+        None when IB did not say (the sessions are then fetched as usual). A permission error raises
+        MarketDataPermissionError at once: every bar request would fail the same way."""
+        key = (spec.instrument_id, what_to_show)
+        if key not in self._heads:
+            self.stats.head_requests += 1
+            head, errors = self.connection().head_timestamp(spec, what_to_show)
+            refused = next((e for e in errors if is_permission_error(e)), None)
+            if refused is not None:
+                raise MarketDataPermissionError(
+                    permission_message(spec.instrument_id, what_to_show, refused, "(head timestamp)")
+                )
+            if head is None:
+                self._log.warning(
+                    "head_timestamp_unknown",
+                    instrument=spec.instrument_id,
+                    what_to_show=what_to_show,
+                    errors="; ".join(str(e) for e in errors),
+                )
+            self._heads[key] = head
+        return self._heads[key]
 
     # -- bars --------------------------------------------------------------------------------
 
@@ -226,9 +261,11 @@ class IBFetcher:
         if len(chunk) == 1:
             return {}  # a single session is its own "1 D" request
         received, errors, _ = self._request(spec, bar_spec, chunk[-1].close, "1 Y")
-        fatal = [e for e in errors if e.code == NO_SECURITY_DEFINITION]
+        fatal = [e for e in errors if e.code == NO_SECURITY_DEFINITION or is_permission_error(e)]
         if fatal:
-            raise self._fatal(Verdict(Outcome.FATAL, str(fatal[0])), errors, spec, bar_spec, chunk[-1])
+            permission = fatal[0] if is_permission_error(fatal[0]) else None
+            verdict = Verdict(Outcome.FATAL, str(fatal[0]), permission=permission)
+            raise self._fatal(verdict, errors, spec, bar_spec, chunk[-1])
         found: dict[dt.date, list[Bar]] = {}
         for session in chunk:
             try:
@@ -277,6 +314,11 @@ class IBFetcher:
         bar_spec: BarSpec,
         session: TradingSession,
     ) -> FetchError:
+        if verdict.permission is not None:
+            what = bar_spec.for_instrument(spec.instrument_id).ib_what_to_show
+            return MarketDataPermissionError(
+                permission_message(spec.instrument_id, what, verdict.permission, f"session {session.key}")
+            )
         if any(e.code == NO_SECURITY_DEFINITION for e in errors):
             return ContractNotFoundError(
                 f"{spec.instrument_id} {bar_spec} session {session.key}: IB has no contract for instrument "

@@ -11,8 +11,11 @@ then re-stamped with the adjusted series' bar type.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from nautilus_trader.adapters.interactive_brokers.common import IBContract
 from nautilus_trader.adapters.interactive_brokers.historical.client import HistoricInteractiveBrokersClient
@@ -25,6 +28,7 @@ from ntrader_pipeline.markets.bar_specs import BarSpec
 from ntrader_pipeline.markets.universe import InstrumentSpec
 
 ADJUSTED_LAST = "ADJUSTED_LAST"
+_HEAD_FUTURES = "_ntrader_head_timestamp_futures"
 # One "N D" request of minute bars carries N whole sessions (1380 bars each for ES): beyond this many
 # sessions back, ask for a dated FUT instead.
 MAX_INTRADAY_SESSIONS_BACK = 5
@@ -129,3 +133,65 @@ async def request_adjusted_bars(
 def restamped(bars: list[Bar], bar_type: BarType) -> list[Bar]:
     """The same bars under another bar type (the adjusted series' SPY-ADJ.ARCA-…)."""
     return [Bar(bar_type, b.open, b.high, b.low, b.close, b.volume, b.ts_event, b.ts_init) for b in bars]
+
+
+def _head_timestamp_futures(inner: Any) -> dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future]]:
+    """Pending reqHeadTimeStamp answers by reqId. Nautilus' wrapper only logs `headTimestamp`, so the
+    client's wrapper instance gets a hook (once) that hands the answer to the waiting future; the decoder
+    calls it from a worker thread."""
+    wrapper = inner._eclient.wrapper
+    futures = getattr(wrapper, _HEAD_FUTURES, None)
+    if futures is None:
+        futures = {}
+        original = wrapper.headTimestamp
+
+        def head_timestamp(reqId: int, headTimestamp: str) -> None:
+            waiting = futures.pop(reqId, None)
+            if waiting is None:
+                original(reqId, headTimestamp)
+                return
+            loop, future = waiting
+            loop.call_soon_threadsafe(lambda: future.done() or future.set_result(headTimestamp))
+
+        setattr(wrapper, _HEAD_FUTURES, futures)
+        wrapper.headTimestamp = head_timestamp
+    return futures
+
+
+async def request_head_timestamp(
+    client: HistoricInteractiveBrokersClient,
+    contract: IBContract,
+    what_to_show: str,
+    use_rth: bool,
+    timeout_s: int,
+) -> str | None:
+    """IB's answer to reqHeadTimeStamp (formatDate 2: epoch seconds), or None after `timeout_s`. An error
+    for the request arrives through the client's error handler (IBConnection records it)."""
+    inner = client._client
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future = loop.create_future()
+    req_id = inner._next_req_id()
+    futures = _head_timestamp_futures(inner)
+    futures[req_id] = (loop, future)
+    try:
+        inner._eclient.reqHeadTimeStamp(req_id, contract, what_to_show, int(use_rth), 2)
+        return await asyncio.wait_for(future, timeout_s)
+    except TimeoutError:
+        inner._eclient.cancelHeadTimeStamp(req_id)
+        return None
+    finally:
+        futures.pop(req_id, None)
+
+
+def parse_head_timestamp(text: str) -> dt.datetime:
+    """`1694525400` (formatDate 2), `20230912-13:30:00` (UTC) or `20230912 09:30:00 US/Eastern` → UTC."""
+    text = text.strip()
+    if text.isdigit():
+        return dt.datetime.fromtimestamp(int(text), dt.UTC)
+    if "-" in text:
+        return dt.datetime.strptime(text, "%Y%m%d-%H:%M:%S").replace(tzinfo=dt.UTC)
+    parts = text.split()
+    moment = dt.datetime.strptime(" ".join(parts[:2]), "%Y%m%d %H:%M:%S")
+    if len(parts) > 2:
+        return moment.replace(tzinfo=ZoneInfo(parts[2])).astimezone(dt.UTC)
+    return moment.replace(tzinfo=dt.UTC)

@@ -37,6 +37,11 @@ class InvalidRequestError(FetchError):
     """IB rejected the request itself (error 321): retrying the same request cannot help."""
 
 
+class MarketDataPermissionError(FetchError):
+    """IB refused the data for a missing permission or subscription (162 "No market data permissions",
+    354, 10089, 10168, 10197): every later request for the instrument would fail the same way."""
+
+
 class TransientFetchError(FetchError):
     """No answer this time (timeout, lost connection, dead client): a fresh connection may succeed."""
 

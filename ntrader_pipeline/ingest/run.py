@@ -28,6 +28,7 @@ class SessionStatus(StrEnum):
     WRITTEN = "written"  # bars stored in the session's file
     EMPTY = "empty"  # IB has no data for it: an explicit empty record is stored
     CLOSED = "closed"  # the instrument's calendar has no session that day: nothing to fetch
+    NOT_LISTED = "not_listed"  # the session closed before IB's earliest data (head timestamp): not asked
     FAILED = "failed"  # not stored; `detail` says why and what to do
 
 
@@ -112,7 +113,9 @@ def _ib_sessions(
     store.write_instrument(fetcher.instrument(instrument))  # an unknown contract fails at once
     structlog.contextvars.bind_contextvars(instrument=instrument_id)
     log = get_logger(__name__)
-    for result in fetcher.sessions(instrument, spec, sessions):
+    listed, not_listed = _split_at_head_timestamp(store, fetcher, instrument, spec, sessions)
+    yield from not_listed
+    for result in fetcher.sessions(instrument, spec, listed):
         if isinstance(result, SessionFetchFailedError):
             log.error("session_failed", error=str(result))
             yield SessionRecord(
@@ -120,6 +123,49 @@ def _ib_sessions(
             )
             continue
         yield _store_ib_result(store, instrument_id, spec.bar_type(instrument_id), result)
+
+
+def split_not_listed(
+    store: CatalogStore, instrument_id: str, spec: BarSpec, sessions: Sequence[TradingSession]
+) -> tuple[list[TradingSession], list[TradingSession]]:
+    """(sessions at or after the stored head timestamp, sessions that closed before it); all sessions
+    count as listed when no head timestamp is stored."""
+    head = store.head_timestamp(instrument_id, spec.for_instrument(instrument_id).ib_what_to_show)
+    if head is None:
+        return list(sessions), []
+    return [s for s in sessions if s.close > head], [s for s in sessions if s.close <= head]
+
+
+def _split_at_head_timestamp(
+    store: CatalogStore,
+    fetcher: IBFetcher,
+    instrument: InstrumentSpec,
+    spec: BarSpec,
+    sessions: list[TradingSession],
+) -> tuple[list[TradingSession], list[SessionRecord]]:
+    """The sessions to fetch, and a NOT_LISTED record for each session that closed before IB's earliest
+    data (its head timestamp: kept in the catalog, asked of IB once when not stored yet). Stocks only."""
+    if instrument.sec_type != "STK" or not sessions:
+        return sessions, []
+    instrument_id = instrument.instrument_id
+    what_to_show = spec.for_instrument(instrument_id).ib_what_to_show
+    head = store.head_timestamp(instrument_id, what_to_show)
+    if head is None:
+        head = fetcher.head_timestamp(instrument, what_to_show)  # a permission error raises here
+        if head is None:
+            return sessions, []
+        store.write_head_timestamp(instrument_id, what_to_show, head)
+    detail = (
+        f"{instrument_id} has no {what_to_show} data before {head:%Y-%m-%d %H:%M}Z (IB's head timestamp): "
+        "the session closed before the instrument's data begins (not listed yet), so IB was not asked"
+    )
+    bar_type = spec.bar_type(instrument_id)
+    not_listed = [
+        SessionRecord(instrument_id, s.key, SessionStatus.NOT_LISTED, bar_type=bar_type, detail=detail)
+        for s in sessions
+        if s.close <= head
+    ]
+    return [s for s in sessions if s.close > head], not_listed
 
 
 def _store_ib_result(

@@ -107,6 +107,8 @@ def test_catalog_inventory_json(small_catalog):
         "present": ["2024-01-02"],
         "empty": ["2024-01-04"],
         "missing": ["2024-01-03", "2024-01-05", "2024-01-08"],
+        "not_listed": [],  # no head timestamp stored: every session counts as listed
+        "head_timestamp": None,
     }
 
 
