@@ -126,7 +126,6 @@ def test_report_works_without_fills_or_trades(inputs: ReportInputs) -> None:
 def test_config_chooses_sections_order_template_and_height(inputs: ReportInputs) -> None:
     config = ReportConfig(sections=("metrics", "equity"), template="plotly_dark", height=321)
 
-
     page = render_report_html(inputs, config)
 
     assert page.index('id="figure-metrics"') < page.index('id="figure-equity"')
