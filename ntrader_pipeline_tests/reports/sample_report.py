@@ -86,7 +86,7 @@ DEMO_SESSIONS, DEMO_BARS_PER_SESSION = 61, 390
 def demo_sized_inputs() -> ReportInputs:
     """The size of a demo backtest: 61 sessions of 1-minute bars (23,790), a round trip every 52 bars
     (about 900 fills and 450 trades, as the demo's SMA cross makes) and a provenance panel listing 62
-    catalog files with their sha256, as the demo's manifests do."""
+    catalog files with their sha256, as the demo's manifests do. The index is a random walk too."""
     equity = random_equity(DEMO_SESSIONS * DEMO_BARS_PER_SESSION, seed=7)
     entries, exits = equity.gather_every(52), equity.gather_every(52, offset=26)
     pairs = min(entries.height, exits.height)
@@ -135,9 +135,11 @@ def demo_sized_inputs() -> ReportInputs:
             for number, day in enumerate([*days, days[-1]])
         ],
     }
-    benchmarks = benchmarks_for(equity)
+    index = random_equity(equity.height, seed=8)["close"]
+    benchmarks = benchmarks_for(equity).with_columns(index_equity=STARTING_CASH * index / index[0])
     return dataclasses.replace(
         full_inputs(equity, fills),
+        benchmarks=benchmarks,
         trades=trades,
         metrics=compute_metrics(equity, trades, fills, STARTING_CASH, benchmarks["instrument_equity"]),
         provenance=provenance,
