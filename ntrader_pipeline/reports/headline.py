@@ -97,28 +97,41 @@ def headline_cards(inputs: ReportInputs, config: ReportConfig) -> list[Card]:
 
 
 def summary_line(inputs: ReportInputs) -> str:
-    """The run in one line: strategy and parameters, instrument, bars, window, cash, and the data note."""
-    parameters = ", ".join(f"{name} = {value}" for name, value in inputs.parameters.items())
+    """The run in one line: strategy (its class name; the import path on hover), instrument, bar type,
+    window, starting cash, and the data note (e.g. the price adjustment) when there is one."""
+    strategy = inputs.strategy.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
     parts = [
-        f"{inputs.strategy} ({parameters or 'no parameters'})",
-        inputs.instrument_id,
-        inputs.bar_type,
+        f'<span title="{escape(inputs.strategy)}">{escape(strategy)}</span>',
+        escape(inputs.instrument_id),
+        escape(inputs.bar_type),
         f"{inputs.window_start.isoformat()} to {inputs.window_end.isoformat()}",
         f"starting cash {format_value(float(inputs.starting_cash), 'money')}",
     ]
     if inputs.data_note:
-        parts.append(inputs.data_note)
-    return " · ".join(escape(part) for part in parts)
+        parts.append(escape(inputs.data_note))
+    return " · ".join(parts)
+
+
+def parameters_line(inputs: ReportInputs) -> str:
+    parameters = ", ".join(f"{name} = {value}" for name, value in inputs.parameters.items())
+    return escape(f"Parameters: {parameters or 'none'}")
 
 
 def versions_line(inputs: ReportInputs) -> str:
+    """Config hash, code and data versions (long hashes shortened; the full value on hover) and the
+    benchmark index."""
     named = (
         ("config", inputs.config_hash),
         ("code", inputs.code_version),
         ("data", inputs.data_version),
         ("benchmark index", inputs.index_instrument_id),
     )
-    return " · ".join(f'{name} <span class="mono">{escape(value)}</span>' for name, value in named if value)
+    return " · ".join(f"{name} {_short(value)}" for name, value in named if value)
+
+
+def _short(value: str, keep: int = 16) -> str:
+    shown = value if len(value) <= keep + 4 else f"{value[:keep]}…"
+    return f'<span class="mono" title="{escape(value)}">{escape(shown)}</span>'
 
 
 def conventions_note(config: ReportConfig, *, sessions: int | None = None) -> str:

@@ -29,6 +29,7 @@ from ntrader_pipeline.reports.headline import (
     cards_html,
     conventions_note,
     headline_cards,
+    parameters_line,
     summary_line,
     versions_line,
 )
@@ -164,6 +165,7 @@ def _header(inputs: ReportInputs, config: ReportConfig) -> str:
             "<header>",
             f"<h1>{escape(inputs.title)}</h1>",
             f'<p class="summary">{summary_line(inputs)}</p>',
+            f'<p class="versions">{parameters_line(inputs)}</p>',
             f'<p class="versions">{versions}</p>' if versions else "",
             cards_html(headline_cards(inputs, config)),
             '<a class="conventions" href="#conventions">How these are computed</a>',

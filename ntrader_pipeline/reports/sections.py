@@ -49,7 +49,9 @@ def render_section(section: Section, inputs: ReportInputs, config: ReportConfig)
     figure = section.render(inputs, config)
     figure.update_layout(template=config.template)
     if section.is_chart:
-        figure.update_layout(height=config.height)
+        # The section's heading is above the figure: a smaller top margin than plotly's 100 px keeps the
+        # equity chart on the first screen.
+        figure.update_layout(height=config.height, margin={"t": 60})
     return figure
 
 
