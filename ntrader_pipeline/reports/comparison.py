@@ -112,6 +112,7 @@ def ranking_table(ranked: Sequence[Mapping[str, object]], rank_by: str) -> go.Fi
         header=header,
         columns=columns,
         align=["right", "left", "left", *["right"] * len(metrics)],
+        column_widths=[0.4, 1.6, 1.3, *[1.0] * len(metrics)],
     )
     figure.update_layout(margin={"l": 10, "r": 10})
     return figure
@@ -197,17 +198,24 @@ def best_cards(ranked: Sequence[Mapping[str, object]], rank_by: str) -> str:
         return "<p>No results to compare.</p>"
     best = ranked[0]
     label, kind = _LABELS.get(rank_by, (rank_by, "ratio"))
-    cards = [
-        Card(
-            f"Best by {label}",
-            comparison_key(str(best["backtest"]), str(best["instrument"])),
-            f"{label} {_format(best.get(rank_by), kind)}",
-        )
-    ]
-    for name in ("total_return", "cagr", "sharpe", "max_drawdown", "trade_count"):
+    detail = f"{label} {_format(best.get(rank_by), kind)}"
+    if "trade_count" in best:
+        detail += f" · {_format(best.get('trade_count'), 'count')} trades"
+    cards = [Card(f"Best by {label}", comparison_key(str(best["backtest"]), str(best["instrument"])), detail)]
+    for name in ("total_return", "cagr", "sharpe", "max_drawdown"):
         if name in best:
             metric_label, metric_kind = _LABELS[name]
             cards.append(Card(metric_label, _format(best.get(name), metric_kind)))
+    strategy, benchmark = _number(best.get("total_return")), _number(best.get("benchmark_total_return"))
+    if not math.isnan(strategy) and not math.isnan(benchmark):
+        cards.append(
+            Card(
+                "vs buy and hold",
+                f"{(strategy - benchmark) * 100:+.2f} pts",
+                f"buy and hold {format_value(benchmark, 'percent')}",
+                hint="total return minus that of buy and hold of the instrument, in percentage points",
+            )
+        )
     return cards_html(cards)
 
 

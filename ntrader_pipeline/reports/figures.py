@@ -150,12 +150,21 @@ def _fill_markers(fills: pl.DataFrame, name: str, symbol: str, color: str) -> go
     )
 
 
-def table_figure(title: str, *, header: list[str], columns: list[list[str]], align: list[str]) -> go.Figure:
-    """A plotly table, its height fitted to the rows (at most `_MAX_VISIBLE_ROWS` visible)."""
+def table_figure(
+    title: str,
+    *,
+    header: list[str],
+    columns: list[list[str]],
+    align: list[str],
+    column_widths: list[float] | None = None,
+) -> go.Figure:
+    """A plotly table, its height fitted to the rows (at most `_MAX_VISIBLE_ROWS` visible);
+    `column_widths` are relative widths (equal when None)."""
     figure = go.Figure(
         go.Table(
             header={"values": header, "align": align, "font": {"size": 13}},
             cells={"values": columns, "align": align, "height": _TABLE_ROW_HEIGHT},
+            columnwidth=column_widths,
         )
     )
     visible_rows = min(len(columns[0]) if columns else 0, _MAX_VISIBLE_ROWS) + 1

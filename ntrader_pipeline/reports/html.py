@@ -47,7 +47,7 @@ h2 { margin: 8px 0 4px; font-size: 1.2em; }
 p.summary { margin: 0; color: #444; }
 p.versions { margin: 2px 0 0; color: #777; font-size: 0.85em; }
 div.headline { display: flex; flex-wrap: wrap; gap: 10px; margin: 12px 0 4px; }
-div.card { border: 1px solid #ddd; border-radius: 6px; padding: 6px 14px; min-width: 140px; }
+div.card { border: 1px solid #ddd; border-radius: 6px; padding: 6px 14px; min-width: 120px; }
 div.card .label { color: #555; font-size: 0.85em; }
 div.card .value { font-size: 1.5em; font-weight: 600; white-space: nowrap; }
 div.card .value.good { color: #1a7f37; }
