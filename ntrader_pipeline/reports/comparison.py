@@ -32,7 +32,7 @@ from ntrader_pipeline.reports.figures import (
     table_figure,
 )
 from ntrader_pipeline.reports.formatting import METRIC_ROWS, format_value
-from ntrader_pipeline.reports.headline import Card, cards_html, conventions_note
+from ntrader_pipeline.reports.headline import Card, cards_html, conventions_note, tone
 from ntrader_pipeline.reports.html import figure_section, html_page, provenance_details, shared_plotly_js
 from ntrader_pipeline.reports.timeaxis import skip_closed_time
 
@@ -213,6 +213,7 @@ def best_cards(ranked: Sequence[Mapping[str, object]], rank_by: str) -> str:
                 "vs buy and hold",
                 f"{(strategy - benchmark) * 100:+.2f} pts",
                 f"buy and hold {format_value(benchmark, 'percent')}",
+                tone(strategy - benchmark),
                 hint="total return minus that of buy and hold of the instrument, in percentage points",
             )
         )

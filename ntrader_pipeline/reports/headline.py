@@ -48,14 +48,14 @@ def headline_cards(inputs: ReportInputs, config: ReportConfig) -> list[Card]:
             "Total return",
             format_value(metrics.total_return, "percent"),
             f"final equity {format_value(metrics.final_equity, 'money')}",
-            _tone(metrics.total_return),
+            tone(metrics.total_return),
             "final equity / starting cash - 1, net of commissions",
         ),
         Card(
             "CAGR",
             format_value(metrics.cagr, "percent"),
             f"over {metrics.session_count:,} sessions = {years:.2f} years",
-            _tone(metrics.cagr),
+            tone(metrics.cagr),
             f"years = sessions / {config.periods_per_year} (trading time, not calendar days)",
         ),
         Card(
@@ -68,7 +68,9 @@ def headline_cards(inputs: ReportInputs, config: ReportConfig) -> list[Card]:
         Card(
             "Max drawdown",
             format_value(metrics.max_drawdown, "percent"),
-            f"{format_value(metrics.max_drawdown_episode_days, 'days')} days peak to recovery",
+            _drawdown_detail(
+                metrics.max_drawdown_episode_days, recovered=metrics.max_drawdown_recovery is not None
+            ),
             "bad" if metrics.max_drawdown > 0 else "",
             "deepest fall from a running peak, measured on every bar",
         ),
@@ -89,7 +91,7 @@ def headline_cards(inputs: ReportInputs, config: ReportConfig) -> list[Card]:
                 "vs buy and hold",
                 _points(difference),
                 f"{name.removeprefix('Buy and hold ')}: {format_value(benchmark.total_return, 'percent')}",
-                _tone(difference),
+                tone(difference),
                 f"total return minus that of {name} over the same bars (percentage points)",
             )
         )
@@ -166,7 +168,15 @@ def conventions_note(config: ReportConfig, *, sessions: int | None = None) -> st
     return f'<section id="conventions">\n<h2>How these are computed</h2>\n<ul>\n{body}\n</ul>\n</section>'
 
 
-def _tone(value: float) -> str:
+def _drawdown_detail(days: float, *, recovered: bool) -> str:
+    if days == 0:
+        return "no drawdown"
+    length = format_value(days, "days")
+    return f"{length} days peak to recovery" if recovered else f"not recovered after {length} days"
+
+
+def tone(value: float) -> str:
+    """The colour of a card value: "good" above zero, "bad" below, none for zero or undefined."""
     if math.isnan(value) or value == 0:
         return ""
     return "good" if value > 0 else "bad"
