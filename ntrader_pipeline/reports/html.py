@@ -116,7 +116,8 @@ def figure_section(
 
 
 def html_page(title: str, parts: list[str], *, footer: str) -> str:
-    """A complete page around already rendered parts (no external references, no timestamp)."""
+    """A complete page around already rendered parts: no timestamp, and no reference outside the reports
+    directory (plotly.js, when not inline, is the relative path the parts give)."""
     return "\n".join(
         [
             "<!DOCTYPE html>",
