@@ -12,6 +12,7 @@ import pytest
 from plotly.offline import get_plotlyjs
 
 from ntrader_pipeline.reports import (
+    ReportConfig,
     ReportEvent,
     plotly_js_name,
     render_report_html,
@@ -184,8 +185,6 @@ def test_figures_apply_the_breaks_unless_told_not_to() -> None:
 
 @pytest.mark.parametrize("sections", [("metrics",), ("equity", "drawdown")])
 def test_reports_without_time_charts_still_render(sections: tuple[str, ...]) -> None:
-    from ntrader_pipeline.reports import ReportConfig
-
     page = render_report_html(full_inputs(), ReportConfig(sections=sections), plotly_js="p.js")
 
     assert page.count('src="p.js"') == 1
