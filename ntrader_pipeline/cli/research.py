@@ -26,6 +26,7 @@ from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.cli.console import console
 from ntrader_pipeline.markets.bar_specs import bars_asset_name
 from ntrader_pipeline.markets.universe import Universe, load_universe
+from ntrader_pipeline.reports.assets import ASSETS_DIR_NAME
 from ntrader_pipeline.reports.backtest_report import write_backtest_report
 from ntrader_pipeline.results import ResultsNotFoundError, list_backtests, load_backtest
 from ntrader_pipeline.settings import Settings
@@ -146,6 +147,7 @@ def run_adhoc_backtest(settings: Settings, declaration: BacktestDeclaration, ins
             run.directory,
             f"{declaration.name} on {instrument_id}",
             settings.ntrader.reports / declaration.name / f"{instrument_id}.html",
+            assets_dir=settings.ntrader.reports / ASSETS_DIR_NAME,
         )
     _print_summary(declaration.name, instrument_id, metrics.as_dict(), report, run.directory)
     return 0

@@ -1,5 +1,7 @@
 """The interactive HTML report of each declared backtest, and one comparison across all of them."""
 
+from pathlib import Path
+
 import dagster as dg
 import polars as pl
 from pydantic import Field
@@ -12,9 +14,15 @@ from ntrader_pipeline.defs.backtests import BACKTEST_GROUP, backtest_artifact_di
 from ntrader_pipeline.defs.metrics import metrics_asset_name
 from ntrader_pipeline.defs.resources import StorageResource
 from ntrader_pipeline.reports import write_comparison_report
+from ntrader_pipeline.reports.assets import ASSETS_DIR_NAME
 from ntrader_pipeline.reports.backtest_report import write_backtest_report
 
 COMPARISON_ASSET = "backtest_comparison"
+
+
+def reports_assets_dir(storage: StorageResource) -> Path:
+    """Where every report of the reports directory finds the one shared copy of plotly.js."""
+    return storage.reports_dir / ASSETS_DIR_NAME
 
 
 def report_asset_name(name: str) -> str:
@@ -31,8 +39,9 @@ def build_report_asset(
         deps=[metrics_asset_name(declaration.name)],
         kinds={"plotly", "html"},
         description=(
-            f"{declaration.name}: self-contained HTML report — equity vs buy-and-hold of the instrument "
-            f"and {declaration.index_instrument}, drawdown, trades, metrics, provenance."
+            f"{declaration.name}: offline HTML report (plotly.js shared in the reports directory's "
+            f"assets/) — headline numbers, equity vs buy-and-hold of the instrument and "
+            f"{declaration.index_instrument}, drawdown, trades, metrics, provenance."
         ),
     )
     def _report(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
@@ -42,6 +51,7 @@ def build_report_asset(
             directory,
             f"{declaration.name} on {instrument_id}",
             storage.reports_dir / declaration.name / f"{instrument_id}.html",
+            assets_dir=reports_assets_dir(storage),
         )
         manifest = read_manifest(directory)
         context.log.info(f"report for {declaration.name} on {instrument_id}: {path}")
@@ -85,6 +95,7 @@ def _compare(
 ) -> dg.MaterializeResult:
     rows: list[dict[str, object]] = []
     curves: dict[str, pl.DataFrame] = {}
+    results: list[dict[str, object]] = []
     for declaration in declarations:
         for instrument_id in declaration.instruments:
             directory = backtest_artifact_dir(storage, declaration.name, instrument_id)
@@ -94,12 +105,27 @@ def _compare(
             label = f"{declaration.name} / {instrument_id}"
             rows.append({"backtest": declaration.name, "instrument_id": instrument_id, **metrics.as_dict()})
             curves[label] = load_backtest_artifacts(directory).equity.select("ts", "equity")
+            manifest = read_manifest(directory)
+            results.append(
+                {
+                    "result": label,
+                    "sessions": manifest.sessions,
+                    "bars": manifest.bars,
+                    "config_hash": manifest.config_hash,
+                    "data_version": manifest.data_version or "",
+                }
+            )
     if not rows:
         raise dg.Failure("no backtest has metrics yet; materialize the <name>_metrics assets first")
     if config.rank_by not in rows[0]:
         raise dg.Failure(f"rank_by {config.rank_by!r} is not a metric; choose one of {sorted(rows[0])}")
     path = write_comparison_report(
-        rows, curves, storage.reports_dir / "comparison.html", rank_by=config.rank_by
+        rows,
+        curves,
+        storage.reports_dir / "comparison.html",
+        rank_by=config.rank_by,
+        assets_dir=reports_assets_dir(storage),
+        provenance={"results": results},
     )
     context.log.info(f"comparison of {len(rows)} backtests: {path}")
     return dg.MaterializeResult(
@@ -108,6 +134,7 @@ def _compare(
             "rank_by": config.rank_by,
             "report": dg.MetadataValue.path(str(path)),
             "report_url": dg.MetadataValue.url(storage.report_url(path)),
+            "size_bytes": path.stat().st_size,
         }
     )
 

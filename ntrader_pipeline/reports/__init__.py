@@ -1,5 +1,7 @@
-"""Engine-free backtest reports: plotly figure factories, named sections and one self-contained HTML file."""
+"""Engine-free backtest reports: plotly figure factories, named sections, and one offline HTML page per
+report that leads with the result and shares one plotly.js per reports directory."""
 
+from ntrader_pipeline.reports.assets import plotly_js_name, write_plotly_js
 from ntrader_pipeline.reports.comparison import (
     ComparisonError,
     comparison_key,
@@ -10,7 +12,7 @@ from ntrader_pipeline.reports.comparison import (
 from ntrader_pipeline.reports.config import DEFAULT_SECTIONS, ReportConfig
 from ntrader_pipeline.reports.figures import drawdown_chart, price_with_trades, trades_table
 from ntrader_pipeline.reports.html import provenance_panel, render_report_html, write_report
-from ntrader_pipeline.reports.inputs import BENCHMARK_COLUMNS, ReportInputs
+from ntrader_pipeline.reports.inputs import BENCHMARK_COLUMNS, ReportEvent, ReportInputs
 from ntrader_pipeline.reports.performance import (
     drawdowns_table,
     equity_vs_benchmark,
@@ -21,6 +23,7 @@ from ntrader_pipeline.reports.performance import (
     yearly_returns_chart,
 )
 from ntrader_pipeline.reports.sections import SECTIONS, Section, UnknownSectionError, register_section
+from ntrader_pipeline.reports.timeaxis import skip_closed_time, time_axis_breaks
 
 __all__ = [
     "BENCHMARK_COLUMNS",
@@ -28,6 +31,7 @@ __all__ = [
     "SECTIONS",
     "ComparisonError",
     "ReportConfig",
+    "ReportEvent",
     "ReportInputs",
     "Section",
     "UnknownSectionError",
@@ -37,6 +41,7 @@ __all__ = [
     "equity_vs_benchmark",
     "metrics_vs_benchmark_table",
     "monthly_returns_heatmap",
+    "plotly_js_name",
     "price_with_trades",
     "provenance_panel",
     "rank_rows",
@@ -45,8 +50,11 @@ __all__ = [
     "render_report_html",
     "return_distribution",
     "rolling_sharpe_chart",
+    "skip_closed_time",
+    "time_axis_breaks",
     "trades_table",
     "write_comparison_report",
+    "write_plotly_js",
     "write_report",
     "yearly_returns_chart",
 ]

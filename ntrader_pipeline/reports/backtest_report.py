@@ -43,6 +43,7 @@ def backtest_report_inputs(directory: Path, title: str) -> ReportInputs:
     )
 
 
-def write_backtest_report(directory: Path, title: str, path: Path) -> Path:
-    """Write the report of the backtest stored in `directory` to `path` (atomically); returns `path`."""
-    return write_report(backtest_report_inputs(directory, title), path)
+def write_backtest_report(directory: Path, title: str, path: Path, *, assets_dir: Path) -> Path:
+    """Write the report of the backtest stored in `directory` to `path` (atomically), loading plotly.js
+    from `assets_dir` (the reports directory's shared copy); returns `path`."""
+    return write_report(backtest_report_inputs(directory, title), path, assets_dir=assets_dir)

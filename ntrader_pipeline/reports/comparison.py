@@ -4,7 +4,12 @@ Rows are plain dicts — `backtest`, `instrument` (or `instrument_id`) and metri
 `PerformanceMetrics.as_dict()` or metrics.json (null = undefined). Equity curves are keyed by
 `comparison_key(backtest, instrument)` = "backtest / instrument" (that is the label shown); each is drawn
 normalized to its first value (growth of 1), downsampled, in ranking order (curves under other keys
-follow). Rows whose metric is undefined rank last; ties keep the order given."""
+follow). Rows whose metric is undefined rank last; ties keep the order given.
+
+The page leads with the result like a backtest report: the best row's headline numbers, the ranking, the
+overlay (its time axis skips periods where no curve has a bar), how the numbers are computed, and an
+optional provenance panel collapsed behind a one-line summary; plotly.js is the shared file of
+`reports.assets`."""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from ntrader_pipeline.atomic_files import write_text_atomically
+from ntrader_pipeline.reports.config import ReportConfig
 from ntrader_pipeline.reports.downsample import downsample_extremes
 from ntrader_pipeline.reports.figures import (
     LINEAR_LOG_TOGGLE,
@@ -26,7 +32,9 @@ from ntrader_pipeline.reports.figures import (
     table_figure,
 )
 from ntrader_pipeline.reports.formatting import METRIC_ROWS, format_value
-from ntrader_pipeline.reports.html import figure_section, html_page
+from ntrader_pipeline.reports.headline import Card, cards_html, conventions_note, tone
+from ntrader_pipeline.reports.html import figure_section, html_page, provenance_details, shared_plotly_js
+from ntrader_pipeline.reports.timeaxis import skip_closed_time
 
 # Metrics where a smaller value ranks higher.
 LOWER_IS_BETTER: frozenset[str] = frozenset(
@@ -56,7 +64,8 @@ COMPARED_METRICS: tuple[str, ...] = (
     "fees",
 )
 _LABELS = {field: (label, kind) for field, label, kind in METRIC_ROWS}
-MAX_POINTS_PER_CURVE = 5_000
+# Several curves share one chart: 2,000 points each (extremes kept) still draws each line as the full one.
+MAX_POINTS_PER_CURVE = 2_000
 
 
 class ComparisonError(ValueError):
@@ -103,6 +112,7 @@ def ranking_table(ranked: Sequence[Mapping[str, object]], rank_by: str) -> go.Fi
         header=header,
         columns=columns,
         align=["right", "left", "left", *["right"] * len(metrics)],
+        column_widths=[0.4, 1.6, 1.3, *[1.0] * len(metrics)],
     )
     figure.update_layout(margin={"l": 10, "r": 10})
     return figure
@@ -113,18 +123,21 @@ def equity_overlay(
     equity_curves: Mapping[str, pl.DataFrame],
     *,
     max_points: int = MAX_POINTS_PER_CURVE,
+    skip_closed_hours: bool = True,
 ) -> go.Figure:
-    """Each curve divided by its first equity; ranked rows first, then any other curve given."""
+    """Each curve divided by its first equity; ranked rows first, then any other curve given. The time
+    axis skips the periods where no curve has a bar (`reports.timeaxis`)."""
     ordered = [comparison_key(str(row["backtest"]), str(row["instrument"])) for row in ranked]
     keys = [key for key in ordered if key in equity_curves]
     keys += [key for key in equity_curves if key not in keys]
-    traces = []
+    traces, times = [], []
     for key in keys:
         curve = equity_curves[key]
         if "ts" not in curve.columns or "equity" not in curve.columns:
             raise ComparisonError(f"equity curve {key!r} lacks `ts`/`equity` columns: {curve.columns}")
         if curve.height == 0:
             continue
+        times.append(curve["ts"])
         normalized = curve.select("ts", growth=pl.col("equity") / pl.col("equity").first())
         shown = downsample_extremes(normalized, ("growth",), max_points)
         traces.append(
@@ -140,7 +153,7 @@ def equity_overlay(
         hovermode="x unified",
         updatemenus=[LINEAR_LOG_TOGGLE],
     )
-    return figure
+    return skip_closed_time(figure, times, enabled=skip_closed_hours)
 
 
 def render_comparison_html(
@@ -150,23 +163,61 @@ def render_comparison_html(
     *,
     height: int = 550,
     template: str = "plotly_white",
+    plotly_js: str | None = None,
+    provenance: Mapping[str, object] | None = None,
 ) -> str:
+    """The comparison page; `plotly_js` as in `render_report_html` (None embeds plotly.js), `provenance`
+    (e.g. each result's config hash and data version) shown collapsed at the end when given."""
     ranked = rank_rows(rows, rank_by)
     table = ranking_table(ranked, rank_by).update_layout(template=template)
     overlay = equity_overlay(ranked, equity_curves).update_layout(template=template, height=height)
     label = _LABELS.get(rank_by, (rank_by, ""))[0]
     direction = "lower is better" if rank_by in LOWER_IS_BETTER else "higher is better"
+    parts = [
+        "<header>\n<h1>Backtest comparison</h1>\n"
+        f'<p class="summary">{len(ranked)} backtest x instrument results ranked by {escape(label)} '
+        f"({direction}); undefined values rank last.</p>\n{best_cards(ranked, rank_by)}\n"
+        '<a class="conventions" href="#conventions">How these are computed</a>\n</header>',
+        figure_section("ranking", "Ranking", table, first=True, plotly_js=plotly_js),
+        figure_section("overlay", "Equity overlay", overlay, first=False),
+        conventions_note(ReportConfig(max_line_points=MAX_POINTS_PER_CURVE)),
+    ]
+    if provenance is not None:
+        parts.append(provenance_details(provenance, empty="No provenance recorded."))
     return html_page(
         "Backtest comparison",
-        [
-            f"<header>\n<h1>Backtest comparison</h1>\n<p>{len(ranked)} backtest x instrument results "
-            f"ranked by {escape(label)} ({direction}); undefined values rank last.</p>\n</header>",
-            figure_section("ranking", "Ranking", table, first=True),
-            figure_section("overlay", "Equity overlay", overlay, first=False),
-        ],
+        parts,
         footer="Each row is one backtest of one instrument; metrics as in its own report. n/a marks an "
         "undefined ratio.",
     )
+
+
+def best_cards(ranked: Sequence[Mapping[str, object]], rank_by: str) -> str:
+    """The headline numbers of the first-ranked result."""
+    if not ranked:
+        return "<p>No results to compare.</p>"
+    best = ranked[0]
+    label, kind = _LABELS.get(rank_by, (rank_by, "ratio"))
+    detail = f"{label} {_format(best.get(rank_by), kind)}"
+    if "trade_count" in best:
+        detail += f" · {_format(best.get('trade_count'), 'count')} trades"
+    cards = [Card(f"Best by {label}", comparison_key(str(best["backtest"]), str(best["instrument"])), detail)]
+    for name in ("total_return", "cagr", "sharpe", "max_drawdown"):
+        if name in best:
+            metric_label, metric_kind = _LABELS[name]
+            cards.append(Card(metric_label, _format(best.get(name), metric_kind)))
+    strategy, benchmark = _number(best.get("total_return")), _number(best.get("benchmark_total_return"))
+    if not math.isnan(strategy) and not math.isnan(benchmark):
+        cards.append(
+            Card(
+                "vs buy and hold",
+                f"{(strategy - benchmark) * 100:+.2f} pts",
+                f"buy and hold {format_value(benchmark, 'percent')}",
+                tone(strategy - benchmark),
+                hint="total return minus that of buy and hold of the instrument, in percentage points",
+            )
+        )
+    return cards_html(cards)
 
 
 def write_comparison_report(
@@ -174,9 +225,16 @@ def write_comparison_report(
     equity_curves: dict[str, pl.DataFrame],
     path: str | os.PathLike[str],
     rank_by: str = "sharpe",
+    *,
+    assets_dir: str | os.PathLike[str] | None = None,
+    provenance: Mapping[str, object] | None = None,
 ) -> Path:
-    """Render and write atomically; the same inputs give the same bytes."""
-    return write_text_atomically(Path(path), render_comparison_html(rows, equity_curves, rank_by))
+    """Write plotly.js once to `assets_dir` (default `assets/` beside the page) and the page referencing
+    it, atomically; the same inputs give the same bytes."""
+    path = Path(path)
+    plotly_js = shared_plotly_js(path, assets_dir)
+    page = render_comparison_html(rows, equity_curves, rank_by, plotly_js=plotly_js, provenance=provenance)
+    return write_text_atomically(path, page)
 
 
 def _with_instrument(position: int, row: Mapping[str, object]) -> dict[str, object]:

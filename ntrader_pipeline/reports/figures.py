@@ -5,6 +5,8 @@ Times are shown in the exchange time zone; long lines are downsampled, fill mark
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import plotly.graph_objects as go
 import polars as pl
@@ -12,8 +14,13 @@ import polars as pl
 from ntrader_pipeline.analytics import drawdown_series
 from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE
 from ntrader_pipeline.reports.downsample import downsample_extremes
+from ntrader_pipeline.reports.inputs import ReportEvent
+from ntrader_pipeline.reports.timeaxis import skip_closed_time
 
-MAX_LINE_POINTS = 20_000
+# About 2 points per pixel column of a 1280 px page for one line (a chart of several lines shares them):
+# downsample_extremes keeps each bucket's minimum and maximum, so the drawn line looks the same as the
+# full series until one zooms in. 4,000 keeps a demo report (61 sessions of 1-minute bars) near 0.7 MB.
+MAX_LINE_POINTS = 4_000
 TIME_AXIS_TITLE = f"Time ({EXCHANGE_TIMEZONE})"
 # Buttons switching a figure's y axis between linear and log scale (equity over long windows).
 LINEAR_LOG_TOGGLE = {
@@ -29,13 +36,18 @@ LINEAR_LOG_TOGGLE = {
 }
 _TABLE_ROW_HEIGHT = 26
 _MAX_VISIBLE_ROWS = 36  # every metric row fits; longer tables (trades) scroll
-_BUY_COLOR, _SELL_COLOR = "#2ca02c", "#d62728"
+_BUY_COLOR, _SELL_COLOR, _EVENT_COLOR = "#2ca02c", "#d62728", "#6a3d9a"
 
 
 def drawdown_chart(
-    equity: pl.DataFrame, starting_cash: float | None = None, *, max_points: int = MAX_LINE_POINTS
+    equity: pl.DataFrame,
+    starting_cash: float | None = None,
+    *,
+    max_points: int = MAX_LINE_POINTS,
+    skip_closed_hours: bool = True,
 ) -> go.Figure:
-    """Under-water curve (equity / running peak - 1) per bar; troughs survive downsampling."""
+    """Under-water curve (equity / running peak - 1) per bar; troughs survive downsampling. The time axis
+    skips the hours without bars (`timeaxis`) unless `skip_closed_hours` is False."""
     drawdown = drawdown_series(equity, starting_cash)
     shown = downsample_extremes(drawdown, ("drawdown",), max_points)
     figure = go.Figure(
@@ -53,11 +65,15 @@ def drawdown_chart(
         xaxis_title=TIME_AXIS_TITLE,
         yaxis={"title": "Drawdown", "tickformat": ".1%", "hoverformat": ".2%"},
     )
-    return figure
+    return skip_closed_time(figure, drawdown["ts"], enabled=skip_closed_hours)
 
 
 def price_with_trades(
-    prices: pl.DataFrame, fills: pl.DataFrame, *, max_points: int = MAX_LINE_POINTS
+    prices: pl.DataFrame,
+    fills: pl.DataFrame,
+    *,
+    max_points: int = MAX_LINE_POINTS,
+    skip_closed_hours: bool = True,
 ) -> go.Figure:
     """Close price line (from bars or the equity frame: needs `ts`, `close`) with a marker per fill:
     BUY fills (entries) as up triangles, SELL fills (exits) as down triangles, at the fill price."""
@@ -79,7 +95,7 @@ def price_with_trades(
         xaxis_title=TIME_AXIS_TITLE,
         yaxis_title="Price",
     )
-    return figure
+    return skip_closed_time(figure, line["ts"], enabled=skip_closed_hours)
 
 
 def trades_table(trades: pl.DataFrame, *, limit: int = 200) -> go.Figure:
@@ -134,12 +150,21 @@ def _fill_markers(fills: pl.DataFrame, name: str, symbol: str, color: str) -> go
     )
 
 
-def table_figure(title: str, *, header: list[str], columns: list[list[str]], align: list[str]) -> go.Figure:
-    """A plotly table, its height fitted to the rows (at most `_MAX_VISIBLE_ROWS` visible)."""
+def table_figure(
+    title: str,
+    *,
+    header: list[str],
+    columns: list[list[str]],
+    align: list[str],
+    column_widths: list[float] | None = None,
+) -> go.Figure:
+    """A plotly table, its height fitted to the rows (at most `_MAX_VISIBLE_ROWS` visible);
+    `column_widths` are relative widths (equal when None)."""
     figure = go.Figure(
         go.Table(
             header={"values": header, "align": align, "font": {"size": 13}},
             cells={"values": columns, "align": align, "height": _TABLE_ROW_HEIGHT},
+            columnwidth=column_widths,
         )
     )
     visible_rows = min(len(columns[0]) if columns else 0, _MAX_VISIBLE_ROWS) + 1
@@ -154,3 +179,40 @@ def downsampled_title(text: str, shown_points: int, total_points: int) -> str:
     if shown_points < total_points:
         return f"{text} <sup>(line downsampled to {shown_points:,} of {total_points:,} points)</sup>"
     return text
+
+
+def mark_events(figure: go.Figure, bar_ts: pl.Series, events: Sequence[ReportEvent]) -> go.Figure:
+    """A dotted vertical line with a label per event, at the first bar at or after the event's time (so a
+    marker never falls in a skipped closed period); events after the last bar are left out."""
+    if not events:
+        return figure
+    bars = bar_ts.dt.epoch("ns").to_numpy()
+    labels = exchange_time_labels(bar_ts)
+    for event in sorted(events, key=lambda item: item.ts):
+        position = int(np.searchsorted(bars, pl.Series([event.ts]).dt.epoch("ns").to_numpy()[0]))
+        if position >= len(labels):
+            continue
+        x = labels[position]
+        figure.add_shape(
+            type="line",
+            x0=x,
+            x1=x,
+            xref="x",
+            y0=0,
+            y1=1,
+            yref="paper",
+            line={"color": _EVENT_COLOR, "width": 1, "dash": "dot"},
+        )
+        figure.add_annotation(
+            x=x,
+            xref="x",
+            y=1,
+            yref="paper",
+            text=event.label,
+            hovertext=event.detail or None,
+            showarrow=False,
+            xanchor="left",
+            yanchor="top",
+            font={"size": 11, "color": _EVENT_COLOR},
+        )
+    return figure

@@ -13,6 +13,16 @@ from ntrader_pipeline.analytics import PerformanceMetrics
 BENCHMARK_COLUMNS: tuple[str, ...] = ("ts", "instrument_equity", "index_equity")
 
 
+@dataclass(frozen=True, slots=True)
+class ReportEvent:
+    """A dated marker on the equity and price charts (e.g. a corporate action): a dotted vertical line at
+    the first bar at or after `ts` (UTC), labelled `label`; `detail` is shown on hover."""
+
+    ts: dt.datetime
+    label: str
+    detail: str = ""
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class ReportInputs:
     """One backtest's report content; frames use the backtest runner's equity/fills/trades schemas.
@@ -26,6 +36,9 @@ class ReportInputs:
       "quality": {"sessions_checked": 61, "failing": 0, "empty": 0}, "catalog_files": [{"path": ...,
       "bytes": ..., "sha256": ...}]}. Scalars become rows, mappings sub-tables, lists of mappings tables.
     - `drawdowns`: the worst-drawdowns table (`analytics.drawdown_table`); computed when absent.
+    - `data_note`: one line about the prices the backtest used (e.g. their adjustment), appended to the
+      header's summary line.
+    - `events`: dated markers (`ReportEvent`) drawn on the equity and price charts.
     """
 
     title: str
@@ -47,6 +60,8 @@ class ReportInputs:
     data_version: str | None = None
     provenance: Mapping[str, object] | None = None
     drawdowns: pl.DataFrame | None = None
+    data_note: str | None = None
+    events: tuple[ReportEvent, ...] = ()
 
     def __post_init__(self) -> None:
         if self.benchmarks is None:

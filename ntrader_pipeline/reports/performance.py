@@ -26,6 +26,7 @@ from ntrader_pipeline.reports.figures import (
     table_figure,
 )
 from ntrader_pipeline.reports.formatting import CURVE_METRICS, METRIC_ROWS, format_value
+from ntrader_pipeline.reports.timeaxis import skip_closed_time
 
 _STRATEGY_COLOR, _BENCHMARK_COLOR, _INDEX_COLOR = "#1f77b4", "#ff7f0e", "#7f7f7f"
 
@@ -37,9 +38,11 @@ def equity_vs_benchmark(
     instrument: str,
     index: str | None = None,
     max_points: int = MAX_LINE_POINTS,
+    skip_closed_hours: bool = True,
 ) -> go.Figure:
     """Strategy equity against buy and hold of the instrument (and of the index when `benchmarks` has
-    `index_equity`), with buttons switching the y axis between linear and log."""
+    `index_equity`), with buttons switching the y axis between linear and log. The time axis skips the
+    hours without bars (`timeaxis`) unless `skip_closed_hours` is False."""
     columns = {"strategy": equity["equity"], "instrument": benchmarks["instrument_equity"]}
     if "index_equity" in benchmarks.columns and benchmarks["index_equity"].null_count() < benchmarks.height:
         columns["index"] = benchmarks["index_equity"]
@@ -65,7 +68,7 @@ def equity_vs_benchmark(
         hovermode="x unified",
         updatemenus=[LINEAR_LOG_TOGGLE],
     )
-    return figure
+    return skip_closed_time(figure, curves["ts"], enabled=skip_closed_hours)
 
 
 def monthly_returns_heatmap(daily: pl.DataFrame) -> go.Figure:
@@ -118,8 +121,11 @@ def yearly_returns_chart(daily: pl.DataFrame, benchmark_daily: pl.DataFrame | No
     return figure
 
 
-def rolling_sharpe_chart(daily: pl.DataFrame, *, window: int = 126, periods_per_year: int = 252) -> go.Figure:
-    """Sharpe ratio over the last `window` sessions (126 ≈ 6 months), from the first full window on."""
+def rolling_sharpe_chart(
+    daily: pl.DataFrame, *, window: int = 126, periods_per_year: int = 252, skip_closed_days: bool = True
+) -> go.Figure:
+    """Sharpe ratio over the last `window` sessions (126 ≈ 6 months), from the first full window on; the
+    date axis skips weekends and holidays unless `skip_closed_days` is False."""
     rolling = rolling_sharpe(daily, window, periods_per_year=periods_per_year).drop_nulls()
     figure = go.Figure(
         go.Scatter(
@@ -134,7 +140,7 @@ def rolling_sharpe_chart(daily: pl.DataFrame, *, window: int = 126, periods_per_
     if rolling.height == 0:
         title += f" <sup>(needs more than {window} sessions; this backtest has {daily.height})</sup>"
     figure.update_layout(title=title, xaxis_title="Session", yaxis_title="Sharpe ratio")
-    return figure
+    return skip_closed_time(figure, rolling["session_date"], enabled=skip_closed_days)
 
 
 def return_distribution(daily: pl.DataFrame, benchmark_daily: pl.DataFrame | None = None) -> go.Figure:

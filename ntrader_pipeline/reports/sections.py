@@ -49,7 +49,9 @@ def render_section(section: Section, inputs: ReportInputs, config: ReportConfig)
     figure = section.render(inputs, config)
     figure.update_layout(template=config.template)
     if section.is_chart:
-        figure.update_layout(height=config.height)
+        # The section's heading is above the figure: a smaller top margin than plotly's 100 px keeps the
+        # equity chart on the first screen.
+        figure.update_layout(height=config.height, margin={"t": 60})
     return figure
 
 
@@ -116,12 +118,17 @@ register_section(
     Section(
         "equity",
         "Equity vs benchmark",
-        lambda inputs, config: performance.equity_vs_benchmark(
-            inputs.equity,
-            benchmark_frame(inputs),
-            instrument=inputs.instrument_id,
-            index=inputs.index_instrument_id,
-            max_points=config.max_line_points,
+        lambda inputs, config: figures.mark_events(
+            performance.equity_vs_benchmark(
+                inputs.equity,
+                benchmark_frame(inputs),
+                instrument=inputs.instrument_id,
+                index=inputs.index_instrument_id,
+                max_points=config.max_line_points,
+                skip_closed_hours=config.skip_closed_hours,
+            ),
+            inputs.equity["ts"],
+            inputs.events,
         ),
     )
 )
@@ -130,7 +137,10 @@ register_section(
         "drawdown",
         "Underwater",
         lambda inputs, config: figures.drawdown_chart(
-            inputs.equity, inputs.starting_cash, max_points=config.max_line_points
+            inputs.equity,
+            inputs.starting_cash,
+            max_points=config.max_line_points,
+            skip_closed_hours=config.skip_closed_hours,
         ),
     )
 )
@@ -163,7 +173,10 @@ register_section(
         "rolling_sharpe",
         "Rolling Sharpe ratio",
         lambda inputs, config: performance.rolling_sharpe_chart(
-            strategy_daily(inputs), window=config.rolling_window, periods_per_year=config.periods_per_year
+            strategy_daily(inputs),
+            window=config.rolling_window,
+            periods_per_year=config.periods_per_year,
+            skip_closed_days=config.skip_closed_hours,
         ),
     )
 )
@@ -180,8 +193,15 @@ register_section(
     Section(
         "price",
         "Price with entries and exits",
-        lambda inputs, config: figures.price_with_trades(
-            inputs.equity, inputs.fills, max_points=config.max_line_points
+        lambda inputs, config: figures.mark_events(
+            figures.price_with_trades(
+                inputs.equity,
+                inputs.fills,
+                max_points=config.max_line_points,
+                skip_closed_hours=config.skip_closed_hours,
+            ),
+            inputs.equity["ts"],
+            inputs.events,
         ),
     )
 )

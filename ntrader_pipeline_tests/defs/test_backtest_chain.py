@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ntrader_pipeline.markets.sessions import session_for
+from ntrader_pipeline.reports import plotly_js_name
 from ntrader_pipeline_tests.defs.helpers import MINUTE_BARS, check_evaluations, materialize
 
 BACKTEST_CHAIN = dg.AssetSelection.assets(
@@ -65,8 +66,12 @@ def test_backtest_metrics_and_report(ib_resource, spy_window):
     report = storage.reports_dir / "sma_cross" / "SPY.ARCA.html"
     html = report.read_text()
     assert "SPY.ARCA" in html and "Plotly.newPlot" in html
-    link = result.asset_materializations_for_node("sma_cross_report")[0].metadata["report_url"]
-    assert link.value == report.resolve().as_uri()
+    # plotly.js is one shared file of the reports directory, loaded relatively
+    assert f'src="../assets/{plotly_js_name()}"' in html
+    assert (storage.reports_dir / "assets" / plotly_js_name()).is_file()
+    report_metadata = result.asset_materializations_for_node("sma_cross_report")[0].metadata
+    assert report_metadata["report_url"].value == report.resolve().as_uri()
+    assert report_metadata["size_bytes"].value == report.stat().st_size < 1_000_000
 
 
 def test_high_below_low_fails_the_blocking_check_and_no_backtest_runs(ib_resource, spy_window):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import polars as pl
 
 from ntrader_pipeline.analytics import compute_metrics, drawdown_table
@@ -76,3 +78,72 @@ def long_intraday_inputs(rows: int = 60_000) -> ReportInputs:
         [1.0] * every.height,
     )
     return full_inputs(equity, fills)
+
+
+DEMO_SESSIONS, DEMO_BARS_PER_SESSION = 61, 390
+
+
+def demo_sized_inputs() -> ReportInputs:
+    """The size of a demo backtest: 61 sessions of 1-minute bars (23,790), a round trip every 52 bars
+    (about 900 fills and 450 trades, as the demo's SMA cross makes) and a provenance panel listing 62
+    catalog files with their sha256, as the demo's manifests do. The index is a random walk too."""
+    equity = random_equity(DEMO_SESSIONS * DEMO_BARS_PER_SESSION, seed=7)
+    entries, exits = equity.gather_every(52), equity.gather_every(52, offset=26)
+    pairs = min(entries.height, exits.height)
+    entries, exits = entries.head(pairs), exits.head(pairs)
+    fill_rows = pl.concat(
+        [entries.select("ts", "close", side=pl.lit("BUY")), exits.select("ts", "close", side=pl.lit("SELL"))]
+    ).sort("ts")
+    fills = fills_frame(
+        fill_rows["ts"].to_list(),
+        fill_rows["side"].to_list(),
+        [10.0] * fill_rows.height,
+        fill_rows["close"].to_list(),
+        [1.0] * fill_rows.height,
+    )
+    pnl = (exits["close"] - entries["close"]) * 10.0 - 2.0
+    trades = (
+        sample_trades()
+        .clear()
+        .vstack(
+            pl.DataFrame(
+                {
+                    "entry_ts": entries["ts"],
+                    "exit_ts": exits["ts"],
+                    "quantity": [10.0] * pairs,
+                    "entry_price": entries["close"],
+                    "exit_price": exits["close"],
+                    "commission": [2.0] * pairs,
+                    "pnl": pnl,
+                    "return_pct": pnl / (entries["close"] * 10.0),
+                }
+            )
+        )
+    )
+    bar_dir = "data/bar/SPY.ARCA-1-MINUTE-LAST-EXTERNAL"
+    days = equity["ts"].dt.date().unique().sort().to_list()
+    provenance = {
+        "sessions": DEMO_SESSIONS,
+        "bars": equity.height,
+        "quality": {"sessions_checked": DEMO_SESSIONS, "failing": 0, "empty": 0},
+        "catalog_files": [
+            {
+                "bytes": 25_000 + number,
+                "path": f"{bar_dir}/{day}T00-00-00-000000000Z_{day}T23-59-59-999999999Z.parquet",
+                "sha256": f"{number:064x}",
+            }
+            for number, day in enumerate([*days, days[-1]])
+        ],
+    }
+    index = random_equity(equity.height, seed=8)["close"]
+    benchmarks = benchmarks_for(equity).with_columns(index_equity=STARTING_CASH * index / index[0])
+    return dataclasses.replace(
+        full_inputs(equity, fills),
+        benchmarks=benchmarks,
+        trades=trades,
+        metrics=compute_metrics(equity, trades, fills, STARTING_CASH, benchmarks["instrument_equity"]),
+        provenance=provenance,
+        drawdowns=drawdown_table(equity, STARTING_CASH),
+        window_start=days[0],
+        window_end=days[-1],
+    )

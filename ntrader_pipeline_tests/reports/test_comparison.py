@@ -9,6 +9,7 @@ from plotly.offline import get_plotlyjs
 from ntrader_pipeline.reports import (
     ComparisonError,
     comparison_key,
+    plotly_js_name,
     rank_rows,
     render_comparison_html,
     write_comparison_report,
@@ -91,14 +92,41 @@ def test_overlay_downsamples_long_curves_and_rejects_frames_without_equity() -> 
 
 def test_comparison_page_is_offline_deterministic_and_written_atomically(tmp_path: Path) -> None:
     rows, curves = comparison_inputs(800)
+    src = f"assets/{plotly_js_name()}"
 
-    page = render_comparison_html(rows, curves, "calmar")
+    page = render_comparison_html(rows, curves, "calmar", plotly_js=src)
     path = write_comparison_report(rows, curves, tmp_path / "comparison.html", rank_by="calmar")
 
-    assert path.read_text() == page == render_comparison_html(rows, curves, "calmar")
-    assert page.count(get_plotlyjs()) == 1
-    rest = page.replace(get_plotlyjs(), "")
-    assert not re.search(r"https?://", rest)
+    assert path.read_text() == page == render_comparison_html(rows, curves, "calmar", plotly_js=src)
+    assert get_plotlyjs() not in page
+    assert page.count(f'src="{src}"') == 1
+    assert not re.search(r"https?://", page)
     assert 'id="figure-ranking"' in page and 'id="figure-overlay"' in page
     assert "ranked by Calmar ratio (higher is better)" in page
-    assert [p.name for p in tmp_path.iterdir()] == ["comparison.html"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["assets", "comparison.html"]
+    assert (tmp_path / "assets" / plotly_js_name()).read_text() == get_plotlyjs()
+
+
+def test_comparison_leads_with_the_best_result_and_collapses_provenance() -> None:
+    rows, curves = comparison_inputs(800)
+    provenance = {"results": [{"result": key, "config_hash": "abc123"} for key in curves]}
+
+    page = render_comparison_html(rows, curves, "sharpe", provenance=provenance)
+    best = rank_rows(rows, "sharpe")[0]
+
+    assert "Best by Sharpe ratio" in page
+    header = page[: page.index("figure-ranking")]
+    assert comparison_key(str(best["backtest"]), str(best["instrument"])) in header
+    order = [page.index(f'id="{part}"') for part in ("figure-ranking", "figure-overlay", "provenance")]
+    assert order == sorted(order)
+    assert '<summary>Data quality and provenance: <span class="brief">3 results</span></summary>' in page
+    assert 'id="conventions"' in page
+
+
+def test_overlay_skips_the_hours_no_curve_has_bars() -> None:
+    rows, curves = comparison_inputs(800)
+
+    figure = equity_overlay(rank_rows(rows), curves)
+
+    breaks = figure.layout.xaxis.rangebreaks
+    assert breaks and all(item.dvalue >= 3_600_000 for item in breaks)

@@ -11,6 +11,7 @@ from ntrader_pipeline.reports import (
     ReportConfig,
     ReportInputs,
     UnknownSectionError,
+    plotly_js_name,
     render_report_html,
     write_report,
 )
@@ -49,7 +50,7 @@ def _without_plotly_js(page: str) -> str:
     return page.replace(get_plotlyjs(), "")
 
 
-def test_report_is_one_offline_page_with_plotly_js_embedded_once(inputs: ReportInputs) -> None:
+def test_rendered_string_without_a_plotly_js_url_embeds_plotly_js_once(inputs: ReportInputs) -> None:
     page = render_report_html(inputs)
 
     rest = _without_plotly_js(page)
@@ -95,8 +96,10 @@ def test_write_report_creates_the_file_atomically_and_rewrites_identically(
 
     assert written == target
     assert target.read_bytes() == first
-    assert first.decode("utf-8") == render_report_html(inputs)
-    assert sorted(path.name for path in target.parent.iterdir()) == ["report.html"]  # no temp files left
+    assert first.decode("utf-8") == render_report_html(inputs, plotly_js=f"assets/{plotly_js_name()}")
+    # no temp files left, beside the page or in the shared assets
+    assert sorted(path.name for path in target.parent.iterdir()) == ["assets", "report.html"]
+    assert [path.name for path in (target.parent / "assets").iterdir()] == [plotly_js_name()]
 
 
 def test_failed_render_leaves_the_previous_report_untouched(inputs: ReportInputs, tmp_path: Path) -> None:
@@ -108,7 +111,7 @@ def test_failed_render_leaves_the_previous_report_untouched(inputs: ReportInputs
         write_report(broken, target)
 
     assert target.read_bytes() == before
-    assert [path.name for path in tmp_path.iterdir()] == ["report.html"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["assets", "report.html"]
 
 
 def test_report_works_without_fills_or_trades(inputs: ReportInputs) -> None:

@@ -144,7 +144,11 @@ def test_full_report_has_header_versions_provenance_and_every_section() -> None:
     assert "ab" * 32 in page and "20,480" in page and "sessions_checked" in page
     for section in ReportConfig().sections:
         assert f'id="figure-{section}"' in page
-    assert page.index('id="provenance"') < page.index('id="figure-metrics"')
+    # the result first; the provenance panel last, collapsed behind its one-line summary
+    order = [page.index(f'id="{part}"') for part in ("figure-equity", "figure-metrics", "provenance")]
+    assert order == sorted(order)
+    assert '<details id="provenance">' in page
+    assert "3 sessions · 9 bars · quality: sessions checked 3, failing 0, empty 0 · 2 catalog files" in page
 
 
 def test_report_without_provenance_says_so() -> None:
