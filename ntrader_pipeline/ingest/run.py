@@ -12,8 +12,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-import structlog
-
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.ib.fetcher import IBFetcher, SessionResult
 from ntrader_pipeline.ingest.errors import IncompleteSessionError, SessionFetchFailedError
@@ -59,7 +57,8 @@ def ingest_sessions(
 ) -> Iterator[SessionRecord]:
     """Fetch and store `requested` ({instrument_id: [dates]}) sessions of `spec` bars.
 
-    IB instruments share one fetcher (one connection), opened only when the run has any; a file-backed
+    IB instruments share one fetcher (one connection), opened only when the run has any, and take turns
+    session by session, so a pacing wait for one contract does not hold up the others; a file-backed
     instrument's files are read once for all its sessions.
     """
     from_ib: dict[str, list[TradingSession]] = {}
@@ -78,10 +77,22 @@ def ingest_sessions(
             (from_files if instrument.from_files else from_ib)[instrument_id] = sessions
     if from_ib:
         with ib_fetcher() as fetcher:
-            for instrument_id, sessions in from_ib.items():
-                yield from _ib_sessions(store, fetcher, universe.instrument(instrument_id), spec, sessions)
+            yield from _take_turns(
+                [_ib_sessions(store, fetcher, universe.instrument(i), spec, s) for i, s in from_ib.items()]
+            )
     for instrument_id, sessions in from_files.items():
         yield from _file_sessions(store, universe, universe.instrument(instrument_id), sessions)
+
+
+def _take_turns(streams: list[Iterator[SessionRecord]]) -> Iterator[SessionRecord]:
+    """One record from each stream in turn until all are done."""
+    active = list(streams)
+    while active:
+        for stream in list(active):
+            try:
+                yield next(stream)
+            except StopIteration:
+                active.remove(stream)
 
 
 def _not_provided(
@@ -111,8 +122,7 @@ def _ib_sessions(
     has no data for it; a session that exhausted its retries is a FAILED record."""
     instrument_id = instrument.instrument_id
     store.write_instrument(fetcher.instrument(instrument))  # an unknown contract fails at once
-    structlog.contextvars.bind_contextvars(instrument=instrument_id)
-    log = get_logger(__name__)
+    log = get_logger(__name__, instrument=instrument_id)  # streams interleave: no shared context
     listed, not_listed = _split_at_head_timestamp(store, fetcher, instrument, spec, sessions)
     yield from not_listed
     for result in fetcher.sessions(instrument, spec, listed):
@@ -172,7 +182,7 @@ def _store_ib_result(
     store: CatalogStore, instrument_id: str, bar_type: str, result: SessionResult
 ) -> SessionRecord:
     session = result.session
-    log = get_logger(__name__, partition=f"{session.key}|{instrument_id}")
+    log = get_logger(__name__, instrument=instrument_id, partition=f"{session.key}|{instrument_id}")
     if result.is_empty:
         marker = store.write_empty_session(bar_type, session, result.empty_reason or "")
         # bars stored by an earlier run are kept (no marker is written over them)

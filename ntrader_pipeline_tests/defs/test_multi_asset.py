@@ -49,3 +49,29 @@ def test_fx_range_over_a_us_holiday_and_spy_closed_that_day(ib_resource, storage
     spy_files = list(store.bar_directory("SPY.ARCA-1-MINUTE-LAST-EXTERNAL").glob("*.parquet"))
     assert len(spy_files) == 2  # nothing fetched or written for MLK day
     assert store.instrument("EUR/USD.IDEALPRO") is not None
+
+
+def test_instruments_of_one_run_take_turns_session_by_session(ib_gateway, ib_resource, storage):
+    """A run over several IB instruments asks for their sessions in turn, not one instrument after the
+    other, so a pacing wait on one contract never holds up the next."""
+    from ntrader_pipeline.ingest.run import SessionStatus, ingest_sessions
+    from ntrader_pipeline.markets.bar_specs import BarSpec
+    from ntrader_pipeline_tests.defs.helpers import code_location
+
+    _, universe, _ = code_location()
+    dates = ["2024-01-03", "2024-01-04", "2024-01-05"]
+    records = list(
+        ingest_sessions(
+            universe,
+            BarSpec.parse("1-MINUTE-LAST"),
+            {"SPY.ARCA": dates, "QQQ.NASDAQ": dates},
+            storage.catalog_store(),
+            ib_resource.fetcher,
+        )
+    )
+    assert [r.status for r in records] == [SessionStatus.WRITTEN] * 6
+    assert [(r.instrument_id, r.date) for r in records] == [
+        (instrument, date) for date in dates for instrument in ("SPY.ARCA", "QQQ.NASDAQ")
+    ]
+    asked = [r.symbol for r in ib_gateway.requests.historical_requests()]
+    assert asked == ["SPY", "QQQ"] * 3
