@@ -1,6 +1,7 @@
 """The catalog on an S3-compatible object store (moto's server on loopback), configured like production:
 NTRADER_CATALOG=s3://bucket/prefix plus the standard AWS_* variables."""
 
+import json
 import socket
 from collections.abc import Iterator
 
@@ -150,3 +151,42 @@ def test_definition_files_name_the_objects_on_the_store(s3: str) -> None:
     assert definition.relative_to(store.path).as_posix() in object_keys(s3)
     (entry,) = catalog_files(store.path, [definition, definition])
     assert entry.path == definition.relative_to(store.path).as_posix() and entry.bytes > 0
+
+
+def test_definition_is_in_the_data_version_and_the_backtest_manifest(s3: str, ib_resource, tmp_path) -> None:
+    """On an s3:// catalog the instrument definition counts in `bars_1_minute_version` and in a declared
+    backtest's manifest (it was silently left out when its path was taken for a local one)."""
+    storage = StorageResource(
+        catalog=s3, artifacts=str(tmp_path / "backtests"), reports=str(tmp_path / "reports")
+    )
+    fetched = materialize(
+        dg.AssetSelection.assets(MINUTE_BARS),
+        ib_resource,
+        storage,
+        partition_range=("2024-01-02|SPY.ARCA", "2024-01-05|SPY.ARCA"),
+    )
+    assert fetched.success
+    version_asset = dg.AssetSelection.assets("bars_1_minute_version")
+    chain = version_asset | dg.AssetSelection.assets("sma_cross_backtest")
+    window = {"ops": {"sma_cross_backtest": {"config": {"start": "2024-01-02", "end": "2024-01-05"}}}}
+    result = materialize(chain, ib_resource, storage, partition_key="SPY.ARCA", run_config=window)
+    assert result.success
+
+    [version] = result.asset_materializations_for_node("bars_1_minute_version")
+    assert version.metadata["files"].value == 4 + 1  # four sessions and the definition
+    [definition_key] = [k for k in object_keys(s3) if k.startswith("data/equity/SPY.ARCA/")]
+    manifest = json.loads((tmp_path / "backtests" / "sma_cross" / "SPY.ARCA" / "manifest.json").read_text())
+    listed = [entry["path"] for entry in manifest["catalog_files"]]
+    assert definition_key in listed and len(listed) == 4 + 1
+    [backtest] = result.asset_materializations_for_node("sma_cross_backtest")
+    assert backtest.metadata["catalog_files"].value == 4 + 1
+    assert manifest["data_version"] == backtest.metadata["data_version"].value
+
+    # Without the definition the version is another one: the definition is part of it.
+    boto3.client("s3").delete_object(
+        Bucket=BUCKET, Key=f"{s3.removeprefix(f's3://{BUCKET}/')}/{definition_key}"
+    )
+    without = materialize(version_asset, ib_resource, storage, partition_key="SPY.ARCA")
+    [changed] = without.asset_materializations_for_node("bars_1_minute_version")
+    assert changed.metadata["files"].value == 4
+    assert changed.metadata["data_version"].value != version.metadata["data_version"].value
