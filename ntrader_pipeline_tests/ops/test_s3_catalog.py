@@ -73,6 +73,13 @@ def test_location_reads_the_standard_aws_variables() -> None:
         CatalogLocation.parse("s3://")
 
 
+def test_location_repr_holds_no_credentials() -> None:
+    env = {"AWS_SECRET_ACCESS_KEY": "sentinel-secret", "AWS_SESSION_TOKEN": "sentinel-token"}
+    location = CatalogLocation.parse("s3://bucket/prefix", env)
+    assert location.rust_storage_options["secret_access_key"] == "sentinel-secret"
+    assert "sentinel" not in repr(location) and "sentinel" not in str(location)
+
+
 def test_sessions_round_trip_pass_quality_and_rewrite_idempotently(s3: str) -> None:
     store = CatalogStore(s3)
     bars = minute_bars(ib_equity(), [470 + (i % 7) * 0.1 for i in range(390)])
