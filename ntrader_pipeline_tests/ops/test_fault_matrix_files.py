@@ -260,14 +260,19 @@ _FULL_DISK_SCRIPT = textwrap.dedent(
     store.write_instrument(ib_equity())
     path = store.write_session_bars(bar_type, session, minute_bars(ib_equity(), [470.0] * 390))
     before = hashlib.sha256(path.read_bytes()).hexdigest()
-    filler = os.open(root / "filler", os.O_WRONLY | os.O_CREAT)  # fill the file system to the last byte
-    for size in (65536, 4096, 512, 1):
-        try:
-            while True:
-                os.write(filler, b"x" * size)
-        except OSError:
-            pass
-    os.close(filler)
+    if sys.argv[2] == "tmpfs":  # fill the file system to the last byte
+        filler = os.open(root / "filler", os.O_WRONLY | os.O_CREAT)
+        for size in (65536, 4096, 512, 1):
+            try:
+                while True:
+                    os.write(filler, b"x" * size)
+            except OSError:
+                pass
+        os.close(filler)
+    else:  # no tiny file system to be had: the kernel refuses writes past 4 KiB per file (EFBIG)
+        import resource, signal
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.RLIM_INFINITY))
     try:
         changed = minute_bars(ib_equity(), [471.0 + i / 100 for i in range(390)])
         store.write_session_bars(bar_type, session, changed)
@@ -283,28 +288,30 @@ _FULL_DISK_SCRIPT = textwrap.dedent(
 )
 
 
-def _full_disk_command(directory: Path) -> list[str] | None:
-    """Run the script on a 256 KiB tmpfs in a private mount namespace (root, or a user namespace)."""
+def _full_disk_command(directory: Path) -> tuple[list[str], str]:
+    """Run the script on a 256 KiB tmpfs in a private mount namespace (root, or a user namespace), the
+    honest full disk; where no namespace is allowed, with a 4 KiB file-size limit (the kernel's EFBIG)."""
     unshare = shutil.which("unshare")
-    if unshare is None:
-        return None
     options = ["-m"] if os.geteuid() == 0 else ["-r", "-m"]
-    probe = subprocess.run([unshare, *options, "true"], capture_output=True, timeout=30)
-    if probe.returncode != 0:
-        return None
-    shell = (
-        f"mount -t tmpfs -o size=256k tmpfs {directory} && "
-        f'exec {sys.executable} -c "$NTRADER_FULL_DISK_SCRIPT" {directory}'
-    )
-    return [unshare, *options, "sh", "-c", shell]
+    if unshare is not None:
+        probe = subprocess.run(
+            [unshare, *options, "sh", "-c", f"mount -t tmpfs -o size=4k tmpfs {directory}"],
+            capture_output=True,
+            timeout=30,
+        )
+        if probe.returncode == 0:
+            shell = (
+                f"mount -t tmpfs -o size=256k tmpfs {directory} && "
+                f'exec {sys.executable} -c "$NTRADER_FULL_DISK_SCRIPT" {directory} tmpfs'
+            )
+            return [unshare, *options, "sh", "-c", shell], "No space left on device"
+    return [sys.executable, "-c", _FULL_DISK_SCRIPT, str(directory), "rlimit"], "File too large"
 
 
 def test_F7_full_disk_fails_in_one_line_and_keeps_the_previous_file(tmp_path: Path) -> None:
     mount_point = tmp_path / "tiny"
     mount_point.mkdir()
-    command = _full_disk_command(mount_point)
-    if command is None:
-        pytest.skip("no mount namespace here (unshare -m / -rm) to put the catalog on a tiny tmpfs")
+    command, cause = _full_disk_command(mount_point)
     env = {
         **os.environ,
         "NTRADER_FULL_DISK_SCRIPT": _FULL_DISK_SCRIPT,
@@ -316,5 +323,5 @@ def test_F7_full_disk_fails_in_one_line_and_keeps_the_previous_file(tmp_path: Pa
     assert done.returncode == 0, done.stdout + done.stderr
     [error] = [line for line in done.stdout.splitlines() if line.startswith("ERROR")]
     assert f"NTRADER_CATALOG={mount_point}/catalog: cannot write session 2024-01-02" in error
-    assert "No space left on device" in error and "nothing was written" in error
+    assert cause in error and "nothing was written" in error
     assert "INTACT True STAGING [] BARS 390" in done.stdout
