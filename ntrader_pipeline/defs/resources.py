@@ -34,7 +34,12 @@ def _config_fields(model: type[BaseModel], names: tuple[str, ...] | None = None)
             # Without the settings' constraints (ge=1 …): the settings model has validated the value
             # already, and a field passed as `dg.EnvVar.int` is validated as 0 before Dagster reads the
             # variable, so IB_MAX_ATTEMPTS=2 in the environment would fail "greater than or equal to 1".
-            fields[name] = (field.annotation, FieldInfo(default=field.default, description=field.description))
+            default = (
+                {"default_factory": field.default_factory}
+                if field.default_factory is not None
+                else {"default": field.default}
+            )
+            fields[name] = (field.annotation, FieldInfo(**default, description=field.description))
     return fields
 
 

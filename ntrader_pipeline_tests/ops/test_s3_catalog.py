@@ -12,6 +12,7 @@ from moto.server import ThreadedMotoServer
 from nautilus_trader.model.data import BarType
 
 from ntrader_pipeline.backtest.versions import catalog_files
+from ntrader_pipeline.catalog.file_checks import verify_catalog
 from ntrader_pipeline.catalog.location import CatalogLocation
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.defs.resources import StorageResource
@@ -197,3 +198,20 @@ def test_definition_is_in_the_data_version_and_the_backtest_manifest(s3: str, ib
     [changed] = without.asset_materializations_for_node("bars_1_minute_version")
     assert changed.metadata["files"].value == 4
     assert changed.metadata["data_version"].value != version.metadata["data_version"].value
+
+
+def test_unreadable_object_fails_file_readable_and_is_listed(s3: str) -> None:
+    store = CatalogStore(s3)
+    store.write_instrument(ib_equity())
+    path = store.write_session_bars(BAR_TYPE, SESSION, minute_bars(ib_equity(), [470.0] * 390))
+    key = f"{s3.removeprefix(f's3://{BUCKET}/')}/{path.relative_to(store.path).as_posix()}"
+    boto3.client("s3").put_object(Bucket=BUCKET, Key=key, Body=b"PAR1 not really")
+    fresh = CatalogStore(s3)
+    [quality] = check_stored_sessions(fresh, "SPY.ARCA", BarSpec.parse("1-MINUTE-LAST"), [SESSION])
+    assert quality.failures == {"file_readable": 1}
+    assert (
+        str(path) in quality.describe()
+        and "re-materialize partition 2024-01-02|SPY.ARCA" in quality.describe()
+    )
+    [problem] = verify_catalog(fresh)
+    assert problem.path == str(path) and "truncated or not a Parquet file" in problem.problem
