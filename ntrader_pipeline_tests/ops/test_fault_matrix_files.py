@@ -14,8 +14,16 @@ Rows (fault: expected outcome):
   it; a re-materialization stores it again (one file).
 - F6 unwritable catalog (its parent is a regular file): the run fails with one line naming
   NTRADER_CATALOG and the path; nothing is written.
-- F7 full disk (a 256 KiB tmpfs): one line naming NTRADER_CATALOG, the path and "No space left on
-  device"; the previous session file is intact and no staging directory is left.
+- F6b read-only catalog location (a read-only mount, or a directory the user cannot write): the same
+  one line, with "Read-only file system" / "Permission denied".
+- F7 full disk (a 256 KiB tmpfs in a mount namespace; where none is allowed, a 4 KiB file-size limit, the
+  kernel's EFBIG): one line naming NTRADER_CATALOG, the path and "No space left on device" ("File too
+  large"); the previous session file is intact and no staging directory is left.
+
+The other rows of the table outside the IB and killed-run ones: configuration (C1-C4)
+`test_fault_matrix_config.py`, secrets (S1) `test_fault_matrix_secrets.py`, object store
+`test_s3_catalog.py` (definition in the data version and the manifest; file_readable on S3), reports
+server `ui/test_reports_server.py`, CI strictness `test_ci_strict.py`.
 """
 
 import os
@@ -242,6 +250,70 @@ def test_F6_unwritable_catalog_fails_in_one_line_naming_path_and_variable(ib_res
 
     with pytest.raises(CatalogLocationError, match=r"NTRADER_CATALOG=.*not_a_directory/catalog"):
         CatalogStore(catalog)
+
+
+_READ_ONLY_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from nautilus_trader.model.data import BarType
+    from ntrader_pipeline.catalog.store import CatalogLocationError, CatalogStore
+    from ntrader_pipeline.markets.sessions import session_for
+    from ntrader_pipeline_tests.backtest.bar_fixtures import ib_equity, minute_bars
+
+    catalog = Path(sys.argv[1]) / "catalog"
+    try:
+        store = CatalogStore(catalog)
+        bar_type = BarType.from_str("SPY.ARCA-1-MINUTE-LAST-EXTERNAL")
+        store.write_session_bars(bar_type, session_for("2024-01-02"), minute_bars(ib_equity(), [470.0] * 390))
+    except CatalogLocationError as exc:
+        print("ERROR", exc)
+    print("FILES", sorted(str(p) for p in Path(sys.argv[1]).rglob("*")))
+    """
+)
+
+
+def _read_only_command(directory: Path) -> tuple[list[str], str]:
+    """A read-only tmpfs in a mount namespace; else a 0555 directory (not root), or a regular file where
+    the directory should be (root without a namespace: permission bits do not stop root)."""
+    script = [sys.executable, "-c", _READ_ONLY_SCRIPT, str(directory)]
+    unshare = shutil.which("unshare")
+    options = ["-m"] if os.geteuid() == 0 else ["-r", "-m"]
+    if unshare is not None:
+        mount = f"mount -t tmpfs -o ro,size=64k tmpfs {directory}"
+        probe = subprocess.run([unshare, *options, "sh", "-c", mount], capture_output=True, timeout=30)
+        if probe.returncode == 0:
+            shell = f'{mount} && exec {sys.executable} -c "$NTRADER_READ_ONLY_SCRIPT" {directory}'
+            return [unshare, *options, "sh", "-c", shell], "Read-only file system"
+    if os.geteuid() != 0:
+        directory.chmod(0o555)
+        return script, "Permission denied"
+    # root ignores permission bits and has no namespace here: a location under a regular file instead
+    directory.rmdir()
+    directory.write_text("not a directory")
+    return script, "Not a directory"
+
+
+def test_F6b_read_only_catalog_fails_in_one_line(tmp_path: Path) -> None:
+    location = tmp_path / "read_only"
+    location.mkdir()
+    command, cause = _read_only_command(location)
+    env = {
+        **os.environ,
+        "NTRADER_READ_ONLY_SCRIPT": _READ_ONLY_SCRIPT,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    started = time.monotonic()
+    done = subprocess.run(command, capture_output=True, text=True, timeout=WAIT_BOUND_S, env=env, cwd="/")
+    _bounded(started, "the read-only write")
+    assert done.returncode == 0, done.stdout + done.stderr
+    [error] = [line for line in done.stdout.splitlines() if line.startswith("ERROR")]
+    assert f"NTRADER_CATALOG={location}/catalog: cannot create the catalog directory: {cause}" in error
+    # nothing half-written: the location is as it was (an empty directory, or the file left untouched)
+    if location.is_dir():
+        assert "FILES []" in done.stdout and not (location / "catalog").exists()
+    else:
+        assert location.read_text() == "not a directory"
 
 
 _FULL_DISK_SCRIPT = textwrap.dedent(
