@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -74,6 +74,21 @@ class PipelineSettings(BaseModel):
     gateway_port: int = Field(default=4002, ge=0, le=65535)
     reports_port: int = Field(default=3001, ge=0, le=65535)
 
+    @field_validator("catalog")
+    @classmethod
+    def _catalog_is_a_directory_or_url(cls, value: str) -> str:
+        protocol, separator, root = value.partition("://")
+        if not value.strip() or (separator and (not protocol or not root.strip("/"))):
+            raise ValueError("expected a directory or an object-store URL such as s3://bucket/prefix")
+        return value
+
+    @field_validator("reports_url")
+    @classmethod
+    def _reports_url_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// base URL such as http://127.0.0.1:3001")
+        return value
+
 
 class Settings(BaseSettings):
     """`IB_<FIELD>` → `ib.<field>`, `NTRADER_<FIELD>` → `ntrader.<field>`, from the environment or `.env`."""
@@ -104,7 +119,8 @@ def _describe(error: ValidationError) -> str:
     problems = []
     for item in error.errors():
         name = env_var_name(item["loc"])
-        problems.append(f"{name}={item['input']!r} is invalid: {item['msg']}")
+        message = item["msg"].removeprefix("Value error, ")  # our own validators' wording is complete
+        problems.append(f"{name}={item['input']!r} is invalid: {message}")
     return "; ".join(problems) + " (fix it in the environment or .env; the README's Configuration lists each)"
 
 

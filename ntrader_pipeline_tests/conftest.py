@@ -8,6 +8,12 @@ import pytest
 from ntrader_pipeline.defs.resources import IBGatewayResource, StorageResource
 from ntrader_pipeline.gateway import EmbeddedGateway
 from ntrader_pipeline.settings import IBSettings
+from ntrader_pipeline_tests.ci_strict import (  # noqa: F401  (hooks: under CI=true a skip fails the run)
+    pytest_runtest_logreport,
+    pytest_sessionfinish,
+    pytest_sessionstart,
+    pytest_terminal_summary,
+)
 
 # Short bounds: a test that waits on the gateway fails in seconds, never hangs.
 REQUEST_TIMEOUT_S = 4.0

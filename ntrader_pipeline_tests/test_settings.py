@@ -1,15 +1,17 @@
 """One settings model: every variable from the environment or `.env`, bad values named in one line,
 and resources that show variable names (not values) in Dagster."""
 
+import re
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
 from ntrader_pipeline.defs.resources import build_resources
-from ntrader_pipeline.settings import SettingsError, load_settings
+from ntrader_pipeline.settings import REPO_ROOT, SettingsError, load_settings
 
-# One bad value per variable whose value has a form (free-form strings and paths accept anything).
+# One bad value per variable whose value has a form. Every variable in the README's Configuration table is
+# here or in FREE_FORM (test_every_documented_variable_is_covered keeps the two in step).
 BAD_VALUES = {
     "IB_PORT": ("abc", "valid integer"),
     "IB_CLIENT_ID": ("-1", "greater than or equal to 0"),
@@ -26,6 +28,20 @@ BAD_VALUES = {
     "NTRADER_UI_PORT": ("70000", "less than or equal to 65535"),
     "NTRADER_GATEWAY_PORT": ("x", "valid integer"),
     "NTRADER_REPORTS_PORT": ("-1", "greater than or equal to 0"),
+    "NTRADER_CATALOG": ("s3://", "a directory or an object-store URL such as s3://bucket/prefix"),
+    "NTRADER_REPORTS_URL": ("127.0.0.1:3001", "an http:// or https:// base URL"),
+    "NTRADER_DEMO_START": ("yesterday", "valid date"),
+    "NTRADER_DEMO_END": ("2024-02-30", "valid date"),
+}
+# Exempt: free-form values any string of which is a valid setting.
+FREE_FORM = {
+    "IB_HOST": "a host name or address; a wrong one fails the connection, naming IB_HOST:IB_PORT",
+    "IB_PACING_DB": "a file path; SQLite creates it",
+    "NTRADER_ARTIFACTS": "a directory path, created on first write",
+    "NTRADER_REPORTS": "a directory path, created on first write",
+    "NTRADER_UNIVERSE": "a file path; the file's content is validated at load, naming file, entry and field",
+    "NTRADER_BACKTESTS": "a file path; validated at load against the universe",
+    "DAGSTER_HOME": "Dagster's own variable: the instance directory",
 }
 
 
@@ -39,6 +55,24 @@ def test_a_bad_value_names_the_variable_the_value_and_the_form(variable, monkeyp
     assert "\n" not in message
     assert f"{variable}={value!r} is invalid" in message
     assert expected in message
+
+
+def _documented_variables() -> set[str]:
+    """Variable names in the first column of the README's Configuration table."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    names: set[str] = set()
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            names.update(re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split("|")[1]))
+    return names
+
+
+def test_every_documented_variable_is_covered() -> None:
+    documented = _documented_variables()
+    assert len(documented) > 20, documented
+    assert documented - set(BAD_VALUES) - set(FREE_FORM) == set()
+    assert set(BAD_VALUES) | set(FREE_FORM) <= documented  # no stale entries either
 
 
 def test_env_file_is_read_and_the_environment_wins(monkeypatch, tmp_path) -> None:
@@ -96,3 +130,18 @@ def test_defaults_point_into_the_repo_data_directory(monkeypatch) -> None:
     assert Path(settings.ntrader.catalog) == data / "catalog"
     assert settings.ntrader.universe == data / "universe.yaml"
     assert settings.ntrader.backtests == data / "backtests.yaml"
+
+
+def test_constrained_numbers_set_in_the_environment_reach_the_resource(monkeypatch) -> None:
+    """IB_MAX_ATTEMPTS (ge=1) from the environment is passed as `dg.EnvVar.int`; Dagster validates that
+    as 0 before reading the variable, so the resource must not repeat the settings' constraints."""
+    monkeypatch.setenv("IB_MAX_ATTEMPTS", "2")
+    monkeypatch.setenv("IB_PACING_MAX_WAIT_S", "5")
+    resources = build_resources(load_settings(env_file=None))
+    assert resources["ib"].max_attempts == dg.EnvVar.int("IB_MAX_ATTEMPTS")
+
+    @dg.asset
+    def probe(ib: dg.ConfigurableResource) -> int:
+        return ib.settings().max_attempts
+
+    assert dg.materialize([probe], resources=resources).output_for_node("probe") == 2

@@ -91,7 +91,14 @@ def run_declared_backtest(
     index_id = declaration.index_instrument
     for needed in dict.fromkeys([instrument_id, index_id]):
         try:
-            require_clean_sessions(store, needed, spec, sessions, asset_hint=asset_hint)
+            require_clean_sessions(
+                store,
+                needed,
+                spec,
+                sessions,
+                asset_hint=asset_hint,
+                require_definition=needed == instrument_id,
+            )
         except ValueError as exc:
             role = "" if needed == instrument_id else f"benchmark index {needed}: "
             raise BacktestInputError(f"backtest {declaration.name}: {role}{exc}") from exc

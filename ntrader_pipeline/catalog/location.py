@@ -28,8 +28,9 @@ _RUST_S3_OPTIONS = {
 class CatalogLocation:
     protocol: str  # "file" for a local directory
     root: str  # without the protocol: "/abs/dir" or "bucket/prefix"
-    storage_options: dict[str, str] = field(default_factory=dict)  # fsspec
-    rust_storage_options: dict[str, str] = field(default_factory=dict)  # Nautilus' Rust reader
+    # Kept out of repr(): they can hold AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, and a repr ends up in logs.
+    storage_options: dict[str, str] = field(default_factory=dict, repr=False)  # fsspec
+    rust_storage_options: dict[str, str] = field(default_factory=dict, repr=False)  # Nautilus' Rust reader
 
     @classmethod
     def parse(cls, value: Path | str, environ: Mapping[str, str] = os.environ) -> CatalogLocation:

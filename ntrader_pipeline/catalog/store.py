@@ -19,9 +19,11 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
+import pyarrow as pa
 from nautilus_trader.core.datetime import dt_to_unix_nanos
 from nautilus_trader.model.data import Bar, BarType
 from nautilus_trader.model.instruments import Instrument
@@ -41,6 +43,29 @@ class CatalogWriteError(ValueError):
     """Bars handed to the catalog do not belong where they are being written."""
 
 
+class CatalogLocationError(OSError):
+    """The catalog location cannot be created or written (read-only, not a directory, disk full): one
+    line naming the path and the variable; nothing half-written is left behind."""
+
+
+CATALOG_VARIABLE = "NTRADER_CATALOG"
+
+
+@contextmanager
+def _location_errors(root: object, what: str) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        if isinstance(exc, CatalogLocationError):
+            raise
+        cause = exc.strerror or str(exc) or type(exc).__name__
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        raise CatalogLocationError(
+            f"{CATALOG_VARIABLE}={root}: cannot {what}: {cause}{where}; nothing was written. Point "
+            f"{CATALOG_VARIABLE} at a writable location with free space, then re-materialize."
+        ) from None
+
+
 def session_bounds_ns(session: TradingSession) -> tuple[int, int]:
     """The UTC calendar day of the session in nanoseconds, both ends inclusive; from the open when the
     session opens the evening before (FX, futures)."""
@@ -53,7 +78,8 @@ class CatalogStore:
         self.location = CatalogLocation.parse(path)
         if self.location.is_local:
             self.path = Path(path)
-            self.path.mkdir(parents=True, exist_ok=True)
+            with _location_errors(self.path, "create the catalog directory"):
+                self.path.mkdir(parents=True, exist_ok=True)
             self.catalog = ParquetDataCatalog(str(self.path))
         else:
             self.path = self.location.path()  # a UPath: same API as Path, on the object store
@@ -75,7 +101,12 @@ class CatalogStore:
 
         Paths as `session_file` gives them: `pathlib.Path` for a local catalog, `UPath` on an object store.
         """
-        instrument = self.instrument(instrument_id)
+        try:
+            instrument = self.instrument(instrument_id)
+        except (pa.ArrowException, OSError, ValueError):  # an unreadable definition file: still listed
+            from ntrader_pipeline.catalog.file_checks import definition_file_paths
+
+            return definition_file_paths(self, instrument_id)
         if instrument is None:
             return []
         directory = self.catalog._make_path(data_cls=type(instrument), identifier=instrument_id)
@@ -88,11 +119,15 @@ class CatalogStore:
 
         IB stamps definitions with the fetch time, so a plain rewrite would add a second copy.
         """
-        existing = self.instrument(instrument.id.value)
+        try:
+            existing = self.instrument(instrument.id.value)
+        except (pa.ArrowException, OSError, ValueError):  # truncated or zero-byte file: replaced below
+            existing = None
         if existing is not None and _definition(existing) == _definition(instrument):
             return False
         # A fixed file name, so a changed definition replaces the old one (Nautilus reads 0 as unset).
-        self._atomic_write([instrument], start=1, end=1, replace_directory=True)
+        with _location_errors(self.path, f"write the instrument definition of {instrument.id}"):
+            self._atomic_write([instrument], start=1, end=1, replace_directory=True)
         return True
 
     # -- bars --------------------------------------------------------------------------------
@@ -120,7 +155,8 @@ class CatalogStore:
                 raise CatalogWriteError(
                     f"{bar_type} bar at ts_init={bar.ts_init} lies outside session {session.key}'s UTC day"
                 )
-        self._atomic_write(list(bars), start=start, end=end)
+        with _location_errors(self.path, f"write session {session.key} of {bar_type}"):
+            self._atomic_write(list(bars), start=start, end=end)
         self.empty_marker(bar_type, session).unlink(missing_ok=True)
         return self.session_file(bar_type, session)
 
@@ -141,10 +177,14 @@ class CatalogStore:
         if not self.location.is_local:
             marker.write_text(text + "\n")  # one PUT: atomic on an object store
             return marker
-        marker.parent.mkdir(parents=True, exist_ok=True)
         temporary = marker.with_name(f".{marker.name}.{os.getpid()}.tmp")
-        temporary.write_text(text + "\n")
-        os.replace(temporary, marker)
+        with _location_errors(self.path, f"record session {session.key} of {bar_type} as empty"):
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                temporary.write_text(text + "\n")
+                os.replace(temporary, marker)
+            finally:
+                temporary.unlink(missing_ok=True)
         return marker
 
     def empty_reason(self, bar_type: BarType | str, session: TradingSession) -> str | None:

@@ -1,4 +1,5 @@
-"""`ntrader catalog`: what the catalog holds per bar type, and which sessions are missing from it."""
+"""`ntrader catalog`: what the catalog holds per bar type, and which sessions are missing from it;
+`--verify` also opens every file and lists the unreadable, foreign and missing ones (exit 1 if any)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from nautilus_trader.model.data import BarType
 
+from ntrader_pipeline.catalog.file_checks import verify_catalog
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.markets.sessions import sessions_between
 from ntrader_pipeline.markets.universe import Universe, load_universe
@@ -37,7 +39,7 @@ def inventory(
     calendar (NYSE when the universe does not list it) between `start` and `end` (defaults: the first and
     last session stored for that bar type)."""
     store = CatalogStore(path)
-    instruments = sorted(i.id.value for i in store.catalog.instruments())
+    instruments = _instrument_ids(store)
     bar_root = store.path / "data" / "bar"
     bar_types = {p.name for p in bar_root.iterdir() if p.is_dir()} if bar_root.exists() else set()
     rows = []
@@ -66,6 +68,14 @@ def _head_timestamp(store: CatalogStore, bar_type: str) -> dt.datetime | None:
     return store.head_timestamp(BarType.from_str(bar_type).instrument_id.value, what_to_show)
 
 
+def _instrument_ids(store: CatalogStore) -> list[str]:
+    try:
+        return sorted(i.id.value for i in store.catalog.instruments())
+    except Exception:  # an unreadable definition file (see --verify): name instruments by their directory
+        data = store.path / "data"
+        return sorted({p.name for d in data.iterdir() if d.is_dir() and d.name != "bar" for p in d.iterdir()})
+
+
 def _universe(path: Path) -> Universe | None:
     try:
         return load_universe(path)
@@ -82,7 +92,13 @@ def _calendar_of(bar_type: str, universe: Universe | None) -> str | None:
 
 
 def run_catalog(
-    path: Path, start: str | None, end: str | None, *, as_json: bool = False, universe_path: Path
+    path: Path,
+    start: str | None,
+    end: str | None,
+    *,
+    as_json: bool = False,
+    universe_path: Path,
+    verify: bool = False,
 ) -> int:
     if not Path(path).exists():
         print(f"no catalog at {path}; set NTRADER_CATALOG or pass --path")
@@ -95,9 +111,13 @@ def run_catalog(
                 print(f"{name} {value!r} is not a date (YYYY-MM-DD)")
                 return 2
     report = inventory(Path(path), start, end, universe=_universe(universe_path))
+    problems = [asdict(p) for p in verify_catalog(CatalogStore(path))] if verify else []
+    if verify:
+        report["problems"] = problems
+    status = 1 if problems else 0
     if as_json:
         print(json.dumps(report, indent=2))
-        return 0
+        return status
     print(f"catalog: {report['catalog']}")
     print(f"instruments ({len(report['instruments'])}): {', '.join(report['instruments']) or '-'}")
     header = (
@@ -118,4 +138,8 @@ def run_catalog(
             f"{row['bar_type']:<44} {len(row['present']):>8} {len(row['empty']):>6} {len(missing):>8} "
             f"{len(row['not_listed']):>10}  {span}{'; missing ' + listed if missing else ''}{head}"
         )
-    return 0
+    if verify:
+        print(f"verify: {len(problems)} problem file(s)" + (":" if problems else ", every file is readable"))
+        for problem in problems:
+            print(f"  {problem['path']} {problem['problem']}; {problem['remedy']}")
+    return status

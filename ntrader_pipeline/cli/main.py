@@ -48,6 +48,11 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     catalog.add_argument("--start", help="first session to check for gaps (default: first stored)")
     catalog.add_argument("--end", help="last session to check for gaps (default: last stored)")
     catalog.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    catalog.add_argument(
+        "--verify",
+        action="store_true",
+        help="open every file: list unreadable, foreign and missing ones with the remedy (exit 1 if any)",
+    )
     _add_research_commands(commands, settings)
     return parser
 
@@ -143,7 +148,14 @@ def main(argv: list[str] | None = None) -> int:
     from ntrader_pipeline.cli.inventory import run_catalog
 
     path = args.path or settings.ntrader.catalog
-    return run_catalog(path, args.start, args.end, as_json=args.json, universe_path=settings.ntrader.universe)
+    return run_catalog(
+        path,
+        args.start,
+        args.end,
+        as_json=args.json,
+        universe_path=settings.ntrader.universe,
+        verify=args.verify,
+    )
 
 
 if __name__ == "__main__":

@@ -31,7 +31,15 @@ def _config_fields(model: type[BaseModel], names: tuple[str, ...] | None = None)
         if field.annotation is Path:
             fields[name] = (str, FieldInfo(default=str(field.default), description=field.description))
         else:
-            fields[name] = (field.annotation, field)
+            # Without the settings' constraints (ge=1 …): the settings model has validated the value
+            # already, and a field passed as `dg.EnvVar.int` is validated as 0 before Dagster reads the
+            # variable, so IB_MAX_ATTEMPTS=2 in the environment would fail "greater than or equal to 1".
+            default = (
+                {"default_factory": field.default_factory}
+                if field.default_factory is not None
+                else {"default": field.default}
+            )
+            fields[name] = (field.annotation, FieldInfo(**default, description=field.description))
     return fields
 
 

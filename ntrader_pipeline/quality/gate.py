@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ntrader_pipeline.catalog.file_checks import (
+    INSTRUMENT_RULE,
+    definition_file_paths,
+    definition_problem,
+)
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.markets.sessions import TradingSession
 from ntrader_pipeline.markets.universe import BarSpec
@@ -22,15 +27,19 @@ def require_clean_sessions(
     spec: BarSpec,
     sessions: Sequence[TradingSession],
     asset_hint: str,
+    *,
+    require_definition: bool = False,
 ) -> None:
-    """Raise SessionsNotReadyError naming each missing or failing session; return quietly otherwise."""
+    """Raise SessionsNotReadyError naming each missing or failing session (and, with
+    `require_definition`, a missing or unreadable instrument definition); return quietly otherwise."""
     results = check_stored_sessions(store, instrument_id, spec, sessions)
     missing = [str(r.session) for r in results if MISSING_RULE in r.failures]
     failing = [r for r in results if not r.passed and MISSING_RULE not in r.failures]
-    if not missing and not failing:
+    definition = _definition_problem(store, instrument_id) if require_definition else None
+    if not missing and not failing and definition is None:
         return
     bar_type = spec.bar_type(instrument_id)
-    problems = []
+    problems = [definition] if definition else []
     if missing:
         shown = ", ".join(missing[:_LISTED]) + (
             f" and {len(missing) - _LISTED} more" if len(missing) > _LISTED else ""
@@ -44,3 +53,21 @@ def require_clean_sessions(
         + "; ".join(problems)
         + f". Materialize {asset_hint} for those partitions (re-fetch failing ones) and rerun."
     )
+
+
+def _definition_problem(store: CatalogStore, instrument_id: str) -> str | None:
+    """The `instrument_defined` rule: the instrument's definition file is stored and readable."""
+    files = definition_file_paths(store, instrument_id)
+    if not files:
+        return (
+            f"{INSTRUMENT_RULE}: the instrument definition of {instrument_id} is not in the catalog "
+            f"({store.path}/data/<instrument class>/{instrument_id}/); materializing any of its bars "
+            "partitions stores it"
+        )
+    for path in files:
+        if reason := definition_problem(path):
+            return (
+                f"{INSTRUMENT_RULE}: the instrument definition {path} {reason}; materializing any of "
+                f"{instrument_id}'s bars partitions replaces it"
+            )
+    return None

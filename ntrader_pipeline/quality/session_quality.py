@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import pandera.polars as pa
 import polars as pl
 
+from ntrader_pipeline.catalog.file_checks import FILE_READABLE_RULE
 from ntrader_pipeline.markets.sessions import TradingSession, session_window
 from ntrader_pipeline.markets.universe import BarSpec
 from ntrader_pipeline.quality.schemas import SessionBarFrame
@@ -16,6 +17,7 @@ from ntrader_pipeline.quality.schemas import SessionBarFrame
 SAMPLE_ROWS = 5
 COMPLETENESS_RULE = "session_complete"
 _LABEL_COLUMNS = ("session", "window_start", "window_end")
+_FILE_RULES = (FILE_READABLE_RULE,)  # about the session's file as a whole, not rows
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class SessionQuality:
     expected_bars: int
     failures: dict[str, int] = field(default_factory=dict)
     samples: list[dict] = field(default_factory=list)
+    detail: str | None = None  # what is wrong beyond row counts, and what to do (e.g. an unreadable file)
 
     @property
     def passed(self) -> bool:
@@ -36,8 +39,12 @@ class SessionQuality:
     def describe(self) -> str:
         if self.passed:
             return f"{self.bar_type} {self.session}: {self.bar_count} bars, all rules pass"
-        rules = ", ".join(f"{rule} ({count} rows)" for rule, count in sorted(self.failures.items()))
-        return f"{self.bar_type} session {self.session} fails {rules}"
+        rules = ", ".join(
+            rule if rule in _FILE_RULES else f"{rule} ({count} rows)"
+            for rule, count in sorted(self.failures.items())
+        )
+        text = f"{self.bar_type} session {self.session} fails {rules}"
+        return f"{text}: {self.detail}" if self.detail else text
 
 
 def label_sessions(frame: pl.DataFrame, sessions: Sequence[TradingSession], spec: BarSpec) -> pl.DataFrame:

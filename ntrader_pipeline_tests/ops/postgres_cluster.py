@@ -1,4 +1,7 @@
-"""A throwaway PostgreSQL cluster: initdb in a temp dir, loopback on a free port, stopped on exit."""
+"""A throwaway PostgreSQL cluster: initdb in a temp dir, loopback on a free port, stopped on exit.
+
+With a `password` the cluster authenticates like a production one: every connection, loopback included,
+must give the password (scram-sha-256); without one it trusts loopback connections."""
 
 import contextlib
 import os
@@ -23,6 +26,8 @@ class Cluster:
     port: int
     user: str
     db_name: str
+    password: str = ""
+    binaries: Path | None = None
 
     def env(self) -> dict[str, str]:
         """The variables deploy/dagster.postgres.yaml reads."""
@@ -31,8 +36,22 @@ class Cluster:
             "DAGSTER_PG_PORT": str(self.port),
             "DAGSTER_PG_DB": self.db_name,
             "DAGSTER_PG_USERNAME": self.user,
-            "DAGSTER_PG_PASSWORD": "",
+            "DAGSTER_PG_PASSWORD": self.password,
         }
+
+    def dump(self) -> str:
+        """Every row of every table of the database as SQL text (pg_dump --data-only)."""
+        assert self.binaries is not None
+        connection = ["-h", self.host, "-p", str(self.port), "-U", self.user]
+        done = subprocess.run(
+            [str(self.binaries / "pg_dump"), *connection, "--data-only", "--no-owner", self.db_name],
+            env={**os.environ, "PGPASSWORD": self.password},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
 
 
 def server_binaries() -> Path | None:
@@ -49,7 +68,7 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def throwaway_postgres(db_name: str = "dagster") -> Iterator[Cluster]:
+def throwaway_postgres(db_name: str = "dagster", password: str = "") -> Iterator[Cluster]:
     binaries = server_binaries()
     if binaries is None:
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
@@ -67,10 +86,20 @@ def throwaway_postgres(db_name: str = "dagster") -> Iterator[Cluster]:
     data, sockets, port = root / "data", root, _free_port()
 
     def run(*command: str) -> None:
-        done = subprocess.run([*as_user, *command], capture_output=True, text=True, timeout=120)
+        env = {**os.environ, "PGPASSWORD": password}
+        done = subprocess.run([*as_user, *command], capture_output=True, text=True, timeout=120, env=env)
         assert done.returncode == 0, f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}"
 
-    run(str(binaries / "initdb"), "-D", str(data), "-U", USER, "--auth=trust", "-E", "UTF8", "--no-sync")
+    auth = ["--auth=trust"]
+    if password:
+        password_file = root / "password"
+        password_file.write_text(password + "\n")
+        if as_user:
+            shutil.chown(password_file, "postgres", "postgres")
+        auth = ["--auth=scram-sha-256", f"--pwfile={password_file}"]
+    run(str(binaries / "initdb"), "-D", str(data), "-U", USER, *auth, "-E", "UTF8", "--no-sync")
+    if password:
+        password_file.unlink()
     options = f"-p {port} -k {sockets} -h 127.0.0.1 -c fsync=off -c full_page_writes=off"
     run(
         str(binaries / "pg_ctl"),
@@ -85,7 +114,7 @@ def throwaway_postgres(db_name: str = "dagster") -> Iterator[Cluster]:
     )
     try:
         run(str(binaries / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", USER, db_name)
-        yield Cluster("127.0.0.1", port, USER, db_name)
+        yield Cluster("127.0.0.1", port, USER, db_name, password, binaries)
     finally:
         subprocess.run(
             [*as_user, str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],

@@ -1,6 +1,7 @@
 """The catalog on an S3-compatible object store (moto's server on loopback), configured like production:
 NTRADER_CATALOG=s3://bucket/prefix plus the standard AWS_* variables."""
 
+import json
 import socket
 from collections.abc import Iterator
 
@@ -11,6 +12,7 @@ from moto.server import ThreadedMotoServer
 from nautilus_trader.model.data import BarType
 
 from ntrader_pipeline.backtest.versions import catalog_files
+from ntrader_pipeline.catalog.file_checks import verify_catalog
 from ntrader_pipeline.catalog.location import CatalogLocation
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.defs.resources import StorageResource
@@ -70,6 +72,13 @@ def test_location_reads_the_standard_aws_variables() -> None:
     assert CatalogLocation.parse("data/catalog").is_local
     with pytest.raises(ValueError, match="names no bucket"):
         CatalogLocation.parse("s3://")
+
+
+def test_location_repr_holds_no_credentials() -> None:
+    env = {"AWS_SECRET_ACCESS_KEY": "sentinel-secret", "AWS_SESSION_TOKEN": "sentinel-token"}
+    location = CatalogLocation.parse("s3://bucket/prefix", env)
+    assert location.rust_storage_options["secret_access_key"] == "sentinel-secret"
+    assert "sentinel" not in repr(location) and "sentinel" not in str(location)
 
 
 def test_sessions_round_trip_pass_quality_and_rewrite_idempotently(s3: str) -> None:
@@ -150,3 +159,59 @@ def test_definition_files_name_the_objects_on_the_store(s3: str) -> None:
     assert definition.relative_to(store.path).as_posix() in object_keys(s3)
     (entry,) = catalog_files(store.path, [definition, definition])
     assert entry.path == definition.relative_to(store.path).as_posix() and entry.bytes > 0
+
+
+def test_definition_is_in_the_data_version_and_the_backtest_manifest(s3: str, ib_resource, tmp_path) -> None:
+    """On an s3:// catalog the instrument definition counts in `bars_1_minute_version` and in a declared
+    backtest's manifest (it was silently left out when its path was taken for a local one)."""
+    storage = StorageResource(
+        catalog=s3, artifacts=str(tmp_path / "backtests"), reports=str(tmp_path / "reports")
+    )
+    fetched = materialize(
+        dg.AssetSelection.assets(MINUTE_BARS),
+        ib_resource,
+        storage,
+        partition_range=("2024-01-02|SPY.ARCA", "2024-01-05|SPY.ARCA"),
+    )
+    assert fetched.success
+    version_asset = dg.AssetSelection.assets("bars_1_minute_version")
+    chain = version_asset | dg.AssetSelection.assets("sma_cross_backtest")
+    window = {"ops": {"sma_cross_backtest": {"config": {"start": "2024-01-02", "end": "2024-01-05"}}}}
+    result = materialize(chain, ib_resource, storage, partition_key="SPY.ARCA", run_config=window)
+    assert result.success
+
+    [version] = result.asset_materializations_for_node("bars_1_minute_version")
+    assert version.metadata["files"].value == 4 + 1  # four sessions and the definition
+    [definition_key] = [k for k in object_keys(s3) if k.startswith("data/equity/SPY.ARCA/")]
+    manifest = json.loads((tmp_path / "backtests" / "sma_cross" / "SPY.ARCA" / "manifest.json").read_text())
+    listed = [entry["path"] for entry in manifest["catalog_files"]]
+    assert definition_key in listed and len(listed) == 4 + 1
+    [backtest] = result.asset_materializations_for_node("sma_cross_backtest")
+    assert backtest.metadata["catalog_files"].value == 4 + 1
+    assert manifest["data_version"] == backtest.metadata["data_version"].value
+
+    # Without the definition the version is another one: the definition is part of it.
+    boto3.client("s3").delete_object(
+        Bucket=BUCKET, Key=f"{s3.removeprefix(f's3://{BUCKET}/')}/{definition_key}"
+    )
+    without = materialize(version_asset, ib_resource, storage, partition_key="SPY.ARCA")
+    [changed] = without.asset_materializations_for_node("bars_1_minute_version")
+    assert changed.metadata["files"].value == 4
+    assert changed.metadata["data_version"].value != version.metadata["data_version"].value
+
+
+def test_unreadable_object_fails_file_readable_and_is_listed(s3: str) -> None:
+    store = CatalogStore(s3)
+    store.write_instrument(ib_equity())
+    path = store.write_session_bars(BAR_TYPE, SESSION, minute_bars(ib_equity(), [470.0] * 390))
+    key = f"{s3.removeprefix(f's3://{BUCKET}/')}/{path.relative_to(store.path).as_posix()}"
+    boto3.client("s3").put_object(Bucket=BUCKET, Key=key, Body=b"PAR1 not really")
+    fresh = CatalogStore(s3)
+    [quality] = check_stored_sessions(fresh, "SPY.ARCA", BarSpec.parse("1-MINUTE-LAST"), [SESSION])
+    assert quality.failures == {"file_readable": 1}
+    assert (
+        str(path) in quality.describe()
+        and "re-materialize partition 2024-01-02|SPY.ARCA" in quality.describe()
+    )
+    [problem] = verify_catalog(fresh)
+    assert problem.path == str(path) and "truncated or not a Parquet file" in problem.problem

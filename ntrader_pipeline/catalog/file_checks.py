@@ -1,0 +1,158 @@
+"""Is a stored file what the catalog needs? Truncated, zero-byte and foreign files found and named.
+
+A session file that pyarrow cannot open (truncated by a full disk or a copy, zero bytes, not Parquet at
+all) or that holds something else than bars must fail a named quality rule (`file_readable`) that names
+the file, the session and the remedy, never surface as pyarrow's `ArrowInvalid` deep inside a read.
+`verify_catalog` walks the whole catalog for `ntrader catalog --verify`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from nautilus_trader.model.objects import FIXED_PRECISION_BYTES
+
+FILE_READABLE_RULE = "file_readable"
+INSTRUMENT_RULE = "instrument_defined"
+BAR_COLUMNS = ("ts_event", "ts_init", "open", "high", "low", "close", "volume")
+_PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
+# A session file is named by its UTC day bounds (see CatalogStore.session_file).
+SESSION_FILE = re.compile(r"^[0-9T-]+Z_(\d{4}-\d{2}-\d{2})T23-59-59-999999999Z\.parquet$")
+
+
+def _open(path: Path) -> pq.ParquetFile:
+    if hasattr(path, "fs"):  # a UPath on an object store
+        return pq.ParquetFile(path.fs.open(path.path, "rb"))
+    return pq.ParquetFile(str(path))
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+def bar_file_problem(path: Path, *, read_rows: bool = False) -> str | None:
+    """Why `path` is not a readable Nautilus bar file (None when it is). Reads the footer and schema;
+    with `read_rows` also decodes every row group (catches damage inside an intact footer)."""
+    try:
+        if _size(path) == 0:
+            return "is empty (0 bytes)"
+        parquet = _open(path)
+        schema = parquet.schema_arrow
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        return f"is truncated or not a Parquet file ({_first_line(exc)})"
+    missing = [name for name in BAR_COLUMNS if name not in schema.names]
+    if missing:
+        columns = ", ".join(schema.names)
+        return f"is not a bar file: it has no {', '.join(missing)} column(s) (columns: {columns})"
+    for name in _PRICE_COLUMNS:
+        field = schema.field(name)
+        if not (pa.types.is_fixed_size_binary(field.type) and field.type.byte_width == FIXED_PRECISION_BYTES):
+            return f"is not a bar file of this Nautilus build: column {name} is {field.type}"
+    if read_rows:
+        try:
+            parquet.read(columns=list(BAR_COLUMNS))
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            return f"cannot be decoded ({_first_line(exc)})"
+    return None
+
+
+def definition_problem(path: Path) -> str | None:
+    """Why an instrument definition file cannot be read (None when it can)."""
+    try:
+        if _size(path) == 0:
+            return "is empty (0 bytes)"
+        _open(path).read()
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        return f"is truncated or not a Parquet file ({_first_line(exc)})"
+    return None
+
+
+def rematerialize_hint(session_key: str, instrument_id: str) -> str:
+    return f"re-materialize partition {session_key}|{instrument_id} to replace it"
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    """One file (or missing file) `ntrader catalog --verify` reports."""
+
+    path: str
+    problem: str
+    remedy: str
+
+    def describe(self) -> str:
+        return f"{self.path} {self.problem}; {self.remedy}"
+
+
+def verify_catalog(store) -> list[FileProblem]:  # type: ignore[no-untyped-def]
+    """Every unreadable or foreign file under the catalog's bar directories, every unreadable definition
+    file, and every instrument with stored bars but no definition."""
+    from nautilus_trader.model.data import BarType
+
+    problems: list[FileProblem] = []
+    bar_root = store.path / "data" / "bar"
+    bar_dirs = sorted(p for p in bar_root.iterdir() if p.is_dir()) if bar_root.exists() else []
+    instruments_with_bars: dict[str, str] = {}
+    for directory in bar_dirs:
+        instrument_id = BarType.from_str(directory.name).instrument_id.value
+        for path in sorted(p for p in directory.iterdir() if not p.is_dir()):
+            match = SESSION_FILE.match(path.name)
+            if match is None:
+                problems.append(
+                    FileProblem(
+                        str(path),
+                        f"is not a session file of {directory.name}",
+                        "move it out of the catalog (Nautilus reads every file in a bar directory)",
+                    )
+                )
+                continue
+            instruments_with_bars.setdefault(instrument_id, match.group(1))
+            if reason := bar_file_problem(path, read_rows=True):
+                hint = rematerialize_hint(match.group(1), instrument_id)
+                problems.append(
+                    FileProblem(str(path), f"({directory.name} session {match.group(1)}) {reason}", hint)
+                )
+    for instrument_id, session_key in sorted(instruments_with_bars.items()):
+        files = definition_file_paths(store, instrument_id)
+        if not files:
+            problems.append(
+                FileProblem(
+                    f"{store.path}/data/<instrument class>/{instrument_id}",
+                    f"is missing: the instrument definition of {instrument_id} is not in the catalog",
+                    rematerialize_hint(session_key, instrument_id) + " (any of its partitions stores it)",
+                )
+            )
+        for path in files:
+            if reason := definition_problem(path):
+                problems.append(
+                    FileProblem(
+                        str(path),
+                        f"(instrument definition of {instrument_id}) {reason}",
+                        rematerialize_hint(session_key, instrument_id),
+                    )
+                )
+    return problems
+
+
+def definition_file_paths(store, instrument_id: str) -> list[Path]:  # type: ignore[no-untyped-def]
+    """An instrument's definition files found by directory name (`data/<class>/<id>/*.parquet`), so they
+    are found even when one cannot be read (CatalogStore.definition_files reads them through Nautilus)."""
+    data_root = store.path / "data"
+    if not data_root.exists():
+        return []
+    found = []
+    for class_dir in data_root.iterdir():
+        if class_dir.name == "bar" or not class_dir.is_dir():
+            continue
+        directory = class_dir / instrument_id
+        if directory.is_dir():
+            found.extend(p for p in directory.iterdir() if p.name.endswith(".parquet"))
+    return sorted(found)
