@@ -219,7 +219,12 @@ def test_errors_carry_their_time_from_194(client: RawIbClient) -> None:
 
 def test_current_time_in_millis_from_197(client: RawIbClient) -> None:
     if client.server_version < CURRENT_TIME_IN_MILLIS:
-        pytest.skip("reqCurrentTimeInMillis exists from server version 197")
+        # ibapi itself refuses the request against an older server: nothing reaches the gateway
+        client.eclient.reqCurrentTimeInMillis()
+        [refused] = [e for e in client.wrapper.errors_for(-1) if "current time in millis" in e.text]
+        assert refused.code == 503  # UPDATE_TWS
+        assert client.wrapper.current_times_in_millis == []
+        return
     client.eclient.reqCurrentTimeInMillis()
     wrapper = client.pump_until(lambda w: bool(w.current_times_in_millis))
     assert wrapper.current_times_in_millis == [round(FIXED_NOW.timestamp() * 1000)]
