@@ -10,7 +10,9 @@ executor does two things before it executes a plan:
 - it looks for runs of this instance that are still STARTED, STARTING or CANCELING, were tagged by this
   host, and whose process is gone. Each is marked failed with a message that says why, its pool slots
   are freed, and the new run's log names it. A finished run that still holds slots gets them freed too
-  (what the daemon's `free_slots_after_run_end_seconds` does when a daemon runs).
+  (what the daemon's `free_slots_after_run_end_seconds` does when a daemon runs);
+- when the plan is done, it frees any slot its own run still holds (a step worker that crashed before
+  reporting its end keeps its slot otherwise).
 
 The check must run before a step claims its slot, which is why it lives in the executor and not in an
 asset: a step blocked on the pool never starts.
@@ -140,7 +142,18 @@ class GuardedExecutor(dg.Executor):
         for reaped in reap_dead_runs(instance, exclude=run_id):
             slots = "its pool slots were freed" if reaped.freed_slots else "it held no pool slot"
             plan_context.log.warning(f"{reaped.describe()}: marked failed, {slots}.")
-        yield from self._inner.execute(plan_context, execution_plan)
+        try:
+            yield from self._inner.execute(plan_context, execution_plan)
+        finally:
+            # A step whose worker died before reporting its end (e.g. it crashed while opening the
+            # instance) keeps its slot after the run ends, and a run waiting for the pool waits forever.
+            release_slots(instance, run_id)
+
+
+def release_slots(instance: dg.DagsterInstance, run_id: str) -> None:
+    storage = instance.event_log_storage
+    if storage.supports_global_concurrency_limits and run_id in storage.get_concurrency_run_ids():
+        storage.free_concurrency_slots_for_run(run_id)
 
 
 def _create_guarded(init_context: dg.InitExecutorContext) -> dg.Executor:
@@ -178,43 +191,53 @@ class StepWatchdog:
         self._poll_s = poll_s
         self._reason: str | None = None
         self._done = threading.Event()
-        self._previous_handler = None
+        self._previous_handlers: dict[int, object] = {}
 
     def __enter__(self) -> StepWatchdog:
         if self._parent is not None:
             threading.Thread(target=self._watch, name="ntrader-step-watchdog", daemon=True).start()
         if threading.current_thread() is threading.main_thread():
-            self._previous_handler = signal.getsignal(signal.SIGINT)
-            signal.signal(signal.SIGINT, self._interrupted)
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                previous = signal.getsignal(signum)
+                # SIGTERM only where Dagster made it an interrupt; left at its default it ends the process
+                if signum == signal.SIGINT or callable(previous):
+                    self._previous_handlers[signum] = previous
+                    signal.signal(signum, self._interrupted)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._done.set()
-        if self._previous_handler is not None:
-            signal.signal(signal.SIGINT, self._previous_handler)
+        for signum, previous in self._previous_handlers.items():
+            signal.signal(signum, previous)
 
     def stop_reason(self) -> str | None:
         return self._reason
 
     def _interrupted(self, signo: int, frame: object) -> None:
-        self._reason = self._reason or "the run was interrupted (SIGTERM or SIGINT)"
-        previous = self._previous_handler
+        """First interrupt: stop at the next session boundary (within `grace_s`, or exit). A second one
+        goes to Dagster's handler at once."""
+        if self._reason is None:
+            self._reason = "the run was interrupted (SIGTERM or SIGINT)"
+            threading.Thread(target=self._exit_after_grace, name="ntrader-step-grace", daemon=True).start()
+            return
+        previous = self._previous_handlers.get(signo)
         if callable(previous):
             previous(signo, frame)
-        elif previous == signal.SIG_DFL:
-            raise KeyboardInterrupt
+        raise KeyboardInterrupt
+
+    def _exit_after_grace(self) -> None:
+        if self._done.wait(self._grace_s):
+            return
+        sys.stderr.write(
+            f"ntrader: step process {os.getpid()} exits: {self._reason}, and the step did not stop "
+            f"within {self._grace_s:.0f} s\n"
+        )
+        sys.stderr.flush()
+        os._exit(70)
 
     def _watch(self) -> None:
         while not self._done.wait(self._poll_s):
             if os.getppid() != self._parent:
                 self._reason = f"the run's process {self._parent} is gone (killed?)"
-                break
-        else:
-            return
-        if not self._done.wait(self._grace_s):
-            sys.stderr.write(
-                f"ntrader: step process {os.getpid()} exits: {self._reason}, and the step did not stop "
-                f"within {self._grace_s:.0f} s\n"
-            )
-            sys.stderr.flush()
-            os._exit(70)
+                self._exit_after_grace()
+                return
