@@ -7,7 +7,8 @@ executor does two things before it executes a plan:
 
 - it tags its own run with this host and the run process's pid (and that process's start time, so a
   reused pid is not taken for the dead run's process);
-- it looks for runs of this instance that are still STARTED, STARTING or CANCELING, were tagged by this
+- it looks, at its start and every `REAP_INTERVAL_S` while it runs (it may be the one waiting for the
+  slot), for runs of this instance that are still STARTED, STARTING or CANCELING, were tagged by this
   host, and whose process is gone. Each is marked failed with a message that says why, its pool slots
   are freed, and the new run's log names it. A finished run that still holds slots gets them freed too
   (what the daemon's `free_slots_after_run_end_seconds` does when a daemon runs);
@@ -25,7 +26,7 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,7 @@ import dagster as dg
 RUN_HOST_TAG = "ntrader/host"
 RUN_PID_TAG = "ntrader/pid"
 RUN_PID_STARTED_TAG = "ntrader/pid_started"  # the process's start time in clock ticks since boot (Linux)
+REAP_INTERVAL_S = 15.0  # while a run executes, how often it looks again for dead runs
 
 _UNFINISHED = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
 _FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
@@ -139,15 +141,33 @@ class GuardedExecutor(dg.Executor):
     def execute(self, plan_context, execution_plan) -> Iterator:
         instance, run_id = plan_context.instance, plan_context.run_id
         instance.add_run_tags(run_id, process_tags())
-        for reaped in reap_dead_runs(instance, exclude=run_id):
-            slots = "its pool slots were freed" if reaped.freed_slots else "it held no pool slot"
-            plan_context.log.warning(f"{reaped.describe()}: marked failed, {slots}.")
+
+        def reap() -> None:
+            for reaped in reap_dead_runs(instance, exclude=run_id):
+                slots = "its pool slots were freed" if reaped.freed_slots else "it held no pool slot"
+                plan_context.log.warning(f"{reaped.describe()}: marked failed, {slots}.")
+
+        reap()
+        # A run killed while this one already waits for its slot is found on the next round.
+        done = threading.Event()
+        rounds = threading.Thread(target=_every, args=(done, REAP_INTERVAL_S, reap), daemon=True)
+        rounds.start()
         try:
             yield from self._inner.execute(plan_context, execution_plan)
         finally:
+            done.set()
+            rounds.join(timeout=REAP_INTERVAL_S)
             # A step whose worker died before reporting its end (e.g. it crashed while opening the
             # instance) keeps its slot after the run ends, and a run waiting for the pool waits forever.
             release_slots(instance, run_id)
+
+
+def _every(done: threading.Event, interval_s: float, action: Callable[[], None]) -> None:
+    while not done.wait(interval_s):
+        try:
+            action()
+        except Exception as exc:  # a storage hiccup must not end the run; the next round tries again
+            sys.stderr.write(f"ntrader: checking for dead runs failed: {exc!r}\n")
 
 
 def release_slots(instance: dg.DagsterInstance, run_id: str) -> None:

@@ -8,6 +8,8 @@ session (`Fault(delay=…)`) so a run can be stopped in the middle of its range,
 | SIGKILL of a CLI run mid-range | the step stops (no orphan); the next run marks the dead run failed in a  |
 |                                | log line naming it, frees its `ibkr` slot and proceeds; the catalog      |
 |                                | reads back whole; stale staging goes on the next write                   |
+| SIGKILL of the run holding the | the run already waiting for the slot finds the dead run on its next      |
+| slot while another one waits   | round (every 15 s), names it in its log, frees the slot and proceeds     |
 | SIGTERM of a CLI run mid-range | the run is marked failed, the step stops, and every session it wrote is  |
 |                                | recorded as a materialized partition                                     |
 | the same range twice at once   | both succeed one after the other (pool `ibkr`), one file per session     |
@@ -32,10 +34,10 @@ import dagster as dg
 import pytest
 
 from ntrader_pipeline.catalog.store import STALE_STAGING_S
-from ntrader_pipeline.defs.run_guard import RUN_HOST_TAG, RUN_PID_TAG
+from ntrader_pipeline.defs.run_guard import REAP_INTERVAL_S, RUN_HOST_TAG, RUN_PID_TAG
 from ntrader_pipeline.gateway import Fault
 from ntrader_pipeline.markets.sessions import sessions_between
-from ntrader_pipeline_tests.cli import DAGSTER, dagster_home
+from ntrader_pipeline_tests.cli import DAGSTER, IN_PROCESS, dagster_home
 
 BAR_TYPE = "SPY.ARCA-1-MINUTE-LAST-EXTERNAL"
 ASSET = dg.AssetKey("bars_1_minute")
@@ -239,6 +241,32 @@ def test_sigkill_mid_range_next_run_frees_the_slot_names_the_dead_run_and_no_ste
     assert_catalog_whole(cli, dates)
     assert not old.exists() and fresh.exists()
     print(f"\nSIGKILL row: step gone {orphan_s:.1f} s after the kill; next run done in {next_run_s:.1f} s")
+
+
+def test_sigkill_of_the_slot_holder_while_another_run_waits_for_it(cli: CliRuns, ib_gateway) -> None:
+    # The holder runs its step in its own process (no child): after kill -9 nothing is left of it.
+    ib_gateway.faults.script("SPY", Fault(delay=SESSION_DELAY_S))
+    holder = cli.start("holder", "--partition-range", RANGE, "--config-json", IN_PROCESS)
+    first_session = "the holder's first session"
+    wait_until(lambda: cli.catalog.exists() and session_files(cli.catalog), RUN_TIMEOUT_S, first_session)
+    waiting = cli.start("waiting", "--partition-range", "2024-02-01|SPY.ARCA...2024-02-02|SPY.ARCA")
+    blocked = "Step blocked by limit for pool ibkr"
+    wait_until(lambda: blocked in cli.log("waiting"), RUN_TIMEOUT_S, "the second run to wait for the slot")
+    with cli.instance() as instance:
+        (holder_run,) = [r for r in instance.get_runs() if r.tags.get(RUN_PID_TAG) == str(holder.pid)]
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait(timeout=10)
+    killed_at = time.monotonic()
+    ib_gateway.faults.clear()
+
+    log = cli.finish(waiting, "waiting")
+    freed_s = time.monotonic() - killed_at
+    assert f"run {holder_run.run_id} (__ASSET_JOB, process {holder.pid} on this host) was STARTED" in log
+    with cli.instance() as instance:
+        assert instance.get_run_by_id(holder_run.run_id).status == dg.DagsterRunStatus.FAILURE
+        assert held_slots(instance) == set()
+        assert {"2024-02-01|SPY.ARCA", "2024-02-02|SPY.ARCA"} <= materialized(instance)
+    print(f"\nwaiting row: done {freed_s:.1f} s after the kill (rounds of {REAP_INTERVAL_S:.0f} s)")
 
 
 def test_sigterm_mid_range_fails_the_run_and_keeps_the_written_sessions_recorded(
