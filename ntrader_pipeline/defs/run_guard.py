@@ -41,27 +41,34 @@ _UNFINISHED = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.Dag
 _FINISHED = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
 
 
-def process_started(pid: int) -> str | None:
-    """The start time of `pid` as the kernel counts it, or None where /proc is not available."""
+def _proc_stat(pid: int) -> list[str] | None:
+    """Fields 3.. of /proc/<pid>/stat (state first), or None where /proc is not available."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return stat.rsplit(")", 1)[1].split()[19]  # field 22 of stat(5), after the command's parentheses
+    return stat.rsplit(")", 1)[1].split()  # after the command's parentheses
+
+
+def process_started(pid: int) -> str | None:
+    """The start time of `pid` as the kernel counts it, or None where /proc is not available."""
+    fields = _proc_stat(pid)
+    return fields[19] if fields else None  # field 22 of stat(5)
 
 
 def process_alive(pid: int, started: str | None = None) -> bool:
-    """Whether `pid` is running on this host and is the same process (when its start time is known)."""
+    """Whether `pid` is running on this host and is the same process (when its start time is known).
+    A zombie (killed, not yet reaped by its parent) is not alive."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # another user's process: alive, and not ours to judge
         return True
-    if started is None:
+    fields = _proc_stat(pid)
+    if fields is None:
         return True
-    now = process_started(pid)
-    return now is None or now == started
+    return fields[0] != "Z" and (started is None or fields[19] == started)
 
 
 def process_tags(pid: int | None = None) -> dict[str, str]:

@@ -3,8 +3,10 @@
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -55,6 +57,13 @@ def test_a_process_is_alive_only_while_it_runs_and_while_it_is_the_same_process(
     assert process_alive(me) and process_alive(me, process_started(me))
     assert not process_alive(dead_pid())
     assert not process_alive(me, "1")  # same pid, another start time: a reused pid is not the run's
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])  # ends, and is not waited for yet
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{zombie.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+        assert time.monotonic() < deadline, "the child did not end within 30 s"
+        time.sleep(0.05)
+    assert not process_alive(zombie.pid)
+    zombie.wait()
     tags = process_tags()
     assert tags[RUN_PID_TAG] == str(me) and tags[RUN_HOST_TAG] and tags[RUN_PID_STARTED_TAG]
 
