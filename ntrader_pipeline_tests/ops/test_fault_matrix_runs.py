@@ -161,10 +161,10 @@ def held_slots(instance: dg.DagsterInstance) -> set[str]:
     return set(instance.event_log_storage.get_concurrency_run_ids())
 
 
-def start_slow_range(cli: CliRuns, ib_gateway, name: str) -> tuple[subprocess.Popen, list[int]]:
-    """A range run, caught while its step child is in the middle of the range."""
+def start_slow_range(cli: CliRuns, ib_gateway, name: str, *args: str) -> tuple[subprocess.Popen, list[int]]:
+    """A range run, caught while its step is in the middle of the range."""
     ib_gateway.faults.script("SPY", Fault(delay=SESSION_DELAY_S))
-    process = cli.start(name, "--partition-range", RANGE)
+    process = cli.start(name, "--partition-range", RANGE, *args)
     wait_until(
         lambda: len(session_files(cli.catalog)) >= STOP_AFTER_FILES if cli.catalog.exists() else False,
         RUN_TIMEOUT_S,
@@ -269,10 +269,13 @@ def test_sigkill_of_the_slot_holder_while_another_run_waits_for_it(cli: CliRuns,
     print(f"\nwaiting row: done {freed_s:.1f} s after the kill (rounds of {REAP_INTERVAL_S:.0f} s)")
 
 
+@pytest.mark.parametrize(
+    "executor", [(), ("--config-json", IN_PROCESS)], ids=["step-in-a-child", "step-in-process"]
+)
 def test_sigterm_mid_range_fails_the_run_and_keeps_the_written_sessions_recorded(
-    cli: CliRuns, ib_gateway
+    cli: CliRuns, ib_gateway, executor: tuple[str, ...]
 ) -> None:
-    terminated, kids = start_slow_range(cli, ib_gateway, "terminated")
+    terminated, kids = start_slow_range(cli, ib_gateway, "terminated", *executor)
     os.kill(terminated.pid, signal.SIGTERM)
     sent = time.monotonic()
     try:
@@ -292,7 +295,8 @@ def test_sigterm_mid_range_fails_the_run_and_keeps_the_written_sessions_recorded
         assert held_slots(instance) == set()
         assert materialized(instance) == {f"{file_date(n)}|SPY.ARCA" for n in written}
     assert_catalog_whole(cli, sorted(file_date(n) for n in written))
-    print(f"\nSIGTERM row: run ended {stopped_s:.1f} s after the signal, {len(written)} sessions recorded")
+    mode = "in process" if executor else "multiprocess"
+    print(f"\nSIGTERM row ({mode}): run ended {stopped_s:.1f} s after the signal, {len(written)} recorded")
 
 
 def test_same_range_twice_at_once_no_duplicates_identical_files_no_stuck_slot(
