@@ -3,16 +3,16 @@
 The daemon's run monitoring (dagster.yaml `run_monitoring:`) only watches runs it launched. A run of
 `dagster asset materialize` that is killed (`kill -9`, OOM, a closed terminal) stays STARTED and keeps
 its `ibkr` slot, and every later IB run then waits for that slot forever. So the code location's
-executor does two things before it executes a plan:
+default executor (not Celery's; those deployments rely on the daemon's run monitoring):
 
-- it tags its own run with this host and the run process's pid (and that process's start time, so a
+- tags its own run with this host and the run process's pid (and that process's start time, so a
   reused pid is not taken for the dead run's process);
-- it looks, at its start and every `REAP_INTERVAL_S` while it runs (it may be the one waiting for the
+- looks, at its start and every `REAP_INTERVAL_S` while it runs (it may be the one waiting for the
   slot), for runs of this instance that are still STARTED, STARTING or CANCELING, were tagged by this
   host, and whose process is gone. Each is marked failed with a message that says why, its pool slots
   are freed, and the new run's log names it. A finished run that still holds slots gets them freed too
   (what the daemon's `free_slots_after_run_end_seconds` does when a daemon runs);
-- when the plan is done, it frees any slot its own run still holds (a step worker that crashed before
+- when the plan is done, frees any slot its own run still holds (a step worker that crashed before
   reporting its end keeps its slot otherwise).
 
 The check must run before a step claims its slot, which is why it lives in the executor and not in an
