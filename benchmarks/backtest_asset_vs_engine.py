@@ -70,7 +70,7 @@ def asset_vs_engine(start: str = START, end: str = END, repeats: int = REPEATS) 
             tags=partition_range_tags(start, end, INSTRUMENT),
         )
         fetch_s = time.perf_counter() - started
-        bar_count = fetched.asset_materializations_for_node("bars_1_minute")[0].metadata["bars"].value
+        bar_count = fetched.asset_materializations_for_node("bars_1_minute")[-1].metadata["bars"].value
         rate = bar_count / fetch_s
         print(f"fetched {bar_count:,} bars of {INSTRUMENT} in {fetch_s:.1f} s ({rate:,.0f} bars/s)")
 

@@ -2,7 +2,9 @@
 
 Each session is written with fixed UTC day-boundary `start`/`end`, so a rewrite lands on the same file
 name and replaces it. Nautilus writes files in place, so we let it write into a staging catalog on the
-same filesystem and `os.replace` the finished file: a killed run leaves the old file or none.
+same filesystem and `os.replace` the finished file: a killed run leaves the old file or none. The
+staging directory a killed writer leaves behind is removed by the next write, once it is older than
+`STALE_STAGING_S` (so a concurrent writer's directory is never touched).
 
 A session IB has no data for (halt, new listing) is recorded explicitly as a small JSON marker
 `empty/<bar type>/<date>.json` holding IB's reason, so "no data" is never confused with "not fetched";
@@ -19,6 +21,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,9 +33,11 @@ from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
 from ntrader_pipeline.catalog.location import CatalogLocation
+from ntrader_pipeline.logs import get_logger
 from ntrader_pipeline.markets.sessions import TradingSession
 
 _STAGING = ".staging"
+STALE_STAGING_S = 600.0  # a session's write takes seconds; older staging directories are leftovers
 _EMPTY = "empty"
 _HEAD = "head_timestamps"
 # IB stamps definitions with the fetch time and trading hours around the request date.
@@ -269,6 +274,7 @@ class CatalogStore:
             return
         staging_root = self.path / _STAGING
         staging_root.mkdir(exist_ok=True)
+        remove_stale_staging(staging_root)
         staging = Path(tempfile.mkdtemp(dir=staging_root))
         try:
             ParquetDataCatalog(str(staging)).write_data(data, start=start, end=end, skip_disjoint_check=True)
@@ -296,6 +302,28 @@ class CatalogStore:
                             stale.unlink()
                 fs.put_file(str(written), target.path)
                 fs.invalidate_cache(target.parent.path)
+
+
+def remove_stale_staging(staging_root: Path, older_than_s: float = STALE_STAGING_S) -> list[Path]:
+    """Remove what killed writers left in `staging_root` (not modified for `older_than_s`)."""
+    cutoff = time.time() - older_than_s
+    removed = []
+    for leftover in staging_root.iterdir():
+        try:
+            if leftover.lstat().st_mtime >= cutoff:
+                continue
+        except FileNotFoundError:  # another writer removed it meanwhile
+            continue
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+        removed.append(leftover)
+    if removed:
+        get_logger(__name__).warning(
+            "staging_leftovers_removed", directory=str(staging_root), removed=[p.name for p in removed]
+        )
+    return removed
 
 
 def _definition(instrument: Instrument) -> dict:

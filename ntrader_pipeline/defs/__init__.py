@@ -16,6 +16,7 @@ from ntrader_pipeline.defs.metrics import build_metrics_assets
 from ntrader_pipeline.defs.partitions import build_partitions
 from ntrader_pipeline.defs.reports import build_comparison_asset, build_report_assets
 from ntrader_pipeline.defs.resources import build_resources
+from ntrader_pipeline.defs.run_guard import guarded_executor
 from ntrader_pipeline.defs.schedules import build_nightly_schedule
 from ntrader_pipeline.defs.sensors import build_sensors
 from ntrader_pipeline.markets.universe import Universe
@@ -48,9 +49,13 @@ def build_definitions(
 ) -> dg.Definitions:
     """The code location; `resources` replaces the ones built from `settings` (tests pass their own)."""
     assets, checks = build_assets(settings, universe, declarations)
-    jobs = build_jobs(executor_named(settings.ntrader.executor))
+    executor = executor_named(settings.ntrader.executor)
+    jobs = build_jobs(executor)
     return dg.Definitions(
         assets=assets,
+        # Dagster's default executor, which first fails runs whose process died and frees their slots
+        # (defs/run_guard.py); Celery deployments rely on the daemon's run monitoring instead.
+        executor=executor or guarded_executor,
         asset_checks=checks,
         jobs=jobs.all(),
         schedules=[build_nightly_schedule(universe, jobs.market_data)],

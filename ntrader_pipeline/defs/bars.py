@@ -1,8 +1,16 @@
 """Bars assets, one per bar spec of the universe: IB or files → Nautilus catalog, one file per session.
 
 Single-run backfills: a date range of one instrument is one run over one IB connection, and each
-complete session is written as soon as it has arrived. When some sessions fail, the ones written
-are still recorded as materialized before the step fails, so a retry only needs the rest.
+complete session is written as soon as it has arrived. Each stored session is recorded at once as a
+runtime materialization of its partition (bars, attempts, file), so the UI's partition and backfill
+views fill in while the run goes on, and the sessions written before a failure, an interrupt or a
+killed run stay recorded: a retry only needs the rest. The run's log gets a progress line every few
+sessions (done/total, bars, ETA).
+
+When the range completes, the step returns a `MaterializeResult` as well: Dagster needs the output for
+the blocking `bar_quality` check and for downstream steps, and records it for every partition of the
+range. So a partition has two materialization events (the live one with the session's metadata, then
+the run's summary); its status counts it once.
 """
 
 import time
@@ -12,6 +20,7 @@ import structlog
 
 from ntrader_pipeline.defs.partitions import BarPartitions, bar_partition_key, split_bar_partition_keys
 from ntrader_pipeline.defs.resources import IBGatewayResource, StorageResource
+from ntrader_pipeline.defs.run_guard import RUN_PID_TAG, StepWatchdog
 from ntrader_pipeline.defs.run_tags import tag_bars_run
 from ntrader_pipeline.ingest.errors import FetchError
 from ntrader_pipeline.ingest.run import SessionRecord, SessionStatus, ingest_sessions
@@ -19,6 +28,29 @@ from ntrader_pipeline.markets.bar_specs import bars_asset_name
 from ntrader_pipeline.markets.universe import BarSpec, Universe
 
 MARKET_DATA_GROUP = "market_data"
+PROGRESS_EVERY = 10  # sessions between progress lines in the run's log (and the last session)
+
+
+class Progress:
+    """Done/total, bars and an ETA from the mean time per settled session so far."""
+
+    def __init__(self, total: int, every: int = PROGRESS_EVERY) -> None:
+        self.total, self.every = total, every
+        self.done = self.bars = 0
+        self._started = time.monotonic()
+
+    def add(self, bars: int) -> str | None:
+        """Count a settled session; returns the progress line when one is due."""
+        self.done += 1
+        self.bars += bars
+        if self.done % self.every and self.done != self.total:
+            return None
+        elapsed = time.monotonic() - self._started
+        eta = elapsed / self.done * (self.total - self.done)
+        return (
+            f"progress: {self.done}/{self.total} sessions, {self.bars} bars, {elapsed:.0f} s elapsed, "
+            f"ETA {eta:.0f} s"
+        )
 
 
 def session_metadata(record: SessionRecord) -> dict[str, object]:
@@ -53,24 +85,43 @@ def build_bars_asset(spec: BarSpec, universe: Universe, partitions: BarPartition
         written: dict[str, dict] = {}
         failures: list[str] = []
         requested = split_bar_partition_keys(context.partition_keys)
+        progress = Progress(len(context.partition_keys))
+        run_pid = context.instance.get_run_by_id(context.run_id).tags.get(RUN_PID_TAG, "")
         structlog.contextvars.bind_contextvars(run_id=context.run_id)
         try:
-            for record in ingest_sessions(universe, spec, requested, storage.catalog_store(), ib.fetcher):
-                if record.stored:
-                    written[bar_partition_key(record.date, record.instrument_id)] = session_metadata(record)
-                else:
-                    failures.append(record.detail or f"{record.instrument_id} {record.date}: not stored")
+            with StepWatchdog(int(run_pid) if run_pid.isdigit() else None) as watchdog:
+                sessions = ingest_sessions(universe, spec, requested, storage.catalog_store(), ib.fetcher)
+                for record in sessions:
+                    if not record.stored:
+                        failures.append(record.detail or f"{record.instrument_id} {record.date}: not stored")
+                    else:
+                        key = bar_partition_key(record.date, record.instrument_id)
+                        written[key] = session_metadata(record)
+                        if progress.total > 1:  # one session: the step's result says it all
+                            context.log_event(
+                                dg.AssetMaterialization(
+                                    asset_key=context.assets_def.key,
+                                    partition=key,
+                                    metadata={**written[key], "attempts": record.attempts},
+                                )
+                            )
+                    line = progress.add(record.bars)
+                    if line:
+                        context.log.info(line)
+                    if watchdog.stop_reason():
+                        sessions.close()  # closes the IB connection
+                        raise dg.Failure(
+                            description=(
+                                f"{spec} bars stopped after {progress.done} of {progress.total} sessions: "
+                                f"{watchdog.stop_reason()}. The {len(written)} sessions written are "
+                                "recorded; re-materialize the rest."
+                            )
+                        )
         except FetchError as exc:  # no gateway, unknown contract, unreadable files: the rest cannot run
             failures.insert(0, str(exc))
         finally:
             structlog.contextvars.clear_contextvars()
         if failures:
-            for key, metadata in written.items():
-                context.log_event(
-                    dg.AssetMaterialization(
-                        asset_key=context.assets_def.key, partition=key, metadata=metadata
-                    )
-                )
             raise dg.Failure(
                 description=(
                     f"{len(context.partition_keys) - len(written)} of {len(context.partition_keys)} {spec} "

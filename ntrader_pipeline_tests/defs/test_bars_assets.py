@@ -69,7 +69,7 @@ def test_range_run_uses_one_connection_and_writes_each_session(ib_gateway, ib_re
     assert all(store.has_session("QQQ.NASDAQ-1-MINUTE-LAST-EXTERNAL", session_for(d)) for d in sessions)
     assert len(ib_gateway.requests.contract_details()) == 1
     assert len(ib_gateway.requests.historical()) == 3
-    assert result.asset_materializations_for_node("bars_1_minute")[0].metadata["sessions"].value == 3
+    assert result.asset_materializations_for_node("bars_1_minute")[-1].metadata["sessions"].value == 3
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,19 @@ def test_instance_config_validates(path: Path) -> None:
         assert config["storage"]["postgres"]["postgres_db"]["scheme"] == "postgresql+psycopg2"
 
 
+@pytest.mark.parametrize("path", INSTANCE_CONFIGS, ids=lambda p: p.name)
+def test_run_monitoring_frees_slots_of_dead_runs(path: Path) -> None:
+    """Daemon-launched runs that die are failed and their pool slots freed (README: Failure behaviour)."""
+    config, _ = dagster_instance_config(str(path.parent), path.name)
+    monitoring = config["run_monitoring"]
+    assert monitoring["enabled"] is True
+    assert 0 < monitoring["start_timeout_seconds"] <= 600
+    assert 0 < monitoring["cancel_timeout_seconds"] <= 600
+    assert 0 < monitoring["free_slots_after_run_end_seconds"] <= 300
+    assert monitoring["max_resume_run_attempts"] == 0  # failed, then relaunched by run_retries
+    assert config["run_retries"]["enabled"] is True
+
+
 def test_local_instance_stays_sqlite() -> None:
     assert "sqlite" in yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())["storage"]
 

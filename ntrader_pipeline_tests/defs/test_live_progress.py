@@ -1,0 +1,71 @@
+"""Live progress: a range run records each session's partition as soon as the session is stored."""
+
+import threading
+import time
+
+import dagster as dg
+
+from ntrader_pipeline.defs.bars import Progress
+from ntrader_pipeline.gateway import Fault
+from ntrader_pipeline.markets.sessions import sessions_between
+from ntrader_pipeline_tests.defs.helpers import MINUTE_BARS, materialize
+
+FIRST, LAST = "2024-01-02", "2024-01-12"  # 9 sessions
+BOUND_S = 120  # the whole run, on a busy machine
+
+
+def test_materialized_partition_count_rises_while_the_range_run_goes_on(ib_gateway, ib_resource, storage):
+    ib_gateway.faults.script("SPY", Fault(delay=0.4))  # each session's answer is slow
+    keys = [f"{s.key}|SPY.ARCA" for s in sessions_between(FIRST, LAST)]
+    results: list[dg.ExecuteInProcessResult] = []
+    with dg.instance_for_test() as instance:
+        run = threading.Thread(
+            target=lambda: results.append(
+                materialize(
+                    dg.AssetSelection.assets(MINUTE_BARS),
+                    ib_resource,
+                    storage,
+                    partition_range=(keys[0], keys[-1]),
+                    instance=instance,
+                )
+            ),
+            daemon=True,
+        )
+        run.start()
+        seen_while_running: set[int] = set()
+        deadline = time.monotonic() + BOUND_S
+        while run.is_alive() and time.monotonic() < deadline:
+            seen_while_running.add(len(instance.get_materialized_partitions(MINUTE_BARS)))
+            time.sleep(0.1)
+        run.join(timeout=max(0.0, deadline - time.monotonic()))
+        assert not run.is_alive(), f"the range run did not end within {BOUND_S} s"
+        (result,) = results
+        assert result.success
+
+        # The UI's partition count filled in during the run, not only at its end.
+        assert any(0 < n < len(keys) for n in seen_while_running), sorted(seen_while_running)
+        assert instance.get_materialized_partitions(MINUTE_BARS) == set(keys)
+
+        # One live event per session with its own metadata, then the step's result for the range.
+        events = result.asset_materializations_for_node("bars_1_minute")
+        live, summary = events[: len(keys)], events[len(keys) :]
+        assert [e.partition for e in live] == keys
+        assert all(e.metadata["bars"].value == 390 and "file" in e.metadata for e in live)
+        assert all(e.metadata["attempts"].value == 1 for e in live)
+        assert sorted(e.partition for e in summary) == keys
+        assert summary[-1].metadata["sessions"].value == len(keys)
+
+        # Progress lines in the run's own log: done/total, bars and an ETA.
+        messages = [
+            e.user_message for e in instance.all_logs(result.run_id) if e.user_message.startswith("progress:")
+        ]
+        assert messages[-1].startswith(f"progress: {len(keys)}/{len(keys)} sessions, {390 * len(keys)} bars")
+        assert "ETA 0 s" in messages[-1]
+
+
+def test_progress_lines_every_n_sessions_and_at_the_end():
+    progress = Progress(total=5, every=2)
+    lines = [progress.add(10) for _ in range(5)]
+    assert [line is not None for line in lines] == [False, True, False, True, True]
+    assert lines[1].startswith("progress: 2/5 sessions, 20 bars,") and "ETA" in lines[1]
+    assert lines[-1].startswith("progress: 5/5 sessions, 50 bars,")
