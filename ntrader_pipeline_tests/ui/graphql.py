@@ -101,6 +101,11 @@ class DagsterGraphQL:
         assert result["__typename"] == "LaunchBackfillSuccess", f"backfill not launched: {result}"
         return result["backfillId"]
 
+    def backfill_status(self, backfill_id: str) -> str:
+        result = self.execute(BACKFILL_STATUS, {"id": backfill_id})["partitionBackfillOrError"]
+        assert result["__typename"] == "PartitionBackfill", f"backfill {backfill_id}: {result}"
+        return result["status"]
+
     def wait_for_backfill(self, backfill_id: str, timeout_s: float) -> str:
         deadline = time.monotonic() + timeout_s
         status = "unknown"

@@ -78,6 +78,32 @@ def _backfill_selection(nodes: list[AssetNode], start: str, end: str) -> list[di
     return selection
 
 
+def _screenshot_running_backfill(
+    ui: RunningUi, graphql: DagsterGraphQL, backfill_id: str, screenshots: Path
+) -> tuple[Path, str]:
+    """The backfill's page in the UI once its first runs are going (its partition counts fill in while the
+    runs write sessions); returns the screenshot and the backfill's status at that moment."""
+    path = screenshots / "backfill_running.png"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.goto(f"{ui.ui_url}/overview/backfills/{backfill_id}", timeout=PAGE_TIMEOUT_MS)
+            with contextlib.suppress(PlaywrightTimeout):
+                page.get_by_role("button", name="Skip").click(timeout=COMMUNITY_DIALOG_TIMEOUT_MS)
+            page.get_by_text("UI end-to-end: demo window").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+            deadline = time.monotonic() + PAGE_TIMEOUT_MS / 1000
+            while not graphql.backfill_runs(backfill_id) and time.monotonic() < deadline:
+                time.sleep(1)
+            page.reload(timeout=PAGE_TIMEOUT_MS)
+            page.get_by_text("UI end-to-end: demo window").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+            status = graphql.backfill_status(backfill_id)
+            page.screenshot(path=path)
+        finally:
+            browser.close()
+    return path, status
+
+
 def _asset_graph_url(ui_url: str) -> str:
     """The global asset lineage with our groups expanded (collapsed group boxes hide the assets)."""
     expanded = ",".join(f"global@global:{group}" for group in (MARKET_DATA_GROUP, BACKTEST_GROUP))
@@ -111,6 +137,9 @@ def test_backfill_through_graphql_and_screenshots(ui: RunningUi, tmp_path: Path)
     backfill_id = graphql.launch_backfill(
         selection, title="UI end-to-end: demo window", run_config=json.loads(IN_PROCESS)
     )
+    screenshots = _screenshots_dir(tmp_path)
+    running_png, status_then = _screenshot_running_backfill(ui, graphql, backfill_id, screenshots)
+    print(f"\nbackfill page while {status_then}: {running_png}")
     status = graphql.wait_for_backfill(backfill_id, BACKFILL_TIMEOUT_S)
     elapsed = time.monotonic() - started
     runs = graphql.backfill_runs(backfill_id)
@@ -132,7 +161,6 @@ def test_backfill_through_graphql_and_screenshots(ui: RunningUi, tmp_path: Path)
     # One report per instrument, and the unpartitioned comparison (partition None).
     assert set(report_urls) == {*instruments, None}, f"report URLs in metadata: {report_urls}"
 
-    screenshots = _screenshots_dir(tmp_path)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
