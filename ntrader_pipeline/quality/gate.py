@@ -1,4 +1,7 @@
-"""The gate between the catalog and a backtest: every session in the window stored and clean."""
+"""The gate between the catalog and a backtest: every session in the window stored and clean.
+
+A session with minutes missing is clean (backtests run on the bars that exist; none are made up) unless
+the instrument's `max_missing_fraction` is exceeded, which fails the gate naming the session."""
 
 from __future__ import annotations
 
@@ -22,9 +25,13 @@ def require_clean_sessions(
     spec: BarSpec,
     sessions: Sequence[TradingSession],
     asset_hint: str,
+    *,
+    max_missing_fraction: float | None = None,
 ) -> None:
     """Raise SessionsNotReadyError naming each missing or failing session; return quietly otherwise."""
-    results = check_stored_sessions(store, instrument_id, spec, sessions)
+    results = check_stored_sessions(
+        store, instrument_id, spec, sessions, max_missing_fraction=max_missing_fraction
+    )
     missing = [str(r.session) for r in results if MISSING_RULE in r.failures]
     failing = [r for r in results if not r.passed and MISSING_RULE not in r.failures]
     if not missing and not failing:
