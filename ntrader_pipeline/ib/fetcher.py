@@ -9,8 +9,8 @@
   no error about it — even with minutes missing (IB sends no TRADES bar for a minute without a trade).
   An answer cut off by a dropped socket, a timeout or an error is RETRY (ingest/completeness.py).
 - Outcomes: COMPLETE → bars and their coverage; EMPTY → an explicitly empty session; FATAL →
-  ContractNotFoundError / InvalidRequestError at once; RETRY exhausted → SessionFetchFailedError naming instrument, session,
-  attempts and IB's last error text.
+  ContractNotFoundError / InvalidRequestError at once; RETRY exhausted → SessionFetchFailedError naming
+  instrument, session, attempts and IB's last error text.
 """
 
 from __future__ import annotations
