@@ -13,30 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 import polars as pl
 from nautilus_trader.model.data import Bar
 from nautilus_trader.model.objects import Price, Quantity
 
+from ntrader_pipeline.adjustments.modes import Adjustment
 from ntrader_pipeline.markets.calendars import EXCHANGE_TIMEZONE
-
-
-class Adjustment(StrEnum):
-    NONE = "none"
-    SPLITS = "splits"
-    SPLITS_AND_DIVIDENDS = "splits_and_dividends"
-
-    def describe(self) -> str:
-        return {
-            Adjustment.NONE: "unadjusted (bars as IB sent them; splits and dividends show as price jumps)",
-            Adjustment.SPLITS: "split-adjusted (earlier prices ÷ split ratio, volumes × split ratio)",
-            Adjustment.SPLITS_AND_DIVIDENDS: (
-                "split- and dividend-adjusted (prices × IB's ADJUSTED_LAST/TRADES factor, "
-                "volumes × split ratio)"
-            ),
-        }[self]
 
 
 class MissingFactorsError(ValueError):

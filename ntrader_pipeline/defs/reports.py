@@ -65,6 +65,8 @@ def build_report_asset(
                 "catalog_files": [f.model_dump() for f in manifest.catalog_files],
             },
             drawdowns=drawdowns,
+            adjustment=manifest.adjustment,
+            corporate_actions=tuple((a.date, f"{a.kind} {a.detail}") for a in manifest.corporate_actions),
         )
         path = write_report(inputs, storage.reports_dir / declaration.name / f"{instrument_id}.html")
         context.log.info(f"report for {declaration.name} on {instrument_id}: {path}")

@@ -11,6 +11,7 @@ from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.markets.sessions import TradingSession
 from ntrader_pipeline.markets.universe import BarSpec
 from ntrader_pipeline.quality.catalog_quality import MISSING_RULE, check_stored_sessions
+from ntrader_pipeline.quality.session_quality import SessionQuality
 
 _LISTED = 10
 
@@ -27,15 +28,16 @@ def require_clean_sessions(
     asset_hint: str,
     *,
     max_missing_fraction: float | None = None,
-) -> None:
-    """Raise SessionsNotReadyError naming each missing or failing session; return quietly otherwise."""
+) -> list[SessionQuality]:
+    """Raise SessionsNotReadyError naming each missing or failing session; otherwise the results (with
+    their warnings: gaps, split-like jumps)."""
     results = check_stored_sessions(
         store, instrument_id, spec, sessions, max_missing_fraction=max_missing_fraction
     )
     missing = [str(r.session) for r in results if MISSING_RULE in r.failures]
     failing = [r for r in results if not r.passed and MISSING_RULE not in r.failures]
     if not missing and not failing:
-        return
+        return results
     bar_type = spec.bar_type(instrument_id)
     problems = []
     if missing:

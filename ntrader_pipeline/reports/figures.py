@@ -5,6 +5,9 @@ Times are shown in the exchange time zone; long lines are downsampled, fill mark
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
+
 import numpy as np
 import plotly.graph_objects as go
 import polars as pl
@@ -57,10 +60,15 @@ def drawdown_chart(
 
 
 def price_with_trades(
-    prices: pl.DataFrame, fills: pl.DataFrame, *, max_points: int = MAX_LINE_POINTS
+    prices: pl.DataFrame,
+    fills: pl.DataFrame,
+    *,
+    max_points: int = MAX_LINE_POINTS,
+    corporate_actions: Sequence[tuple[dt.date, str]] = (),
 ) -> go.Figure:
     """Close price line (from bars or the equity frame: needs `ts`, `close`) with a marker per fill:
-    BUY fills (entries) as up triangles, SELL fills (exits) as down triangles, at the fill price."""
+    BUY fills (entries) as up triangles, SELL fills (exits) as down triangles, at the fill price; each
+    corporate action as a labelled diamond at the first bar of its session."""
     line = prices.select("ts", "close")
     shown = downsample_extremes(line, ("close",), max_points)
     figure = go.Figure(
@@ -74,12 +82,30 @@ def price_with_trades(
             ),
         ]
     )
+    if corporate_actions:
+        figure.add_trace(_action_markers(line, corporate_actions))
     figure.update_layout(
         title=downsampled_title("Price with entries and exits", shown.height, line.height),
         xaxis_title=TIME_AXIS_TITLE,
         yaxis_title="Price",
     )
     return figure
+
+
+def _action_markers(line: pl.DataFrame, actions: Sequence[tuple[dt.date, str]]) -> go.Scatter:
+    dated = line.with_columns(pl.col("ts").dt.convert_time_zone(EXCHANGE_TIMEZONE).dt.date().alias("date"))
+    first = dated.group_by("date").agg(pl.col("ts").min(), pl.col("close").sort_by("ts").first())
+    at = {d: (ts, close) for d, ts, close in first.iter_rows()}
+    shown = [(at[d], f"{d.isoformat()} {label}") for d, label in actions if d in at]
+    return go.Scatter(
+        x=exchange_time_labels(pl.Series("ts", [p[0][0] for p in shown], dtype=line.schema["ts"])),
+        y=[p[0][1] for p in shown],
+        text=[p[1] for p in shown],
+        name="Corporate actions",
+        mode="markers+text",
+        textposition="top center",
+        marker={"symbol": "diamond", "size": 12, "color": "#7b3294"},
+    )
 
 
 def trades_table(trades: pl.DataFrame, *, limit: int = 200) -> go.Figure:

@@ -14,6 +14,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from ntrader_pipeline.adjustments.modes import Adjustment
 from ntrader_pipeline.atomic_files import write_text_atomically
 from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE
 from ntrader_pipeline.reports.config import ReportConfig
@@ -117,8 +118,20 @@ def _header(inputs: ReportInputs) -> str:
         ("Data version", inputs.data_version),
     )
     rows += [(name, f'<span class="mono">{escape(value)}</span>') for name, value in optional if value]
+    if inputs.adjustment:
+        rows.append(("Adjustment", escape(adjustment_text(inputs.adjustment))))
+    if inputs.adjustment or inputs.corporate_actions:
+        listed = "; ".join(f"{d.isoformat()} {label}" for d, label in inputs.corporate_actions)
+        rows.append(("Corporate actions", escape(listed or "none in the window")))
     table = "\n".join(f"<tr><th>{name}</th><td>{value}</td></tr>" for name, value in rows)
     return f'<header>\n<h1>{escape(inputs.title)}</h1>\n<table class="run">\n{table}\n</table>\n</header>'
+
+
+def adjustment_text(value: str) -> str:
+    try:
+        return Adjustment(value).describe()
+    except ValueError:
+        return value
 
 
 def provenance_panel(inputs: ReportInputs) -> str:

@@ -26,6 +26,9 @@ class ReportInputs:
       "quality": {"sessions_checked": 61, "failing": 0, "empty": 0}, "catalog_files": [{"path": ...,
       "bytes": ..., "sha256": ...}]}. Scalars become rows, mappings sub-tables, lists of mappings tables.
     - `drawdowns`: the worst-drawdowns table (`analytics.drawdown_table`); computed when absent.
+    - `adjustment`: how the bars were adjusted for splits/dividends (none | splits | splits_and_dividends),
+      stated in the header; `corporate_actions`: (date, label) pairs, e.g. (2024-03-15, "split 4:1"),
+      listed in the header and marked on the price chart.
     """
 
     title: str
@@ -47,6 +50,8 @@ class ReportInputs:
     data_version: str | None = None
     provenance: Mapping[str, object] | None = None
     drawdowns: pl.DataFrame | None = None
+    adjustment: str | None = None
+    corporate_actions: tuple[tuple[dt.date, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.benchmarks is None:

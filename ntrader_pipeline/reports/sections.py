@@ -181,7 +181,10 @@ register_section(
         "price",
         "Price with entries and exits",
         lambda inputs, config: figures.price_with_trades(
-            inputs.equity, inputs.fills, max_points=config.max_line_points
+            inputs.equity,
+            inputs.fills,
+            max_points=config.max_line_points,
+            corporate_actions=inputs.corporate_actions,
         ),
     )
 )
