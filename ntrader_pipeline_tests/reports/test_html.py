@@ -148,3 +148,17 @@ def test_invalid_config_is_rejected(arguments: dict[str, object]) -> None:
 def test_config_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         ReportConfig().height = 10  # type: ignore[misc]
+
+
+def test_report_states_the_adjustment_and_marks_corporate_actions(inputs: ReportInputs) -> None:
+    adjusted = dataclasses.replace(
+        inputs, adjustment="splits", corporate_actions=((dt.date(2024, 1, 3), "split 4:1"),)
+    )
+    page = _without_plotly_js(render_report_html(adjusted))
+    assert "<th>Adjustment</th><td>split-adjusted (earlier prices ÷ split ratio" in page
+    assert "<th>Corporate actions</th><td>2024-01-03 split 4:1</td>" in page
+    assert '"name":"Corporate actions"' in page and "2024-01-03 split 4:1" in page
+    unadjusted = _without_plotly_js(render_report_html(dataclasses.replace(inputs, adjustment="none")))
+    assert "<th>Adjustment</th><td>unadjusted" in unadjusted
+    assert "<th>Corporate actions</th><td>none in the window</td>" in unadjusted
+    assert '"name":"Corporate actions"' not in unadjusted
