@@ -217,5 +217,5 @@ def test_without_stored_factors_an_adjusted_backtest_fails_saying_what_to_materi
         name="sma", strategy="sma_cross", instruments=["SPY.ARCA"], index_instrument="SPY.ARCA",
         window={"start": "2024-01-02", "end": "2024-01-10"}, adjustment="splits",
     )  # fmt: skip
-    with pytest.raises(ValueError, match="adjustment splits of SPY.ARCA: no adjustment factors are stored"):
+    with pytest.raises(ValueError, match=r"adjustment splits of SPY\.ARCA: no adjustment factors are stored"):
         run_declared_backtest(declaration, "SPY.ARCA", split_store, tmp_path / "bt", "bars_1_minute")
