@@ -23,6 +23,7 @@ from ntrader_pipeline.markets.sessions import TradingSession, sessions_between
 from ntrader_pipeline.markets.universe import BarSpec
 from ntrader_pipeline.quality.catalog_quality import check_stored_sessions
 from ntrader_pipeline.quality.session_quality import SPLIT_RULE
+from ntrader_pipeline_tests.adjustments.session_bars import session_minutes
 from ntrader_pipeline_tests.backtest.bar_fixtures import ib_equity
 
 MINUTE = BarSpec.parse("1-MINUTE-LAST")
@@ -36,26 +37,6 @@ MINUTE_NS = 60_000_000_000
 def _level(session: TradingSession) -> float:
     """Unadjusted price level: 400 before the split, 100 from its ex-date."""
     return 400.0 if session.date < SPLIT_DAY else 100.0
-
-
-def _session_minutes(bar_type: BarType, session: TradingSession, level: float) -> list[Bar]:
-    open_ns = int(session.open.timestamp() * 1e9)
-    bars = []
-    for i in range(session.minutes):
-        price = level * (1 + 0.001 * ((i % 7) - 3))  # wiggle, so a strategy has crosses to trade
-        bars.append(
-            Bar(
-                bar_type,
-                Price(price, 2),
-                Price(price * 1.0005, 2),
-                Price(price * 0.9995, 2),
-                Price(price, 2),
-                Quantity(1000 if session.date < SPLIT_DAY else 4000, 0),
-                open_ns + i * MINUTE_NS,
-                open_ns + (i + 1) * MINUTE_NS,
-            )
-        )
-    return bars
 
 
 def _daily_closes(adjusted: bool) -> pl.DataFrame:
@@ -76,7 +57,13 @@ def split_store(tmp_path) -> CatalogStore:
     store.write_instrument(ib_equity())
     bar_type = BarType.from_str(MINUTE.bar_type("SPY.ARCA"))
     for session in SESSIONS:
-        store.write_session_bars(bar_type, session, _session_minutes(bar_type, session, _level(session)))
+        store.write_session_bars(
+            bar_type,
+            session,
+            session_minutes(
+                bar_type, session, _level(session), volume=1000 if session.date < SPLIT_DAY else 4000
+            ),
+        )
     return store
 
 
