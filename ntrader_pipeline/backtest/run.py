@@ -14,6 +14,7 @@ import polars as pl
 
 from ntrader_pipeline.adjustments.apply import MissingFactorsError, adjust_bars
 from ntrader_pipeline.adjustments.factors import corporate_actions
+from ntrader_pipeline.adjustments.modes import Adjustment
 from ntrader_pipeline.backtest.artifacts import save_backtest_artifacts
 from ntrader_pipeline.backtest.benchmarks import benchmarks_frame
 from ntrader_pipeline.backtest.declarations import BacktestDeclaration
@@ -156,6 +157,7 @@ def run_declared_backtest(
             *_session_files(store, bar_type, sessions),
             *index_files,
             *store.definition_files(instrument_id),
+            *_factor_files(store, instrument_id, declaration),
         ],
     )
     manifest = BacktestManifest(
@@ -214,6 +216,13 @@ def _window_actions(
         if r.split_ratio and r.session not in known
     ]
     return sorted(records, key=lambda r: r.date)
+
+
+def _factor_files(store: CatalogStore, instrument_id: str, declaration: BacktestDeclaration) -> list[Path]:
+    """The factor file an adjusted backtest read: part of its data version."""
+    if declaration.adjustment is Adjustment.NONE:
+        return []
+    return [path] if (path := store.adjustment_file(instrument_id)).exists() else []
 
 
 def _session_files(store: CatalogStore, bar_type: object, sessions: list[TradingSession]) -> list[Path]:

@@ -195,6 +195,8 @@ def test_the_adjusted_backtest_input_has_no_jump_and_the_unadjusted_one_does(
         (dt.date(2024, 1, 4), "dividend", "factor step 1.0101"),
         (SPLIT_DAY, "split", "4:1"),
     ]
+    factor_files = [f.path for f in manifest.catalog_files if f.path.startswith("adjustments/")]
+    assert factor_files == ([] if adjustment == "none" else ["adjustments/SPY.ARCA.parquet"])
     # the stored files stay as fetched
     assert split_store.read_bars(MINUTE.bar_type("SPY.ARCA"), SESSIONS[:1])[0].close.as_double() > 390
 
