@@ -102,7 +102,7 @@ def ingest_sessions(
             yield SessionRecord(
                 instrument_id, date, SessionStatus.CLOSED, detail=universe.closed_reason(instrument_id, date)
             )
-        sessions, unfinished = _closed_sessions(instrument_id, sessions, instant)
+        sessions, unfinished = _finished_sessions(instrument_id, sessions, instant)
         yield from unfinished
         if sessions:
             (from_files if instrument.from_files else from_ib)[instrument_id] = sessions
@@ -114,7 +114,7 @@ def ingest_sessions(
         yield from _file_sessions(store, universe, universe.instrument(instrument_id), sessions)
 
 
-def _closed_sessions(
+def _finished_sessions(
     instrument_id: str, sessions: list[TradingSession], now: dt.datetime
 ) -> tuple[list[TradingSession], list[SessionRecord]]:
     closed: list[TradingSession] = []
