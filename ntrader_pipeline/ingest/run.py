@@ -117,7 +117,8 @@ def ingest_sessions(
 def _finished_sessions(
     instrument_id: str, sessions: list[TradingSession], now: dt.datetime
 ) -> tuple[list[TradingSession], list[SessionRecord]]:
-    closed: list[TradingSession] = []
+    """The sessions whose close has passed, and a FAILED record for each that is still to close."""
+    finished: list[TradingSession] = []
     unfinished: list[SessionRecord] = []
     for session in sessions:
         try:
@@ -128,8 +129,8 @@ def _finished_sessions(
                 SessionRecord(instrument_id, session.key, SessionStatus.FAILED, detail=str(exc))
             )
             continue
-        closed.append(session)
-    return closed, unfinished
+        finished.append(session)
+    return finished, unfinished
 
 
 def _with_coverage(coverage: SessionCoverage | None) -> dict[str, int]:
