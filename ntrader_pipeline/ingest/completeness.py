@@ -68,14 +68,20 @@ def session_bars(received: Sequence[Bar], spec: BarSpec, session: TradingSession
     return [by_close[ts] for ts in sorted(by_close)]
 
 
-def coverage(opens_ns: Sequence[int], spec: BarSpec, session: TradingSession) -> SessionCoverage:
-    """Expected vs present bars from the bars' open timestamps (ns since the epoch, UTC)."""
+def coverage(closes_ns: Sequence[int], spec: BarSpec, session: TradingSession) -> SessionCoverage:
+    """Expected vs present bars from the bars' close timestamps (`ts_init`, ns since the epoch, UTC).
+
+    Bar k of the session closes in (open + k·step, open + (k+1)·step]; by its close, a partial first or
+    last bar (hourly bars from 09:30, stamped at the clock hour) lands in its own slot."""
     expected = session.expected_bar_count(spec.step, spec.aggregation)
     if not spec.is_intraday:
-        return SessionCoverage(expected, min(len(opens_ns), expected), 0 if opens_ns else expected)
+        return SessionCoverage(expected, min(len(closes_ns), expected), 0 if closes_ns else expected)
     step_ns = spec.step * _STEP_SECONDS[spec.aggregation.upper()] * 1_000_000_000
     open_ns = int(session.open.timestamp() * 1e9)
-    slots = sorted({(ts - open_ns) // step_ns for ts in opens_ns if 0 <= ts - open_ns < expected * step_ns})
+    slots = sorted(
+        {-(-(ts - open_ns) // step_ns) - 1 for ts in closes_ns if 0 < ts - open_ns <= expected * step_ns}
+    )
+    slots = [s for s in slots if s < expected]
     longest, previous = 0, -1
     for slot in [*slots, expected]:  # `expected` closes the gap after the last bar
         longest = max(longest, slot - previous - 1)
@@ -84,7 +90,7 @@ def coverage(opens_ns: Sequence[int], spec: BarSpec, session: TradingSession) ->
 
 
 def bars_coverage(bars: Sequence[Bar], spec: BarSpec, session: TradingSession) -> SessionCoverage:
-    return coverage([b.ts_event for b in bars], spec, session)
+    return coverage([b.ts_init for b in bars], spec, session)
 
 
 def answered_session(

@@ -108,13 +108,13 @@ def check_sessions(
     last_close = previous_close
     for session in sessions:
         expected = session.expected_bar_count(spec.step, spec.aggregation)
-        opens_ns, first_open, close = per_session.get(session.date, ([], None, None))
-        received = len(opens_ns)
+        closes_ns, first_open, close = per_session.get(session.date, ([], None, None))
+        received = len(closes_ns)
         warnings: dict[str, str] = {}
         details: dict[str, str] = {}
         if received > expected:
             failures[session.date][COMPLETENESS_RULE] = received - expected
-        found = coverage(opens_ns, spec, session)
+        found = coverage(closes_ns, spec, session)
         if found.missing:
             said = (
                 f"{found.missing} of {found.expected} bars missing ({found.missing_fraction:.1%}), "
@@ -153,16 +153,16 @@ def check_sessions(
 
 
 def _per_session(labelled: pl.DataFrame) -> dict[dt.date, tuple[list[int], float | None, float | None]]:
-    """Each session's bar opens (ns), its first open and its last close."""
+    """Each session's bar closes (`ts_init`, ns), its first open price and its last close price."""
     if labelled.is_empty():
         return {}
     ordered = labelled.sort("ts_init")
     grouped = ordered.group_by("session", maintain_order=True).agg(
-        pl.col("ts_event").cast(pl.Int64).alias("opens"),
+        pl.col("ts_init").cast(pl.Int64).alias("closes"),
         pl.col("open").first().alias("first_open"),
         pl.col("close").last().alias("last_close"),
     )
-    return {d: (opens, o, c) for d, opens, o, c in grouped.iter_rows()}
+    return {d: (closes, o, c) for d, closes, o, c in grouped.iter_rows()}
 
 
 def _attribute(

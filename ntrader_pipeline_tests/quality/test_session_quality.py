@@ -121,3 +121,15 @@ def test_an_overnight_jump_matching_a_split_ratio_is_a_warning(good_frame, previ
 def test_an_ordinary_overnight_move_is_not_a_split(good_frame, previous_close):
     result = check_session(good_frame, BAR_TYPE, SESSION, MINUTE, previous_close=previous_close)
     assert SPLIT_RULE not in result.warnings and result.split_ratio is None
+
+
+def test_hourly_bars_with_a_partial_first_hour_are_all_counted():
+    from ntrader_pipeline.ingest.completeness import coverage
+
+    hour = BarSpec.parse("1-HOUR-LAST")
+    open_ns = int(SESSION.open.timestamp() * 1e9)
+    half, full = 1_800 * 10**9, 3_600 * 10**9
+    closes = [open_ns + half + i * full for i in range(7)]  # 10:00 (09:30-10:00), 11:00, ... 16:00
+    assert coverage(closes, hour, SESSION).is_full
+    gap = coverage(closes[:2] + closes[4:], hour, SESSION)
+    assert (gap.expected, gap.present, gap.missing, gap.longest_gap) == (7, 5, 2, 2)
