@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from ntrader_pipeline.adjustments.modes import Adjustment
 from ntrader_pipeline.backtest.costs import Costs, RiskCaps
 from ntrader_pipeline.markets.universe import BarSpec, Universe
 from ntrader_pipeline.strategies.registry import StrategyClasses, StrategyLookupError, resolve_strategy
@@ -76,6 +77,9 @@ class BacktestDeclaration(BaseModel):
     costs: Costs = Costs()
     risk: RiskCaps = RiskCaps()
     index_instrument: str = DEFAULT_INDEX
+    # none | splits | splits_and_dividends: applied to the bars when the backtest reads them, from the
+    # factors stored per instrument (IB's ADJUSTED_LAST daily closes ÷ TRADES closes); files stay as fetched.
+    adjustment: Adjustment = Adjustment.NONE
 
     @model_validator(mode="after")
     def _name_is_asset_safe(self) -> BacktestDeclaration:
@@ -130,6 +134,11 @@ class BacktestDeclaration(BaseModel):
                         "declare only universe instruments, or point NTRADER_BACKTESTS at a backtests file "
                         "written for this universe",
                     )
+        if self.adjustment is not Adjustment.NONE:
+            for instrument_id in self.instruments:
+                problem = adjustment_source_problem(universe, instrument_id)
+                if problem:
+                    raise _FieldError("adjustment", f"{self.adjustment.value} for {instrument_id}: {problem}")
         try:
             classes = self.strategy_classes()
         except StrategyLookupError as exc:
@@ -144,6 +153,35 @@ class BacktestDeclaration(BaseModel):
             classes.build(self.strategy_values(classes, self.instruments[0]))
         except (StrategyLookupError, ValueError) as exc:
             raise _FieldError("parameters", str(exc)) from exc
+
+
+def adjustment_source_problem(universe: Universe, instrument_id: str) -> str | None:
+    """Why `instrument_id` cannot be adjusted with this universe (None when it can): factors come from its
+    daily TRADES bars and the daily ADJUSTED_LAST bars of its `adjusted: true` twin."""
+    instrument = universe.instrument(instrument_id)
+    daily = BarSpec.parse("1-DAY-LAST")
+    if instrument.sec_type != "STK" or instrument.adjusted or instrument.from_files:
+        return "only IB stocks (STK, not adjusted themselves) have split/dividend factors"
+    if daily not in universe.bar_specs:
+        return (
+            "the universe fetches no 1-DAY-LAST bars, which the factors are computed from; "
+            "add it to bar_specs"
+        )
+    if adjusted_twin(universe, instrument_id) is None:
+        return (
+            f"the universe has no adjusted series for it; add an entry with symbol {instrument.symbol}, "
+            f"primary_exchange {instrument.primary_exchange} and adjusted: true"
+        )
+    return None
+
+
+def adjusted_twin(universe: Universe, instrument_id: str) -> str | None:
+    """The id of the `adjusted: true` entry for the same contract (SYMBOL-ADJ.EXCHANGE), if any."""
+    instrument = universe.instrument(instrument_id)
+    for other in universe.instruments:
+        if other.adjusted and other.ib_instrument_id == instrument.ib_instrument_id:
+            return other.instrument_id
+    return None
 
 
 class _FieldError(ValueError):

@@ -34,6 +34,19 @@ class QualityRecord(BaseModel):
     sessions_checked: int
     sessions_failing: int = 0
     empty_sessions: int = 0
+    sessions_with_gaps: int = 0  # stored sessions with bars missing (never filled in)
+    missing_bars: int = 0
+
+
+class CorporateActionRecord(BaseModel):
+    """A split or dividend in the backtest's window (from the stored factors), or an overnight jump the
+    quality rule found matching a split ratio (`possible split`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    date: dt.date
+    kind: str  # split | dividend | possible split
+    detail: str
 
 
 class BacktestManifest(BaseModel):
@@ -69,6 +82,8 @@ class BacktestManifest(BaseModel):
     catalog_files: list[CatalogFile]
     quality: QualityRecord
     orders_denied: int = 0
+    adjustment: str = "none"  # none | splits | splits_and_dividends, applied when the bars were read
+    corporate_actions: list[CorporateActionRecord] = Field(default_factory=list)
 
     def parameters(self) -> dict[str, object]:
         """The strategy's parameters with sizing and commission, flat, for display."""

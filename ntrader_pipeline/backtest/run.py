@@ -6,17 +6,22 @@ buy-and-hold benchmarks, record provenance, write everything. No Dagster here: t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from ntrader_pipeline.adjustments.apply import MissingFactorsError, adjust_bars
+from ntrader_pipeline.adjustments.factors import corporate_actions
+from ntrader_pipeline.adjustments.modes import Adjustment
 from ntrader_pipeline.backtest.artifacts import save_backtest_artifacts
 from ntrader_pipeline.backtest.benchmarks import benchmarks_frame
 from ntrader_pipeline.backtest.declarations import BacktestDeclaration
 from ntrader_pipeline.backtest.engine import run_backtest
 from ntrader_pipeline.backtest.manifest import (
     BacktestManifest,
+    CorporateActionRecord,
     PositionSizingRecord,
     QualityRecord,
     write_manifest,
@@ -33,6 +38,7 @@ from ntrader_pipeline.catalog.frames import read_bar_files
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE, TradingSession, sessions_between
 from ntrader_pipeline.quality.gate import require_clean_sessions
+from ntrader_pipeline.quality.session_quality import SessionQuality
 
 
 class BacktestInputError(ValueError):
@@ -69,6 +75,8 @@ def run_declared_backtest(
     store: CatalogStore,
     backtests_dir: Path,
     asset_hint: str,
+    *,
+    max_missing_fraction: Mapping[str, float | None] | None = None,
 ) -> DeclaredRun:
     """
     Run `declaration` for `instrument_id` and write its artefacts under
@@ -89,15 +97,18 @@ def run_declared_backtest(
             f"{declaration.window.end}; widen the window"
         )
     index_id = declaration.index_instrument
+    thresholds = max_missing_fraction or {}
+    checked: dict[str, list[SessionQuality]] = {}
     for needed in dict.fromkeys([instrument_id, index_id]):
         try:
-            require_clean_sessions(
+            checked[needed] = require_clean_sessions(
                 store,
                 needed,
                 spec,
                 sessions,
                 asset_hint=asset_hint,
                 require_definition=needed == instrument_id,
+                max_missing_fraction=thresholds.get(needed),
             )
         except ValueError as exc:
             role = "" if needed == instrument_id else f"benchmark index {needed}: "
@@ -109,7 +120,17 @@ def run_declared_backtest(
             f"materialize {asset_hint} for it"
         )
     bar_type = spec.bar_type(instrument_id)
-    bars = store.read_bars(bar_type, sessions)
+    factors = store.adjustment_factors(instrument_id)
+    try:
+        bars = adjust_bars(store.read_bars(bar_type, sessions), factors, declaration.adjustment)
+    except MissingFactorsError as exc:
+        raise BacktestInputError(
+            f"backtest {declaration.name}: adjustment {declaration.adjustment.value} of {instrument_id}: "
+            f"{exc}. "
+            f"Materialize the daily bars of {instrument_id} and its adjusted series for the window, then "
+            "adjustment_factors for the instrument, and rerun."
+        ) from exc
+    actions = _window_actions(factors, checked[instrument_id], sessions)
     classes = declaration.strategy_classes()
     values = declaration.strategy_values(classes, instrument_id)
     result = run_backtest(
@@ -137,6 +158,7 @@ def run_declared_backtest(
             *_session_files(store, bar_type, sessions),
             *index_files,
             *store.definition_files(instrument_id),
+            *_factor_files(store, instrument_id, declaration),
         ],
     )
     manifest = BacktestManifest(
@@ -162,14 +184,46 @@ def run_declared_backtest(
         data_version=data_version(files),
         catalog_files=files,
         quality=QualityRecord(
-            sessions_checked=len(sessions), empty_sessions=len(sessions) - _sessions_with_bars(result)
+            sessions_checked=len(sessions),
+            empty_sessions=len(sessions) - _sessions_with_bars(result),
+            sessions_with_gaps=sum(1 for r in checked[instrument_id] if r.missing_bars and r.bar_count),
+            missing_bars=sum(r.missing_bars for r in checked[instrument_id] if r.bar_count),
         ),
         orders_denied=result.orders_denied,
+        adjustment=declaration.adjustment.value,
+        corporate_actions=actions,
     )
     directory = artifact_directory(backtests_dir, declaration.name, instrument_id)
     paths = save_backtest_artifacts(result, directory, benchmarks)
     paths["manifest"] = write_manifest(manifest, directory)
     return DeclaredRun(result, benchmarks, manifest, directory, paths)
+
+
+def _window_actions(
+    factors: pl.DataFrame | None, checked: list[SessionQuality], sessions: list[TradingSession]
+) -> list[CorporateActionRecord]:
+    """Splits and dividends in the window from the stored factors, plus split-like jumps the quality
+    rule saw on other dates (the bars hold a jump there, whatever the factors say)."""
+    first, last = sessions[0].date, sessions[-1].date
+    records = [
+        CorporateActionRecord(date=a.date, kind=a.kind, detail=a.detail)
+        for a in (corporate_actions(factors) if factors is not None else [])
+        if first <= a.date <= last
+    ]
+    known = {r.date for r in records}
+    records += [
+        CorporateActionRecord(date=r.session, kind="possible split", detail=r.split_ratio)
+        for r in checked
+        if r.split_ratio and r.session not in known
+    ]
+    return sorted(records, key=lambda r: r.date)
+
+
+def _factor_files(store: CatalogStore, instrument_id: str, declaration: BacktestDeclaration) -> list[Path]:
+    """The factor file an adjusted backtest read: part of its data version."""
+    if declaration.adjustment is Adjustment.NONE:
+        return []
+    return [path] if (path := store.adjustment_file(instrument_id)).exists() else []
 
 
 def _session_files(store: CatalogStore, bar_type: object, sessions: list[TradingSession]) -> list[Path]:

@@ -66,7 +66,7 @@ def data_version(files: Iterable[CatalogFile]) -> str:
 
 
 # The subpackages whose code decides a backtest's artefacts (what it reads, checks, runs and writes).
-BACKTEST_CODE = ("backtest", "strategies", "catalog", "quality", "markets")
+BACKTEST_CODE = ("backtest", "strategies", "catalog", "quality", "markets", "adjustments")
 
 
 @functools.cache

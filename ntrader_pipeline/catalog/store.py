@@ -10,6 +10,9 @@ A session IB has no data for (halt, new listing) is recorded explicitly as a sma
 `empty/<bar type>/<date>.json` holding IB's reason, so "no data" is never confused with "not fetched";
 writing bars for the session later removes the marker.
 
+Split/dividend adjustment factors of an instrument (see `adjustments.factors`) are one Parquet file per
+instrument, `adjustments/<instrument id>.parquet`, written whole; the bar files stay as fetched.
+
 On an object store (`s3://bucket/prefix`) the staging catalog is a local temp dir and each finished
 file is uploaded with one PUT, which S3 makes visible atomically: the same guarantee, no rename needed.
 """
@@ -17,6 +20,7 @@ file is uploaded with one PUT, which S3 makes visible atomically: the same guara
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 import shutil
@@ -26,6 +30,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import polars as pl
 import pyarrow as pa
 from nautilus_trader.core.datetime import dt_to_unix_nanos
 from nautilus_trader.model.data import Bar, BarType
@@ -40,6 +45,7 @@ _STAGING = ".staging"
 STALE_STAGING_S = 600.0  # a session's write takes seconds; older staging directories are leftovers
 _EMPTY = "empty"
 _HEAD = "head_timestamps"
+_ADJUSTMENTS = "adjustments"
 # IB stamps definitions with the fetch time and trading hours around the request date.
 _VOLATILE_INSTRUMENT_FIELDS = ("ts_event", "ts_init", "info")
 
@@ -255,6 +261,32 @@ class CatalogStore:
 
     def has_session(self, bar_type: BarType | str, session: TradingSession) -> bool:
         return self.session_file(bar_type, session).exists()
+
+    # -- adjustment factors --------------------------------------------------------------------
+
+    def adjustment_file(self, instrument_id: str) -> Path:
+        return self.path / _ADJUSTMENTS / f"{instrument_id.replace('/', '_')}.parquet"
+
+    def write_adjustment_factors(self, instrument_id: str, factors: pl.DataFrame) -> Path:
+        """Replace the instrument's factor frame (one row per session); atomic like the bar files."""
+        target = self.adjustment_file(instrument_id)
+        buffer = io.BytesIO()
+        factors.write_parquet(buffer)
+        if not self.location.is_local:
+            target.write_bytes(buffer.getvalue())  # one PUT: atomic on an object store
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        temporary.write_bytes(buffer.getvalue())
+        os.replace(temporary, target)
+        return target
+
+    def adjustment_factors(self, instrument_id: str) -> pl.DataFrame | None:
+        """The instrument's stored factor frame, or None when none was computed."""
+        target = self.adjustment_file(instrument_id)
+        if not target.exists():
+            return None
+        return pl.read_parquet(io.BytesIO(target.read_bytes()))
 
     # -- internals ---------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ universe in its own process."""
 import dagster as dg
 
 from ntrader_pipeline.backtest.declarations import BacktestDeclaration
+from ntrader_pipeline.defs.adjustments import build_adjustment_factors_asset, builds_adjustment_factors
 from ntrader_pipeline.defs.backtests import build_backtest_assets
 from ntrader_pipeline.defs.bars import build_bars_assets
 from ntrader_pipeline.defs.checks import build_bar_quality_checks
@@ -38,6 +39,8 @@ def build_assets(
         *build_report_assets(declarations, partitions.instruments),
         build_comparison_asset(declarations),
     ]
+    if builds_adjustment_factors(universe):
+        assets.append(build_adjustment_factors_asset(universe, partitions.instruments))
     return assets, build_bar_quality_checks(universe, partitions, bars)
 
 

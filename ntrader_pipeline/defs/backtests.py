@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field, create_model
 
+from ntrader_pipeline.adjustments.modes import Adjustment
 from ntrader_pipeline.backtest.declarations import (
     BacktestDeclaration,
     BacktestDeclarationError,
@@ -23,6 +24,7 @@ from ntrader_pipeline.backtest.run import (
     declared_code_version,
     run_declared_backtest,
 )
+from ntrader_pipeline.defs.adjustments import ADJUSTMENT_FACTORS
 from ntrader_pipeline.defs.bars import bars_asset_name
 from ntrader_pipeline.defs.instrument_data import instrument_data_dep
 from ntrader_pipeline.defs.resources import StorageResource
@@ -63,6 +65,10 @@ def build_config_class(declaration: BacktestDeclaration, declarations_path: Path
             None if d.risk.max_gross_exposure is None else float(d.risk.max_gross_exposure),
         ),
         "index_instrument": (str, d.index_instrument),
+        "adjustment": (
+            str,
+            Field(default=d.adjustment.value, description="none | splits | splits_and_dividends"),
+        ),
     }
     for key, value in d.parameters.items():
         if key in fields:
@@ -90,6 +96,7 @@ def effective_declaration(
         | {k: values[k] for k in ("commission", "prob_slippage", "random_seed")},
         "risk": {k: values[k] for k in ("max_notional_per_order", "max_gross_exposure")},
         "index_instrument": values["index_instrument"],
+        "adjustment": values["adjustment"],
         "parameters": parameters,
     }
     return declaration_from(f"{declarations_path} (launchpad config)", declaration.name, raw, universe)
@@ -109,7 +116,10 @@ def build_backtest_asset(
         name=backtest_asset_name(declaration.name),
         group_name=BACKTEST_GROUP,
         partitions_def=instrument_partitions,
-        deps=[instrument_data_dep(universe, spec, declaration.index_instrument)],
+        deps=[
+            instrument_data_dep(universe, spec, declaration.index_instrument),
+            *([ADJUSTMENT_FACTORS] if declaration.adjustment is not Adjustment.NONE else []),
+        ],
         code_version=declared_code_version(declaration),
         kinds={"nautilus", "parquet"},
         description=(
@@ -139,6 +149,7 @@ def build_backtest_asset(
                 storage.catalog_store(),
                 storage.backtests_dir,
                 bars_asset_name(spec),
+                max_missing_fraction={i.instrument_id: i.max_missing_fraction for i in universe.instruments},
             )
         except BacktestInputError as exc:
             raise dg.Failure(description=str(exc)) from exc
@@ -152,6 +163,8 @@ def build_backtest_asset(
             metadata={
                 "bars": manifest.bars,
                 "sessions": manifest.sessions,
+                "adjustment": manifest.adjustment,
+                "corporate_actions": len(manifest.corporate_actions),
                 "fills": run.result.fills.height,
                 "trades": run.result.trades.height,
                 "orders_denied": manifest.orders_denied,

@@ -60,6 +60,10 @@ def session_metadata(record: SessionRecord) -> dict[str, object]:
     if record.status is SessionStatus.NOT_LISTED:
         return {"bars": 0, "not_listed": record.detail}
     metadata: dict[str, object] = {"bars": record.bars, "bar_type": record.bar_type, "file": record.file}
+    if record.expected_bars is not None:  # expected vs present: IB sends no bar for a minute without trades
+        metadata["expected_bars"] = record.expected_bars
+        metadata["missing_bars"] = record.missing_bars
+        metadata["longest_gap"] = record.longest_gap
     if record.status is SessionStatus.EMPTY:
         metadata["empty_reason"] = record.detail
     if record.attempts > 1 or record.status is SessionStatus.EMPTY:
@@ -142,6 +146,17 @@ def build_bars_asset(spec: BarSpec, universe: Universe, partitions: BarPartition
         not_listed = sum(1 for m in written.values() if m.get("not_listed"))
         if not_listed:
             metadata["not_listed_sessions"] = not_listed
+        sparse = {k: m for k, m in written.items() if m.get("missing_bars")}
+        if sparse:
+            metadata["sparse_sessions"] = len(sparse)
+            metadata["missing_bars"] = sum(m["missing_bars"] for m in sparse.values())
+            metadata["sparse"] = dg.MetadataValue.md(
+                "| session | bars | expected | missing | longest gap |\n|---|---|---|---|---|\n"
+                + "\n".join(
+                    f"| {k} | {m['bars']} | {m['expected_bars']} | {m['missing_bars']} | {m['longest_gap']} |"
+                    for k, m in sorted(sparse.items())
+                )
+            )
         return dg.MaterializeResult(metadata=metadata)
 
     return _bars

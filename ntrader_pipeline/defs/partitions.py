@@ -4,6 +4,15 @@ The date dimension is the union of the universe's calendars: NYSE alone gives NY
 NYSE holidays excluded); an FX pair or a future adds the weekdays its calendar trades (e.g. US holidays
 for FX, MLK day's short CME session). A date on which an instrument's own calendar has no session (SPY on
 MLK day) is a *closed* partition: materialized with no IB request and no file, and its check says so.
+
+Only closed sessions are offered. A daily partition appears once its window has ended (`end_offset=0`),
+and the windows are days of `PARTITION_TIMEZONE`, UTC+2: the window of key D ends at 22:00 UTC on D,
+which is 17:00 New York in winter and 18:00 in summer — after the close of every calendar the pipeline
+knows (NYSE 16:00 or 13:00 on half days, FX 17:00, CME Globex 17:00 New York). The key is still the
+session's date. So on a weekday the session appears one or two hours after its close (before the 18:30
+nightly schedule), on Saturday the last key is Friday's, and on a holiday it is the session before.
+`end_offset=1` would offer today's session while it trades, and with weekend/holiday exclusions even the
+next one (dagster issue 33551). `ingest.completeness.ensure_closed` refuses a fetch before the close too.
 """
 
 import datetime as dt
@@ -14,11 +23,13 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from ntrader_pipeline.markets.calendars import get_session_calendar
-from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE, nyse_calendar
+from ntrader_pipeline.markets.sessions import nyse_calendar
 from ntrader_pipeline.markets.universe import Universe
 
 DATE_DIMENSION = "date"
 INSTRUMENT_DIMENSION = "instrument"
+# A fixed zone whose midnight (22:00 UTC) is after every known calendar's close; Etc/GMT-2 is UTC+2.
+PARTITION_TIMEZONE = "Etc/GMT-2"
 # The tags Dagster puts a run's partition (or single-run partition range) in; a backfill and
 # `--partition-range` set the range ones. ntrader_pipeline_tests/defs/test_partitions.py pins them against
 # Dagster's own constants, which are not public API.
@@ -83,16 +94,16 @@ class BarPartitions:
 
 
 def build_partitions(universe: Universe, first_session: dt.date) -> BarPartitions:
-    zone = ZoneInfo(EXCHANGE_TIMEZONE)
+    zone = ZoneInfo(PARTITION_TIMEZONE)
     holidays = [
         dt.datetime.combine(d, dt.time(), tzinfo=zone)
         for d in closed_weekdays(first_session, calendar_names(universe))
     ]
-    # end_offset=1 exposes today's session, so the post-close schedule can target it.
+    # end_offset=0: a session is offered once its window (ending after every close) has ended.
     sessions = dg.DailyPartitionsDefinition(
         start_date=first_session.isoformat(),
-        timezone=EXCHANGE_TIMEZONE,
-        end_offset=1,
+        timezone=PARTITION_TIMEZONE,
+        end_offset=0,
         exclusions=["0 0 * * 6", "0 0 * * 0", *holidays],
     )
     instruments = dg.StaticPartitionsDefinition(universe.instrument_ids)

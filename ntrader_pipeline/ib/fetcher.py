@@ -5,9 +5,12 @@
   yearly answer lacks is fetched on its own. Intraday bars: one "1 D" request per session.
 - Every request waits for the cross-process pacing limiter first; a 162 pacing violation that still
   arrives backs off exponentially with jitter before the retry.
-- Outcomes: COMPLETE → bars; EMPTY → an explicitly empty session; FATAL → ContractNotFoundError /
-  InvalidRequestError at once; RETRY exhausted → SessionFetchFailedError naming instrument, session,
-  attempts and IB's last error text.
+- A session is complete when IB answered a request covering it to its end, on a live connection, with
+  no error about it — even with minutes missing (IB sends no TRADES bar for a minute without a trade).
+  An answer cut off by a dropped socket, a timeout or an error is RETRY (ingest/completeness.py).
+- Outcomes: COMPLETE → bars and their coverage; EMPTY → an explicitly empty session; FATAL →
+  ContractNotFoundError / InvalidRequestError at once; RETRY exhausted → SessionFetchFailedError naming
+  instrument, session, attempts and IB's last error text.
 """
 
 from __future__ import annotations
@@ -33,7 +36,12 @@ from ntrader_pipeline.ib.codes import (
     permission_message,
 )
 from ntrader_pipeline.ib.pacing import PacedRequest, PacingLimiter
-from ntrader_pipeline.ingest.completeness import complete_session
+from ntrader_pipeline.ingest.completeness import (
+    SessionCoverage,
+    answered_session,
+    bars_coverage,
+    session_bars,
+)
 from ntrader_pipeline.ingest.errors import (
     ContractNotFoundError,
     FetchError,
@@ -56,12 +64,14 @@ _BAR_SECONDS = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600, "DAY": 86_400, "WEEK": 
 
 @dataclass(frozen=True, slots=True)
 class SessionResult:
-    """A fetched session: its complete bars, or none and IB's reason why there is no data."""
+    """A fetched session: the bars IB answered for it and their coverage (expected vs present), or none
+    and IB's reason why there is no data."""
 
     session: TradingSession
     bars: list[Bar]
     empty_reason: str | None = None
     attempts: int = 1
+    coverage: SessionCoverage | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -200,7 +210,8 @@ class IBFetcher:
             found = self._daily_chunk(spec, bar_spec, chunk)
             for session in chunk:
                 if session.date in found:
-                    yield SessionResult(session, found[session.date])
+                    bars = found[session.date]
+                    yield SessionResult(session, bars, coverage=bars_coverage(bars, bar_spec, session))
                 else:
                     yield self._session_or_error(spec, bar_spec, session)
 
@@ -210,9 +221,10 @@ class IBFetcher:
         for attempt in range(1, self.settings.max_attempts + 1):
             received, errors, alive = self._request(spec, bar_spec, session.close, "1 D")
             bars: list[Bar] = []
+            found: SessionCoverage | None = None
             incomplete = ""
             try:
-                bars = _complete(received, spec, bar_spec, session, errors)
+                bars, found = _answered(received, spec, bar_spec, session, errors, alive)
             except IncompleteSessionError as exc:
                 incomplete = str(exc)
             verdict = classify(
@@ -220,7 +232,14 @@ class IBFetcher:
             )
             self._count(verdict)
             if verdict.outcome is Outcome.COMPLETE:
-                return SessionResult(session, bars, attempts=attempt)
+                if found is not None and not found.is_full:
+                    self._log.info(
+                        "session_sparse",
+                        instrument=spec.instrument_id,
+                        session=session.key,
+                        coverage=found.describe(),
+                    )
+                return SessionResult(session, bars, attempts=attempt, coverage=found)
             if verdict.outcome is Outcome.EMPTY:
                 return SessionResult(session, [], empty_reason=verdict.reason, attempts=attempt)
             if verdict.outcome is Outcome.FATAL:
@@ -268,12 +287,8 @@ class IBFetcher:
             raise self._fatal(verdict, errors, spec, bar_spec, chunk[-1])
         found: dict[dt.date, list[Bar]] = {}
         for session in chunk:
-            try:
-                found[session.date] = complete_session(
-                    received, spec.instrument_id, bar_spec, session, cause="", remedy=""
-                )
-            except IncompleteSessionError:
-                continue
+            if bars := session_bars(received, bar_spec, session):  # a daily bar is whole by itself
+                found[session.date] = bars
         return found
 
     def _request(
@@ -333,18 +348,35 @@ class IBFetcher:
         )
 
 
-def _complete(
+# Messages that say nothing about whether an answer is whole: connectivity restored with data kept,
+# delayed-data notices, and IB's 21xx farm/status warnings.
+_NOT_INTERRUPTIONS = frozenset({1102, 10167, 10168})
+
+
+def _interruption(errors: Sequence[IBError], alive: bool) -> str | None:
+    """Why the request may not have run to its end, or None when IB answered it whole."""
+    if not alive:
+        return "the IB client stopped reading from the gateway (dropped socket or undecodable message)"
+    said = [e for e in errors if e.code not in _NOT_INTERRUPTIONS and not 2100 <= e.code < 2200]
+    return "; ".join(str(e) for e in said) or None
+
+
+def _answered(
     received: list[Bar],
     spec: InstrumentSpec,
     bar_spec: BarSpec,
     session: TradingSession,
     errors: list[IBError],
-) -> list[Bar]:
-    return complete_session(
+    alive: bool,
+) -> tuple[list[Bar], SessionCoverage]:
+    """The session's bars when IB answered the "1 D" request ending at its close (which covers the whole
+    session) to its end; IncompleteSessionError when the answer was cut off."""
+    return answered_session(
         received,
         spec.instrument_id,
         bar_spec,
         session,
+        interrupted=_interruption(errors, alive),
         cause="; ".join(str(e) for e in errors) or "no error message from the gateway",
         remedy="it will be retried on a fresh connection within IB_MAX_ATTEMPTS",
     )

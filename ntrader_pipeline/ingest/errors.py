@@ -46,6 +46,14 @@ class TransientFetchError(FetchError):
     """No answer this time (timeout, lost connection, dead client): a fresh connection may succeed."""
 
 
+class SessionNotClosedError(FetchError):
+    """A session whose close is still in the future was asked for: its bars are not final yet."""
+
+    def __init__(self, message: str, session_key: str | None = None) -> None:
+        super().__init__(message)
+        self.session_key = session_key
+
+
 class SessionFetchFailedError(FetchError):
     """A session still failed after the configured number of attempts; names them and IB's last word."""
 

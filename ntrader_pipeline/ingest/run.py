@@ -4,17 +4,27 @@
 empty, closed or failed), so its caller (the Dagster asset, a script, a test) can record progress while
 the run goes on. A session that cannot be stored is a FAILED record and the run goes on; only a problem
 that stops every session (no gateway, an unknown contract, unreadable files) raises `FetchError`.
+
+A session whose close is still in the future is never fetched: it is a FAILED record naming its close
+time. A stored session records the bars its calendar expects, the bars present and the longest run of
+missing bars (IB sends no TRADES bar for a minute without a trade); missing bars are never filled in.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.ib.fetcher import IBFetcher, SessionResult
-from ntrader_pipeline.ingest.errors import IncompleteSessionError, SessionFetchFailedError
+from ntrader_pipeline.ingest.completeness import SessionCoverage, bars_coverage, ensure_closed
+from ntrader_pipeline.ingest.errors import (
+    IncompleteSessionError,
+    SessionFetchFailedError,
+    SessionNotClosedError,
+)
 from ntrader_pipeline.ingest.file_sessions import FileSessions
 from ntrader_pipeline.logs import get_logger
 from ntrader_pipeline.markets.bar_specs import BarSpec
@@ -42,10 +52,25 @@ class SessionRecord:
     file: str | None = None
     attempts: int = 1
     detail: str | None = None  # the empty reason, the closed reason or the failure
+    expected_bars: int | None = None  # what the exchange calendar expects (WRITTEN sessions)
+    longest_gap: int = 0  # the longest run of consecutive missing bars
 
     @property
     def stored(self) -> bool:
         return self.status is not SessionStatus.FAILED
+
+    @property
+    def missing_bars(self) -> int:
+        return max(0, self.expected_bars - self.bars) if self.expected_bars is not None else 0
+
+    @property
+    def missing_fraction(self) -> float:
+        return self.missing_bars / self.expected_bars if self.expected_bars else 0.0
+
+    @property
+    def sparse(self) -> bool:
+        """Stored with bars missing: IB answered the whole session, but some minutes had no trade."""
+        return self.status is SessionStatus.WRITTEN and self.missing_bars > 0
 
 
 def ingest_sessions(
@@ -54,13 +79,17 @@ def ingest_sessions(
     requested: Mapping[str, Sequence[str]],
     store: CatalogStore,
     ib_fetcher: Callable[[], IBFetcher],
+    *,
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
 ) -> Iterator[SessionRecord]:
     """Fetch and store `requested` ({instrument_id: [dates]}) sessions of `spec` bars.
 
     IB instruments share one fetcher (one connection), opened only when the run has any, and take turns
     session by session, so a pacing wait for one contract does not hold up the others; a file-backed
-    instrument's files are read once for all its sessions.
+    instrument's files are read once for all its sessions. A session that has not closed by `now()` is
+    a FAILED record naming its close time, and nothing is requested for it.
     """
+    instant = now()
     from_ib: dict[str, list[TradingSession]] = {}
     from_files: dict[str, list[TradingSession]] = {}
     for instrument_id, dates in requested.items():
@@ -73,6 +102,8 @@ def ingest_sessions(
             yield SessionRecord(
                 instrument_id, date, SessionStatus.CLOSED, detail=universe.closed_reason(instrument_id, date)
             )
+        sessions, unfinished = _finished_sessions(instrument_id, sessions, instant)
+        yield from unfinished
         if sessions:
             (from_files if instrument.from_files else from_ib)[instrument_id] = sessions
     if from_ib:
@@ -93,6 +124,31 @@ def _take_turns(streams: list[Iterator[SessionRecord]]) -> Iterator[SessionRecor
                 yield next(stream)
             except StopIteration:
                 active.remove(stream)
+
+
+def _finished_sessions(
+    instrument_id: str, sessions: list[TradingSession], now: dt.datetime
+) -> tuple[list[TradingSession], list[SessionRecord]]:
+    """The sessions whose close has passed, and a FAILED record for each that is still to close."""
+    finished: list[TradingSession] = []
+    unfinished: list[SessionRecord] = []
+    for session in sessions:
+        try:
+            ensure_closed(session, instrument_id, now)
+        except SessionNotClosedError as exc:
+            get_logger(__name__).error("session_not_closed", instrument=instrument_id, error=str(exc))
+            unfinished.append(
+                SessionRecord(instrument_id, session.key, SessionStatus.FAILED, detail=str(exc))
+            )
+            continue
+        finished.append(session)
+    return finished, unfinished
+
+
+def _with_coverage(coverage: SessionCoverage | None) -> dict[str, int]:
+    if coverage is None:
+        return {}
+    return {"expected_bars": coverage.expected, "longest_gap": coverage.longest_gap}
 
 
 def _not_provided(
@@ -199,7 +255,14 @@ def _store_ib_result(
             detail=result.empty_reason,
         )
     path = store.write_session_bars(result.bars[0].bar_type, session, result.bars)
-    log.info("session_written", bars=len(result.bars), file=str(path), attempts=result.attempts)
+    coverage = result.coverage
+    log.info(
+        "session_written",
+        bars=len(result.bars),
+        file=str(path),
+        attempts=result.attempts,
+        coverage=coverage.describe() if coverage else None,
+    )
     return SessionRecord(
         instrument_id,
         session.key,
@@ -208,6 +271,7 @@ def _store_ib_result(
         bar_type=bar_type,
         file=str(path),
         attempts=result.attempts,
+        **_with_coverage(coverage),
     )
 
 
@@ -235,4 +299,5 @@ def _file_sessions(
             bars=len(bars),
             bar_type=str(bars[0].bar_type),
             file=str(path),
+            **_with_coverage(bars_coverage(bars, files.source.spec, session)),
         )

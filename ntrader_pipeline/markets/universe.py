@@ -38,7 +38,11 @@ class InstrumentSpec(BaseModel):
     `adjusted: true` (STK) fetches split/dividend adjusted daily bars (IB ADJUSTED_LAST) under their own
     id SYMBOL-ADJ.PRIMARY_EXCHANGE, so they never mix with the unadjusted bars of SYMBOL.PRIMARY_EXCHANGE
     (Nautilus bar types have no "adjusted" price type; a separate id keeps catalog directories, quality
-    checks and backtests apart, and both can be in one universe)."""
+    checks and backtests apart, and both can be in one universe).
+
+    `max_missing_fraction` (0..1) makes the gaps rule blocking for this instrument: a stored session with
+    a larger share of its expected bars missing fails the `bar_quality` check and the backtest gate.
+    Without it, missing bars (IB sends none for a minute without a trade) are reported as a warning."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -51,6 +55,7 @@ class InstrumentSpec(BaseModel):
     multiplier: str | None = Field(default=None, pattern=r"^\d+(\.\d+)?$")
     adjusted: bool = False
     source: FileSource | None = None
+    max_missing_fraction: float | None = Field(default=None, ge=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _fields_fit_the_type(self) -> InstrumentSpec:

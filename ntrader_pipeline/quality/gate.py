@@ -1,4 +1,7 @@
-"""The gate between the catalog and a backtest: every session in the window stored and clean."""
+"""The gate between the catalog and a backtest: every session in the window stored and clean.
+
+A session with minutes missing is clean (backtests run on the bars that exist; none are made up) unless
+the instrument's `max_missing_fraction` is exceeded, which fails the gate naming the session."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.markets.sessions import TradingSession
 from ntrader_pipeline.markets.universe import BarSpec
 from ntrader_pipeline.quality.catalog_quality import MISSING_RULE, check_stored_sessions
+from ntrader_pipeline.quality.session_quality import SessionQuality
 
 _LISTED = 10
 
@@ -29,15 +33,19 @@ def require_clean_sessions(
     asset_hint: str,
     *,
     require_definition: bool = False,
-) -> None:
-    """Raise SessionsNotReadyError naming each missing or failing session (and, with
-    `require_definition`, a missing or unreadable instrument definition); return quietly otherwise."""
-    results = check_stored_sessions(store, instrument_id, spec, sessions)
+    max_missing_fraction: float | None = None,
+) -> list[SessionQuality]:
+    """Raise SessionsNotReadyError naming each missing or failing session (and, with `require_definition`,
+    a missing or unreadable instrument definition); otherwise the results (with their warnings: gaps,
+    split-like jumps)."""
+    results = check_stored_sessions(
+        store, instrument_id, spec, sessions, max_missing_fraction=max_missing_fraction
+    )
     missing = [str(r.session) for r in results if MISSING_RULE in r.failures]
     failing = [r for r in results if not r.passed and MISSING_RULE not in r.failures]
     definition = _definition_problem(store, instrument_id) if require_definition else None
     if not missing and not failing and definition is None:
-        return
+        return results
     bar_type = spec.bar_type(instrument_id)
     problems = [definition] if definition else []
     if missing:

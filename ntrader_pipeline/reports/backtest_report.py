@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from ntrader_pipeline.adjustments.modes import Adjustment
 from ntrader_pipeline.analytics import load_metrics
 from ntrader_pipeline.backtest.artifacts import load_backtest_artifacts
-from ntrader_pipeline.backtest.manifest import read_manifest
+from ntrader_pipeline.backtest.manifest import CorporateActionRecord, read_manifest
 from ntrader_pipeline.reports.html import write_report
-from ntrader_pipeline.reports.inputs import ReportInputs
+from ntrader_pipeline.reports.inputs import ReportEvent, ReportInputs
+
+_NEW_YORK = ZoneInfo("America/New_York")
 
 
 def backtest_report_inputs(directory: Path, title: str) -> ReportInputs:
@@ -40,7 +46,33 @@ def backtest_report_inputs(directory: Path, title: str) -> ReportInputs:
             "catalog_files": [f.model_dump() for f in manifest.catalog_files],
         },
         drawdowns=drawdowns,
+        data_note=adjustment_note(manifest.adjustment, manifest.corporate_actions),
+        events=action_events(manifest.corporate_actions),
     )
+            for a in manifest.corporate_actions
+        ),
+    )
+
+
+def adjustment_note(adjustment: str, actions: Sequence[CorporateActionRecord]) -> str:
+    """What prices the backtest used, and the corporate actions in its window (the header's data note)."""
+    note = f"prices {Adjustment(adjustment).describe()}"
+    if actions:
+        note += "; corporate actions: " + "; ".join(f"{a.date.isoformat()} {a.kind} {a.detail}" for a in actions)
+    return note
+
+
+def action_events(actions: Sequence[CorporateActionRecord]) -> tuple[ReportEvent, ...]:
+    """A chart marker per corporate action, on the first bar of its session."""
+    return tuple(
+        ReportEvent(_session_start(a.date), f"{a.kind} {a.detail}", f"{a.date.isoformat()} {a.kind} {a.detail}")
+        for a in actions
+    )
+
+
+def _session_start(date: dt.date) -> dt.datetime:
+    """Midnight New York of the action's date: the marker goes on that session's first bar."""
+    return dt.datetime.combine(date, dt.time(), tzinfo=_NEW_YORK).astimezone(dt.UTC)
 
 
 def write_backtest_report(directory: Path, title: str, path: Path, *, assets_dir: Path) -> Path:

@@ -62,6 +62,8 @@ def test_committed_file_declares_the_three_strategies() -> None:
         ({"risk": {"max_notional_per_order": -5}}, "risk.max_notional_per_order", "greater than 0"),
         ({"stop_loss": 0.05}, "stop_loss", "Extra inputs are not permitted"),
         ({"bar_spec": "1-FORTNIGHT-LAST"}, "bar_spec", "'1-FORTNIGHT-LAST' is not a bar spec"),
+        ({"adjustment": "dividends"}, "adjustment", "'none', 'splits' or 'splits_and_dividends'"),
+        ({"adjustment": "splits"}, "adjustment", "splits for SPY.ARCA: the universe has no adjusted series"),
     ],
 )
 def test_bad_declaration_names_file_backtest_and_field(tmp_path, change, field, message) -> None:
@@ -71,6 +73,25 @@ def test_bad_declaration_names_file_backtest_and_field(tmp_path, change, field, 
     text = str(error.value)
     assert f"backtests file {path}, backtest 'bad_one'" in text
     assert f"field {field}" in text and message in text
+
+
+def test_an_adjusted_declaration_loads_when_the_universe_has_the_adjusted_series(tmp_path) -> None:
+    universe_file = tmp_path / "universe.yaml"
+    universe_file.write_text(
+        "bar_specs: [1-MINUTE-LAST, 1-DAY-LAST]\ninstruments:\n"
+        "  - {symbol: SPY, primary_exchange: ARCA}\n"
+        "  - {symbol: SPY, primary_exchange: ARCA, adjusted: true}\n"
+    )
+    universe = load_universe(universe_file)
+    path = _write(tmp_path, {"adjusted": {**GOOD, "index_instrument": "SPY.ARCA", "adjustment": "splits"}})
+    (declaration,) = load_declarations(path, universe)
+    assert declaration.adjustment == "splits"
+    assert (
+        load_declarations(_write(tmp_path, {"plain": {**GOOD, "index_instrument": "SPY.ARCA"}}), universe)[
+            0
+        ].adjustment
+        == "none"
+    )
 
 
 def test_file_without_backtests_mapping_is_rejected(tmp_path) -> None:

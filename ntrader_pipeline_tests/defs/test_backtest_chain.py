@@ -58,7 +58,14 @@ def test_backtest_metrics_and_report(ib_resource, spy_window):
     assert manifest["config_hash"] == backtest["config_hash"].value
     assert manifest["data_version"] == backtest["data_version"].value
     assert len(manifest["catalog_files"]) == 4 + 1  # four sessions and the instrument definition
-    assert manifest["quality"] == {"sessions_checked": 4, "sessions_failing": 0, "empty_sessions": 0}
+    assert manifest["quality"] == {
+        "sessions_checked": 4,
+        "sessions_failing": 0,
+        "empty_sessions": 0,
+        "sessions_with_gaps": 0,
+        "missing_bars": 0,
+    }
+    assert (manifest["adjustment"], manifest["corporate_actions"]) == ("none", [])
     metrics = result.asset_materializations_for_node("sma_cross_metrics")[0].metadata
     saved = json.loads((directory / "metrics.json").read_text())
     assert metrics["total_return"].value == pytest.approx(saved["total_return"])

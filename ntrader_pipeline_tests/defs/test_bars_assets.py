@@ -75,7 +75,7 @@ def test_range_run_uses_one_connection_and_writes_each_session(ib_gateway, ib_re
 @pytest.mark.parametrize(
     ("fault", "expected"),
     [
-        (Fault(short_bars=3), "expected 390 bars, received 387"),
+        (Fault(drop=True), "stopped reading from the gateway"),  # a cut-off answer is never stored
         (Fault(error=(200, "No security definition has been found for the request")), "IB error 200"),
     ],
 )
@@ -96,7 +96,7 @@ def test_bad_gateway_answer_fails_the_partition_and_writes_nothing(
 
 
 def test_failed_session_in_a_range_keeps_the_complete_ones(ib_gateway, ib_resource, storage):
-    ib_gateway.faults.set("SPY", Fault(short_bars=1), session=session_for("2024-01-09").date)
+    ib_gateway.faults.set("SPY", Fault(drop=True), session=session_for("2024-01-09").date)
     instance = dg.DagsterInstance.ephemeral()
     result = materialize(
         dg.AssetSelection.assets(MINUTE_BARS),

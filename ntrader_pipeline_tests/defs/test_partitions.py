@@ -1,6 +1,10 @@
 """Partition keys built with Dagster's MultiPartitionKey, and the run tags that carry a partition range."""
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import dagster as dg
+import pytest
 from dagster._core.storage.tags import (  # pinned here only: the package uses no dagster._core import
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
@@ -17,6 +21,8 @@ from ntrader_pipeline.defs.partitions import (
     partition_range_tags,
     split_bar_partition_keys,
 )
+from ntrader_pipeline.markets.calendars import get_session_calendar
+from ntrader_pipeline.markets.sessions import session_for
 from ntrader_pipeline_tests.defs.helpers import code_location
 
 
@@ -70,3 +76,45 @@ def test_partitions_follow_the_universe_given(tmp_path) -> None:
         "daily_sma_report",
         "backtest_comparison",
     }
+
+
+# -- only closed sessions ------------------------------------------------------------------------
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+@pytest.mark.parametrize(
+    ("new_york_time", "last_key"),
+    [
+        ("2024-07-06 12:00", "2024-07-05"),  # Saturday: Friday's session, not Monday's
+        ("2024-07-07 23:59", "2024-07-05"),  # Sunday night
+        ("2024-07-04 12:00", "2024-07-03"),  # Independence Day: the half day before, not the 5th
+        ("2024-07-05 09:00", "2024-07-03"),  # a weekday before the open
+        ("2024-07-05 15:59", "2024-07-03"),  # ... before the close
+        ("2024-07-05 16:01", "2024-07-03"),  # just after the close: not yet (window ends 18:00 EDT)
+        ("2024-07-05 18:01", "2024-07-05"),  # the session is offered (before the 18:30 nightly run)
+        ("2024-01-05 15:59", "2024-01-04"),  # winter: the window ends 17:00 EST
+        ("2024-01-05 17:01", "2024-01-05"),
+        ("2024-07-03 12:59", "2024-07-02"),  # half day (13:00 close), before the close
+        ("2024-07-03 13:01", "2024-07-02"),  # ... after it: offered only once the window ends
+        ("2024-07-03 18:01", "2024-07-03"),
+        ("2024-11-29 12:00", "2024-11-27"),  # day after Thanksgiving (half day) before its 13:00 close
+    ],
+)
+def test_partitions_offer_only_sessions_that_have_closed(new_york_time, last_key) -> None:
+    settings, universe, _ = code_location()
+    sessions = build_partitions(universe, settings.ntrader.first_session).sessions
+    now = dt.datetime.strptime(new_york_time, "%Y-%m-%d %H:%M").replace(tzinfo=NEW_YORK)
+    keys = sessions.get_partition_keys(current_time=now)
+    assert keys[-1] == last_key
+    for key in keys[-3:]:  # every offered session has closed by `now`
+        assert session_for(key).close <= now
+
+
+def test_every_calendar_closes_before_its_partition_appears() -> None:
+    """The window of key D ends at 22:00 UTC on D: after NYSE, FX 24x5 and CME closes, summer and winter."""
+    for name in ("NYSE", "FX24x5", "CME"):
+        calendar = get_session_calendar(name)
+        for session in calendar.sessions_between("2024-01-02", "2024-12-31"):
+            window_end = dt.datetime.combine(session.date, dt.time(22), tzinfo=dt.UTC)
+            assert session.close <= window_end, (name, session.key)

@@ -1,5 +1,7 @@
 """Each gateway fault → its outcome through the real client: retried to success, an explicitly empty
-session, or a failure naming instrument, session, attempts and IB's last error. Nothing partial stored."""
+session, or a failure naming instrument, session, attempts and IB's last error. A cut-off answer is never
+stored; an answer IB ran to its end is stored even when minutes are missing (`short_bars` models minutes
+without trades at the session's end: stored, with its coverage, never filled in)."""
 
 import time
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ class Case:
     outcome: str  # "complete", "empty" or the exception class expected
     requests: int  # historical requests the gateway saw
     message: tuple[str, ...] = ()
+    bars: int = 390  # bars stored when the outcome is "complete"
 
 
 CASES = {
@@ -58,10 +61,13 @@ CASES = {
     ),
     "slow_answer_once": Case(Fault(delay=REQUEST_TIMEOUT_S + 1, times=1), "complete", 2),
     "malformed_once": Case(Fault(malformed=True, times=1), "complete", 2),
-    "short_bars_once": Case(Fault(short_bars=5, times=1), "complete", 2),
-    "short_bars_always": Case(
-        Fault(short_bars=5), "SessionFetchFailedError", ATTEMPTS,
-        (f"after {ATTEMPTS} attempts", "expected 390 bars, received 385"),
+    "short_bars_once": Case(Fault(short_bars=5, times=1), "complete", 1, bars=385),
+    "short_bars_always": Case(Fault(short_bars=5), "complete", 1, bars=385),
+    "no_bar_at_all": Case(Fault(short_bars=390), "SessionFetchFailedError", ATTEMPTS,
+        (f"after {ATTEMPTS} attempts", "cut off", "0 of 390 bars")),
+    "drop_after_sparse": Case(
+        Fault(drop=True, short_bars=5), "SessionFetchFailedError", ATTEMPTS,
+        ("SPY.ARCA 1-MINUTE-LAST session 2024-01-04", "stopped reading from the gateway"),
     ),
 }  # fmt: skip
 
@@ -105,9 +111,12 @@ def test_fault_outcome(name, ib_gateway, fault_settings):
     spy_requests = [r for r in ib_gateway.requests.historical_requests() if r.symbol == "SPY"]
     assert len(spy_requests) == case.requests + 1
     if outcome == "complete":
-        assert result is not None and len(result.bars) == 390
-        assert len({b.ts_init for b in result.bars}) == 390  # no duplicate bar
+        assert result is not None and len(result.bars) == case.bars
+        assert len({b.ts_init for b in result.bars}) == case.bars  # no duplicate bar, none made up
         assert result.attempts == case.requests
+        assert result.coverage is not None
+        assert (result.coverage.expected, result.coverage.present) == (390, case.bars)
+        assert result.coverage.longest_gap == 390 - case.bars
     assert len(after.bars) == 390
 
 

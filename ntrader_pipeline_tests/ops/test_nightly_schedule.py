@@ -70,3 +70,16 @@ def test_holiday_names_come_from_the_calendar() -> None:
     assert holiday_name(dt.date(2024, 12, 25)) == "Christmas"
     assert holiday_name(dt.date(2025, 1, 9)) == "an unscheduled NYSE closure"  # national day of mourning
     assert holiday_name(dt.date(2024, 7, 5)) is None
+
+
+def test_the_nightly_session_is_an_offered_partition_at_the_tick() -> None:
+    """Partitions appear only after the close (18:00 New York in summer, 17:00 in winter); the 18:30
+    tick's session is already among them, in both seasons and after a half day."""
+    sessions = defs.resolve_assets_def("bars_1_minute").partitions_def.get_partitions_def_for_dimension(
+        "date"
+    )
+    for year, month, day in ((2024, 1, 5), (2024, 7, 5), (2024, 7, 3), (2024, 11, 29)):
+        tick = dt.datetime(year, month, day, 18, 30, tzinfo=NEW_YORK)
+        offered = sessions.get_partition_keys(current_time=tick)
+        for request in evaluate(year, month, day).run_requests:
+            assert request.partition_key.split("|")[0] == offered[-1]

@@ -7,6 +7,7 @@ import pytest
 from plotly.offline import get_plotlyjs
 
 from ntrader_pipeline.analytics import compute_metrics
+from ntrader_pipeline.backtest.manifest import CorporateActionRecord
 from ntrader_pipeline.reports import (
     ReportConfig,
     ReportInputs,
@@ -15,6 +16,7 @@ from ntrader_pipeline.reports import (
     render_report_html,
     write_report,
 )
+from ntrader_pipeline.reports.backtest_report import action_events, adjustment_note
 from ntrader_pipeline_tests.analytics.sample_backtest import (
     STARTING_CASH,
     empty_fills,
@@ -151,3 +153,18 @@ def test_invalid_config_is_rejected(arguments: dict[str, object]) -> None:
 def test_config_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         ReportConfig().height = 10  # type: ignore[misc]
+
+
+def test_report_states_the_adjustment_and_marks_corporate_actions(inputs: ReportInputs) -> None:
+    actions = [CorporateActionRecord(date=dt.date(2024, 1, 3), kind="split", detail="4:1")]
+    adjusted = dataclasses.replace(
+        inputs, data_note=adjustment_note("splits", actions), events=action_events(actions)
+    )
+    page = _without_plotly_js(render_report_html(adjusted))
+    assert "prices split-adjusted (earlier prices ÷ split ratio" in page
+    assert "corporate actions: 2024-01-03 split 4:1" in page
+    assert "2024-01-03 split 4:1" in page.split("corporate actions:", 1)[1]  # the chart marker's hover text
+    unadjusted = _without_plotly_js(
+        render_report_html(dataclasses.replace(inputs, data_note=adjustment_note("none", [])))
+    )
+    assert "prices unadjusted" in unadjusted and "corporate actions" not in unadjusted
