@@ -49,24 +49,24 @@ def backtest_report_inputs(directory: Path, title: str) -> ReportInputs:
         data_note=adjustment_note(manifest.adjustment, manifest.corporate_actions),
         events=action_events(manifest.corporate_actions),
     )
-            for a in manifest.corporate_actions
-        ),
-    )
+
+
+def _action_text(action: CorporateActionRecord) -> str:
+    return f"{action.date.isoformat()} {action.kind} {action.detail}"
 
 
 def adjustment_note(adjustment: str, actions: Sequence[CorporateActionRecord]) -> str:
     """What prices the backtest used, and the corporate actions in its window (the header's data note)."""
     note = f"prices {Adjustment(adjustment).describe()}"
     if actions:
-        note += "; corporate actions: " + "; ".join(f"{a.date.isoformat()} {a.kind} {a.detail}" for a in actions)
+        note += "; corporate actions: " + "; ".join(_action_text(a) for a in actions)
     return note
 
 
 def action_events(actions: Sequence[CorporateActionRecord]) -> tuple[ReportEvent, ...]:
     """A chart marker per corporate action, on the first bar of its session."""
     return tuple(
-        ReportEvent(_session_start(a.date), f"{a.kind} {a.detail}", f"{a.date.isoformat()} {a.kind} {a.detail}")
-        for a in actions
+        ReportEvent(_session_start(a.date), f"{a.kind} {a.detail}", _action_text(a)) for a in actions
     )
 
 
