@@ -39,6 +39,7 @@ FREE_FORM = {
     "IB_PACING_DB": "a file path; SQLite creates it",
     "NTRADER_ARTIFACTS": "a directory path, created on first write",
     "NTRADER_REPORTS": "a directory path, created on first write",
+    "NTRADER_LOGS": "a directory path, created on first write",
     "NTRADER_UNIVERSE": "a file path; the file's content is validated at load, naming file, entry and field",
     "NTRADER_BACKTESTS": "a file path; validated at load against the universe",
     "DAGSTER_HOME": "Dagster's own variable: the instance directory",

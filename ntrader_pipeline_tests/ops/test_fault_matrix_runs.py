@@ -285,7 +285,13 @@ def test_sigterm_mid_range_fails_the_run_and_keeps_the_written_sessions_recorded
     stopped_s = time.monotonic() - sent
     assert terminated.returncode != 0
     wait_until(lambda: not any(alive(k) for k in kids), STOP_BOUND_S, f"step processes {kids} to stop")
-    assert "the run was interrupted (SIGTERM or SIGINT)" in cli.log("terminated")
+    # The step's own words when its handler saw the signal first; Dagster's when the executor passed the
+    # interrupt on before the step installed its handler (seen on a loaded machine). Either way it stopped.
+    said = cli.log("terminated")
+    assert any(
+        text in said
+        for text in ("the run was interrupted (SIGTERM or SIGINT)", "DagsterExecutionInterruptedError")
+    ), said[-2000:]
 
     written = session_files(cli.catalog)
     assert STOP_AFTER_FILES <= len(written) < len(sessions_between(FIRST, LAST))

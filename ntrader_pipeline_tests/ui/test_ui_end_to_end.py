@@ -88,15 +88,13 @@ def _screenshot_running_backfill(
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            page.goto(f"{ui.ui_url}/overview/backfills/{backfill_id}", timeout=PAGE_TIMEOUT_MS)
-            with contextlib.suppress(PlaywrightTimeout):
-                page.get_by_role("button", name="Skip").click(timeout=COMMUNITY_DIALOG_TIMEOUT_MS)
-            page.get_by_text("UI end-to-end: demo window").first.wait_for(timeout=PAGE_TIMEOUT_MS)
             deadline = time.monotonic() + PAGE_TIMEOUT_MS / 1000
             while not graphql.backfill_runs(backfill_id) and time.monotonic() < deadline:
                 time.sleep(1)
-            page.reload(timeout=PAGE_TIMEOUT_MS)
-            page.get_by_text("UI end-to-end: demo window").first.wait_for(timeout=PAGE_TIMEOUT_MS)
+            page.goto(f"{ui.ui_url}/overview/backfills/{backfill_id}", timeout=PAGE_TIMEOUT_MS)
+            with contextlib.suppress(PlaywrightTimeout):
+                page.get_by_role("button", name="Skip").click(timeout=COMMUNITY_DIALOG_TIMEOUT_MS)
+            page.wait_for_load_state("networkidle", timeout=PAGE_TIMEOUT_MS)
             status = graphql.backfill_status(backfill_id)
             page.screenshot(path=path)
         finally:
