@@ -12,6 +12,7 @@ illiquid ILLQ.NASDAQ (listed 2023-09-12, ~30 % of minutes without a trade, halte
 | 4   | missing market-data permission | the run fails after one request, at once, naming what to check  |
 | 5   | a session that has not closed  | not offered as a partition; a fetch of it sends nothing         |
 | 6   | 4:1 split                      | flagged; the `splits` backtest reads no jump, `none` reads ~4x  |
+| 6b  | adjusted twin, minute bars     | fails without a request: adjusted series are daily only         |
 """
 
 from __future__ import annotations
@@ -380,6 +381,24 @@ def test_row6_split_is_flagged_and_only_the_unadjusted_backtest_jumps(
     before = stored.read_session_bars(ILLQ_MINUTES, session_for("2024-02-14"))[-1].close.as_double()
     after = stored.read_session_bars(ILLQ_MINUTES, session_for("2024-02-15"))[0].close.as_double()
     assert before / after == pytest.approx(4.0, rel=0.05)
+
+
+def test_row6b_the_adjusted_twin_has_no_minute_partitions_to_fetch(
+    ib_gateway, ib_resource, storage, scenario_assets
+):
+    """The adjusted twin's 1-minute partitions (a backfill of every minute partition reaches them): they
+    fail without a request, saying that adjusted series are daily only and how to get adjusted minutes,
+    not to add a bar spec the universe already has."""
+    result = materialize(
+        dg.AssetSelection.assets(MINUTE_BARS), ib_resource, storage, assets=scenario_assets,
+        partition_range=(f"2024-02-14|{ILLQ_ADJ}", f"2024-02-15|{ILLQ_ADJ}"),
+    )  # fmt: skip
+    assert not result.success
+    assert not [r for r in ib_gateway.requests.all() if r.message_id in (20, 87)]
+    message = result.failure_data_for_node("bars_1_minute").error.message
+    assert f"{ILLQ_ADJ} has no 1-MINUTE-LAST bars (an adjusted series is daily only" in message
+    assert f"fetch {ILLQ}'s and declare the backtest with `adjustment: splits`" in message
+    assert "add the bar spec" not in message
 
 
 def test_universe_declares_the_scenario_instruments(tmp_path):
