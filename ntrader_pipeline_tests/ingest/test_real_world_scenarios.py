@@ -7,6 +7,7 @@ illiquid ILLQ.NASDAQ (listed 2023-09-12, ~30 % of minutes without a trade, halte
 |-----|--------------------------------|-----------------------------------------------------------------|
 | 1   | sparse session                 | stored, its gaps in the metadata; the check warns and passes    |
 | 1b  | sparse session, blocking rule  | the check fails naming session, missing fraction and threshold  |
+| 1c  | sparse, blocking, backtest     | the backtest is refused naming sessions; remedy: the threshold  |
 | 2   | halt                           | stored and flagged, longest gap >= the halt's 25 minutes        |
 | 3   | pre-listing sessions           | NOT_LISTED without a request each: one head-timestamp request   |
 | 4   | missing market-data permission | the run fails after one request, at once, naming what to check  |
@@ -147,6 +148,36 @@ def test_row1b_blocking_threshold_fails_naming_session_fraction_and_threshold(
     assert f"session {date} fails session_gaps" in failed
     assert f"{missing} of {SESSION_MINUTES} bars missing ({missing / SESSION_MINUTES:.1%})" in failed
     assert "more than max_missing_fraction 10.0%" in failed
+
+
+def test_row1c_blocking_threshold_refuses_the_backtest_without_suggesting_a_refetch(
+    ib_gateway, ib_resource, storage, tmp_path
+):
+    """With `max_missing_fraction: 0.1`, a backtest over ILLQ's sparse sessions is refused naming each
+    session with its missing share; the remedy is the threshold or the window, not a re-fetch (IB would
+    answer the same)."""
+    assets = _write_code_location(tmp_path, max_missing_fraction=0.1)
+    first, last = SPLIT_WINDOW
+    for instrument in (ILLQ, SPY):
+        fetched = materialize(
+            dg.AssetSelection.assets(MINUTE_BARS), ib_resource, storage, assets=assets,
+            partition_range=(f"{first}|{instrument}", f"{last}|{instrument}"),
+        )  # fmt: skip
+        # stored (IB answered every session); the blocking check fails for ILLQ only
+        assert fetched.asset_materializations_for_node("bars_1_minute")[-1].metadata["sessions"].value == 6
+        (evaluation,) = check_evaluations(fetched)
+        assert evaluation.passed is (instrument == SPY)
+    result = materialize(
+        dg.AssetSelection.assets(MINUTE_VERSION, "split_none_backtest"), ib_resource, storage,
+        assets=assets, partition_key=ILLQ,
+    )  # fmt: skip
+    assert not result.success
+    message = result.failure_data_for_node("split_none_backtest").error.message
+    assert "6 sessions fail the quality rules" in message
+    assert f"{ILLQ_MINUTES} session 2024-02-15 fails session_gaps" in message
+    assert "more than max_missing_fraction 10.0%" in message
+    assert "raise the instrument's max_missing_fraction in the universe" in message
+    assert "(re-fetch failing ones)" not in message
 
 
 # -- row 2: a halt ------------------------------------------------------------------------------------
