@@ -154,15 +154,24 @@ def _with_coverage(coverage: SessionCoverage | None) -> dict[str, int]:
 def _not_provided(
     universe: Universe, instrument: InstrumentSpec, spec: BarSpec, dates: Sequence[str]
 ) -> Iterator[SessionRecord]:
-    provided = (
-        f"its file source has {instrument.source.bar_spec}"
-        if instrument.source
-        else f"IB instruments fetch {', '.join(str(s) for s in universe.bar_specs)}"
-    )
+    if instrument.adjusted and spec.is_intraday:
+        # the bar spec is in the universe; adding it again cannot help
+        reason = "an adjusted series is daily only (IB's ADJUSTED_LAST)"
+        remedy = (
+            f"leave this partition out; for adjusted {spec} bars, fetch {instrument.ib_instrument_id}'s "
+            "and declare the backtest with `adjustment: splits` or `splits_and_dividends`"
+        )
+    else:
+        reason = (
+            f"its file source has {instrument.source.bar_spec}"
+            if instrument.source
+            else f"IB instruments fetch {', '.join(str(s) for s in universe.bar_specs)}"
+        )
+        remedy = "add the bar spec to the universe or leave this partition out"
     for date in dates:
         detail = (
-            f"{instrument.instrument_id} has no {spec} bars ({provided}): session {date} cannot be "
-            f"materialized; add the bar spec to the universe or leave this partition out"
+            f"{instrument.instrument_id} has no {spec} bars ({reason}): session {date} cannot be "
+            f"materialized; {remedy}"
         )
         yield SessionRecord(instrument.instrument_id, date, SessionStatus.FAILED, detail=detail)
 

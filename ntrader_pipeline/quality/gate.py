@@ -16,7 +16,7 @@ from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.markets.sessions import TradingSession
 from ntrader_pipeline.markets.universe import BarSpec
 from ntrader_pipeline.quality.catalog_quality import MISSING_RULE, check_stored_sessions
-from ntrader_pipeline.quality.session_quality import SessionQuality
+from ntrader_pipeline.quality.session_quality import GAPS_RULE, SessionQuality
 
 _LISTED = 10
 
@@ -56,10 +56,21 @@ def require_clean_sessions(
     if failing:
         shown = "; ".join(r.describe() for r in failing[:_LISTED])
         problems.append(f"{len(failing)} sessions fail the quality rules: {shown}")
+    remedies = []
+    if missing or definition or any(set(r.failures) - {GAPS_RULE} for r in failing):
+        remedies.append(f"Materialize {asset_hint} for those partitions (re-fetch failing ones) and rerun.")
+    if any(GAPS_RULE in r.failures for r in failing):
+        # a re-fetch brings the same answer: IB sends no bar for a minute without a trade
+        remedies.append(
+            f"Sessions failing {GAPS_RULE} are as IB answered them (no bar for a minute without a trade): "
+            "re-fetching does not fill them; raise the instrument's max_missing_fraction in the universe "
+            "or move the backtest's window past them."
+        )
     raise SessionsNotReadyError(
         f"backtest of {bar_type} over {sessions[0].key}..{sessions[-1].key} cannot run: "
         + "; ".join(problems)
-        + f". Materialize {asset_hint} for those partitions (re-fetch failing ones) and rerun."
+        + ". "
+        + " ".join(remedies)
     )
 
 

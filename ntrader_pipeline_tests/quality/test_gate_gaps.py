@@ -46,6 +46,9 @@ def test_above_max_missing_fraction_the_gate_names_session_fraction_and_threshol
     assert "1 sessions fail the quality rules" in text
     assert "session 2024-01-03 fails session_gaps (60 of 390 bars missing (15.4%), longest gap 60" in text
     assert "more than max_missing_fraction 10.0%" in text
+    # re-fetching brings the same answer: the remedy is the threshold or the window
+    assert "re-fetch" not in text.replace("re-fetching does not fill them", "")
+    assert "raise the instrument's max_missing_fraction in the universe" in text
     require_clean_sessions(
         sparse_store, "SPY.ARCA", MINUTE, SESSIONS, "bars_1_minute", max_missing_fraction=0.2
     )
