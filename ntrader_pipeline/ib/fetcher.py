@@ -394,9 +394,10 @@ def _paced(spec: InstrumentSpec, bar_spec: BarSpec, end_utc: dt.datetime, durati
 
 
 def _yearly_requests_fit(spec: InstrumentSpec) -> bool:
-    """Plain stock bars can be asked for a year at a time; continuous futures and adjusted series are
-    served only up to now (see ib/requests.py), so they keep one request per session."""
-    return spec.sec_type == "STK" and not spec.adjusted
+    """Daily stock bars are asked for a year of sessions at a time. An adjusted series is served only up
+    to now (see ib/requests.py), so its request reaches from now back over the year: still one request
+    per year, not one per session. Continuous futures keep one request per session."""
+    return spec.sec_type == "STK"
 
 
 def _year_chunks(sessions: list[TradingSession]) -> Iterator[list[TradingSession]]:

@@ -142,3 +142,16 @@ def test_unknown_contract_is_named_at_first_fetch(ib_settings, spec):
     with IBConnection(ib_settings) as connection, pytest.raises(ContractNotFoundError) as error:
         connection.fetch_instrument(spec)
     assert spec.instrument_id in str(error.value) and "200" in str(error.value)
+
+
+def test_an_adjusted_daily_range_is_one_request_up_to_now(ib_gateway, ib_settings):
+    """IB serves ADJUSTED_LAST only up to now; a range of sessions is still one request per year (from now
+    back over the year), not one per session."""
+    from ntrader_pipeline.ib.fetcher import IBFetcher
+
+    sessions = SPY.calendar.sessions_between("2024-01-02", "2024-03-28")
+    with IBFetcher(ib_settings.model_copy(update={"request_timeout_s": 60.0})) as fetcher:
+        results = list(fetcher.sessions(SPY_ADJ, DAY, sessions))
+    assert [len(r.bars) for r in results] == [1] * len(sessions)
+    adjusted = [r for r in ib_gateway.requests.historical_requests() if r.what_to_show == "ADJUSTED_LAST"]
+    assert len(adjusted) == 1 and adjusted[0].end_date_time == ""
