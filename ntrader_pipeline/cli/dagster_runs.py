@@ -12,40 +12,59 @@ import dagster as dg
 from ntrader_pipeline.cli.console import polled
 from ntrader_pipeline.defs.partitions import partition_range_tags
 
+_FLAGS = ("empty_reason", "closed", "not_listed")
+
+
+@dataclass(frozen=True)
+class StoredPartition:
+    bars: int
+    flagged: bool  # stored with a note: IB had no data, closed, not listed, or minutes missing
+
 
 @dataclass
 class RunProgress:
-    """What one run has materialized so far: distinct (asset, partition) pairs and their bars."""
+    """What one run has materialized so far: each distinct (asset, partition) with its bars and flag."""
 
     run_id: str
-    partitions: set[tuple[str, str | None]] = field(default_factory=set)
-    bars: int = 0
-    flagged: int = 0  # sessions stored with a note: IB had no data, closed, not listed, gaps
+    stored: dict[tuple[str, str], StoredPartition] = field(default_factory=dict)
+
+    @property
+    def partitions(self) -> set[tuple[str, str]]:
+        return set(self.stored)
+
+    @property
+    def bars(self) -> int:
+        return sum(p.bars for p in self.stored.values())
+
+    @property
+    def flagged(self) -> int:
+        return sum(p.flagged for p in self.stored.values())
+
+    def of_instrument(self, instrument_id: str) -> RunProgress:
+        """The partitions of one instrument (keys `date|instrument`, or the instrument itself)."""
+        mine = {k: p for k, p in self.stored.items() if k[1].rsplit("|", 1)[-1] == instrument_id}
+        return RunProgress(self.run_id, mine)
 
     def read(self, instance: dg.DagsterInstance) -> None:
-        seen: set[tuple[str, str | None]] = set()
-        session_bars: dict[str, int] = {}  # per asset, from per-session events
-        range_bars: dict[str, int] = {}  # per asset, from a range's result (the same on each partition)
-        flagged = 0
+        stored: dict[tuple[str, str], StoredPartition] = {}
         for entry in instance.all_logs(self.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
             event = entry.dagster_event
             if event is None:
                 continue
             materialization = event.step_materialization_data.materialization
-            asset = materialization.asset_key.to_user_string()
-            if materialization.partition is None or (asset, materialization.partition) in seen:
+            if materialization.partition is None:
                 continue
-            seen.add((asset, materialization.partition))
+            key = (materialization.asset_key.to_user_string(), materialization.partition)
             metadata = materialization.metadata
-            bars = int(metadata["bars"].value) if "bars" in metadata else 0
-            if "sessions" in metadata:
-                range_bars[asset] = bars
-            else:
-                session_bars[asset] = session_bars.get(asset, 0) + bars
-            flagged += any(k in metadata for k in ("empty_reason", "closed", "not_listed", "missing_minutes"))
-        assets = set(session_bars) | set(range_bars)
-        self.bars = sum(session_bars[a] if a in session_bars else range_bars[a] for a in assets)
-        self.partitions, self.flagged = seen, flagged
+            # a range run records each session as it is written, then its summary (`sessions` > 1, the
+            # run's totals) on every partition: the first event of a partition is its own
+            if key in stored:
+                continue
+            summary = "sessions" in metadata and int(metadata["sessions"].value) > 1
+            bars = 0 if summary or "bars" not in metadata else int(metadata["bars"].value)
+            missing = int(metadata["missing_bars"].value) if "missing_bars" in metadata else 0
+            stored[key] = StoredPartition(bars, any(k in metadata for k in _FLAGS) or missing > 0)
+        self.stored = stored
 
 
 def run_job(
@@ -88,11 +107,13 @@ def fetch_range(
     end: str,
     asset_keys: Sequence[dg.AssetKey],
     *,
+    last_instrument_id: str | None = None,
     on_progress: Callable[[RunProgress], None] | None = None,
     extra_tags: Mapping[str, str] | None = None,
 ) -> tuple[dg.ExecuteInProcessResult, RunProgress]:
-    """One run of `market_data_job` over `start`..`end` of one instrument (a single-run backfill)."""
-    tags = {**partition_range_tags(start, end, instrument_id), **(extra_tags or {})}
+    """One run of `market_data_job` over `start`..`end` of one instrument (a single-run backfill), or of
+    the universe's instruments from `instrument_id` to `last_instrument_id` (they take turns in it)."""
+    tags = {**partition_range_tags(start, end, instrument_id, last_instrument_id), **(extra_tags or {})}
     return run_job(
         defs, "market_data_job", instance, on_progress=on_progress, tags=tags, asset_selection=asset_keys
     )

@@ -22,7 +22,9 @@ from ntrader_pipeline.cli.console import advance, console, logs_to_file, progres
 from ntrader_pipeline.cli.dagster_runs import RunProgress, failure_message, fetch_range, run_job
 from ntrader_pipeline.cli.fetch import session_keys
 from ntrader_pipeline.defs import build_definitions
+from ntrader_pipeline.defs.adjustments import ADJUSTMENT_FACTORS
 from ntrader_pipeline.defs.backtests import backtest_asset_name
+from ntrader_pipeline.defs.sensors import backtest_chain_keys
 from ntrader_pipeline.gateway import EmbeddedGateway
 from ntrader_pipeline.logs import configure_logging
 from ntrader_pipeline.markets.bar_specs import bars_asset_name
@@ -65,17 +67,19 @@ def run_demo(settings: Settings, start: str, end: str) -> tuple[list[FetchSummar
     instance = dg.DagsterInstance.get()
     _release_orphaned_demo_runs(instance)
     keys = session_keys(universe, settings, start, end)
-    fetched = []
+    stored = RunProgress(run_id="demo")
     with progress_bars() as bars:
-        for instrument_id in universe.instrument_ids:
-            asset_keys = _bars_assets(universe, instrument_id)
-            task = bars.add_task(f"fetch {instrument_id}", total=len(keys) * len(asset_keys), detail="")
+        for asset, instruments in _fetch_runs(universe):
+            task = bars.add_task(f"fetch {asset} ({len(instruments)})", total=len(keys) * len(instruments),
+                                 detail="")  # fmt: skip
             result, state = fetch_range(
-                defs, instance, instrument_id, keys[0], keys[-1], asset_keys,
-                on_progress=advance(bars, task), extra_tags={DEMO_TAG: "true"},
+                defs, instance, instruments[0], keys[0], keys[-1], [dg.AssetKey(asset)],
+                last_instrument_id=instruments[-1], on_progress=advance(bars, task),
+                extra_tags={DEMO_TAG: "true"},
             )  # fmt: skip
-            _check(result, f"bars of {instrument_id}")
-            fetched.append(FetchSummary(instrument_id, state))
+            _check(result, f"{asset} of {', '.join(instruments)}")
+            stored.stored.update(state.stored)
+        fetched = [FetchSummary(i, stored.of_instrument(i)) for i in universe.instrument_ids]
         reports = _backtests(defs, instance, universe, declarations, start, end, bars)
         task = bars.add_task("comparison report", total=1, detail="")
         comparison, _ = run_job(defs, "comparison_job", instance, on_progress=advance(bars, task),
@@ -87,11 +91,21 @@ def run_demo(settings: Settings, start: str, end: str) -> tuple[list[FetchSummar
     return fetched, reports
 
 
-def _bars_assets(universe: Universe, instrument_id: str) -> list[dg.AssetKey]:
-    instrument = universe.instrument(instrument_id)
-    return [
-        dg.AssetKey(bars_asset_name(s)) for s in universe.all_bar_specs if universe.provides(instrument, s)
-    ]
+def _fetch_runs(universe: Universe) -> list[tuple[str, list[str]]]:
+    """(bars asset, instruments) per fetch run: each asset over every instrument that provides it in one
+    run, where the instruments take turns, when they are consecutive in the universe's order (a range of
+    partition keys covers the instruments between its ends); else one run per instrument."""
+    ids = universe.instrument_ids
+    runs = []
+    for spec in universe.all_bar_specs:
+        providing = [i for i in ids if universe.provides(universe.instrument(i), spec)]
+        if not providing:
+            continue
+        first = ids.index(providing[0])
+        consecutive = providing == ids[first : first + len(providing)]
+        groups = [providing] if consecutive else [[i] for i in providing]
+        runs += [(bars_asset_name(spec), group) for group in groups]
+    return runs
 
 
 def _backtests(
@@ -117,6 +131,7 @@ def _backtests(
         result, _ = run_job(
             defs, "backtests_job", instance, on_progress=_chain_progress(bars, task, done),
             partition_key=instrument_id, run_config=run_config, tags={DEMO_TAG: "true"},
+            asset_selection=backtest_chain_keys(declarations, instrument_id),
         )  # fmt: skip
         _check(result, f"backtests of {instrument_id}")
         done += expected
@@ -128,10 +143,10 @@ def _backtests(
 
 
 def _chain_progress(bars: Progress, task: TaskID, base: int) -> Callable[[RunProgress], None]:
-    """Counts the backtest chain's assets (not the data-version asset the job also materializes)."""
+    """Counts the backtest chain's assets (not the data versions or factors the run also materializes)."""
 
     def update(state: RunProgress) -> None:
-        chain = [a for a, _ in state.partitions if not a.endswith("_version")]
+        chain = [a for a, _ in state.partitions if not a.endswith("_version") and a != ADJUSTMENT_FACTORS]
         bars.update(task, completed=base + len(chain))
 
     return update

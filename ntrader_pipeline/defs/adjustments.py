@@ -11,6 +11,7 @@ from ntrader_pipeline.adjustments.factors import corporate_actions
 from ntrader_pipeline.adjustments.refresh import DAILY, refresh_adjustment_factors
 from ntrader_pipeline.backtest.declarations import adjusted_twin
 from ntrader_pipeline.defs.bars import bars_asset_name
+from ntrader_pipeline.defs.instrument_data import INSTRUMENT_DATA_GROUP
 from ntrader_pipeline.defs.partitions import INSTRUMENT_DIMENSION
 from ntrader_pipeline.defs.resources import StorageResource
 from ntrader_pipeline.markets.universe import Universe
@@ -27,7 +28,9 @@ def build_adjustment_factors_asset(
 ) -> dg.AssetsDefinition:
     @dg.asset(
         name=ADJUSTMENT_FACTORS,
-        group_name="market_data",
+        # beside the data versions: prepared from stored bars for the backtests (the market-data job's
+        # assets are all session × instrument partitioned; this one is per instrument)
+        group_name=INSTRUMENT_DATA_GROUP,
         partitions_def=instrument_partitions,
         deps=[
             dg.AssetDep(

@@ -59,11 +59,15 @@ def _dimensions(key: str) -> dict[str, str]:
     return dict(key.keys_by_dimension)
 
 
-def partition_range_tags(first_date: str, last_date: str, instrument_id: str) -> dict[str, str]:
-    """Tags that make one run cover `first_date`..`last_date` of one instrument (a single-run backfill)."""
+def partition_range_tags(
+    first_date: str, last_date: str, instrument_id: str, last_instrument_id: str | None = None
+) -> dict[str, str]:
+    """Tags that make one run cover `first_date`..`last_date` of one instrument (a single-run backfill),
+    or of the universe's instruments from `instrument_id` to `last_instrument_id` in its order (a range of
+    multi-partition keys is every date of the range × every instrument between the two)."""
     return {
         PARTITION_RANGE_START_TAG: str(bar_partition_key(first_date, instrument_id)),
-        PARTITION_RANGE_END_TAG: str(bar_partition_key(last_date, instrument_id)),
+        PARTITION_RANGE_END_TAG: str(bar_partition_key(last_date, last_instrument_id or instrument_id)),
     }
 
 

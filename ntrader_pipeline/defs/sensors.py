@@ -10,7 +10,9 @@ backtest assets (the job selects them by group, whatever the declared backtests 
 
 import dagster as dg
 
+from ntrader_pipeline.adjustments.modes import Adjustment
 from ntrader_pipeline.backtest.declarations import BacktestDeclaration
+from ntrader_pipeline.defs.adjustments import ADJUSTMENT_FACTORS
 from ntrader_pipeline.defs.backtests import backtest_asset_name
 from ntrader_pipeline.defs.instrument_data import instrument_data_asset_name
 from ntrader_pipeline.defs.jobs import Jobs
@@ -36,10 +38,13 @@ def instruments_of_run(universe: Universe, tags: dict[str, str]) -> list[str]:
 
 
 def backtest_chain_keys(declarations: list[BacktestDeclaration], instrument_id: str) -> list[dg.AssetKey]:
-    """The data versions and every declared chain (backtest → metrics → report) that trades the
-    instrument; an instrument no backtest declares (an FX pair, say) has none."""
+    """The data versions (and the adjustment factors, when a backtest adjusts the instrument's bars) and
+    every declared chain (backtest → metrics → report) that trades the instrument; an instrument no
+    backtest declares (an FX pair, say) has none."""
     declared = [d for d in declarations if instrument_id in d.instruments]
     names = sorted({instrument_data_asset_name(d.spec) for d in declared})
+    if any(d.adjustment is not Adjustment.NONE for d in declared):
+        names.insert(0, ADJUSTMENT_FACTORS)
     for d in declared:
         names += [backtest_asset_name(d.name), metrics_asset_name(d.name), report_asset_name(d.name)]
     return [dg.AssetKey(name) for name in names]

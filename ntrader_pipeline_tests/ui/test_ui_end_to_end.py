@@ -20,13 +20,14 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from ntrader_pipeline.defs.backtests import BACKTEST_GROUP
 from ntrader_pipeline.defs.bars import MARKET_DATA_GROUP
+from ntrader_pipeline.markets.bar_specs import bars_asset_name
 from ntrader_pipeline.markets.sessions import sessions_between
 from ntrader_pipeline_tests.cli import IN_PROCESS
 from ntrader_pipeline_tests.defs.helpers import code_location
 from ntrader_pipeline_tests.ui.graphql import AssetNode, DagsterGraphQL
 from ntrader_pipeline_tests.ui.launcher import RunningUi, start_ui, still_listening, stop_ui
 
-SETTINGS, UNIVERSE, _ = code_location()
+SETTINGS, UNIVERSE, DECLARATIONS = code_location()
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu"]
 BACKFILL_TIMEOUT_S = 1200
@@ -57,18 +58,30 @@ def _screenshots_dir(tmp_path: Path) -> Path:
     return directory
 
 
+def _instruments_of(asset: str) -> list[str]:
+    """The instruments an asset has work for: a bars asset those that provide its bar spec, a declared
+    chain's assets those its declaration trades, the per-instrument data assets every one."""
+    for spec in UNIVERSE.all_bar_specs:
+        if asset == bars_asset_name(spec):
+            return [i for i in UNIVERSE.instrument_ids if UNIVERSE.provides(UNIVERSE.instrument(i), spec)]
+    for declaration in DECLARATIONS:
+        if asset in {f"{declaration.name}_{kind}" for kind in ("backtest", "metrics", "report")}:
+            return list(declaration.instruments)
+    return UNIVERSE.instrument_ids
+
+
 def _backfill_selection(nodes: list[AssetNode], start: str, end: str) -> list[dict]:
     """The demo window for every bars asset (one range per instrument) and every backtest-group asset
-    (by group: their names differ per declared backtest) for every instrument."""
-    instruments = UNIVERSE.instrument_ids
+    (by group: their names differ per declared backtest) for the instruments each has work for."""
     selection = []
     for node in nodes:
         if node.group not in (MARKET_DATA_GROUP, BACKTEST_GROUP):
             continue
+        instruments = _instruments_of(node.path[-1])
         if node.partitions_type == "MULTIPARTITIONED":
             ranges = [{"start": f"{start}|{i}", "end": f"{end}|{i}"} for i in instruments]
         elif node.partitions_type == "STATIC":
-            ranges = [{"start": instruments[0], "end": instruments[-1]}]
+            ranges = [{"start": i, "end": i} for i in instruments]
         elif node.partitions_type is None:
             ranges = None
         else:
@@ -156,8 +169,9 @@ def test_backfill_through_graphql_and_screenshots(ui: RunningUi, tmp_path: Path)
             served = [url for url in urls if url.startswith(ui.reports_url + "/")]
             if served:
                 report_urls[partition] = served[0]
-    # One report per instrument, and the unpartitioned comparison (partition None).
-    assert set(report_urls) == {*instruments, None}, f"report URLs in metadata: {report_urls}"
+    # One report per instrument a backtest trades, and the unpartitioned comparison (partition None).
+    traded = {i for declaration in DECLARATIONS for i in declaration.instruments}
+    assert set(report_urls) == {*traded, None}, f"report URLs in metadata: {report_urls}"
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
