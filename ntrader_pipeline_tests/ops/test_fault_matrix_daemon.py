@@ -41,7 +41,6 @@ from ntrader_pipeline.markets.sessions import sessions_between
 from ntrader_pipeline_tests.cli import DAGSTER, dagster_home
 from ntrader_pipeline_tests.ops.test_fault_matrix_runs import (
     ASSET,
-    BAR_TYPE,
     alive,
     assert_catalog_whole,
     children,
@@ -195,6 +194,18 @@ def run_start_time(instance: dg.DagsterInstance, run_id: str) -> float | None:
     return record.start_time if record else None
 
 
+def step_window(instance: dg.DagsterInstance, run_id: str) -> tuple[float, float]:
+    """When the run's bars step started and ended (its STEP_START and STEP_SUCCESS events)."""
+    records = instance.get_records_for_run(
+        run_id, of_type={dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS}
+    ).records
+    records = [r for r in records if r.event_log_entry.step_key == ASSET.path[-1]]  # not its checks
+    start = [r.event_log_entry.timestamp for r in records if r.event_log_entry.dagster_event.is_step_start]
+    end = [r.event_log_entry.timestamp for r in records if r.event_log_entry.dagster_event.is_step_success]
+    assert len(start) == len(end) == 1, f"run {run_id}: one bars step"
+    return start[0], end[0]
+
+
 def test_sigkill_of_a_daemon_launched_run_fails_it_frees_its_slot_and_the_next_backfill_completes(
     daemon: DaemonInstance, ib_gateway
 ) -> None:
@@ -311,10 +322,22 @@ def test_cli_run_and_backfill_of_the_same_partitions_at_once(daemon: DaemonInsta
     with daemon.instance() as instance:
         runs = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.SUCCESS]))
         assert len(runs) == 2
+        # One after the other: the two runs' bars steps never ran at the same time.
+        (one, two) = sorted(step_window(instance, r.run_id) for r in runs)
+        assert one[1] <= two[0], f"the bars steps overlapped: {one} and {two}"
+        backfill_run_ = next(r for r in runs if r.tags.get("dagster/backfill") == backfill)
+        backfill_first = step_window(instance, backfill_run_.run_id) == one
+        record = instance.get_run_record_by_id(backfill_run_.run_id)
+        queued_s = (record.start_time or 0) - record.create_timestamp.timestamp()
         assert materialized(instance) == {f"{d}|SPY.ARCA" for d in dates}
         wait_until(lambda: not held_slots(instance), STOP_BOUND_S, "no pool slot left held")
         # DagsterInstance has no public pool-slot query in Dagster 1.13; its event log storage (what the
         # daemon and the UI's pool page read) is the way.
         info = instance.event_log_storage.get_concurrency_info("ibkr")
         assert info.active_slot_count == 0 and info.pending_step_count == 0
-    print(f"\ndaemon concurrency row: both runs done {both_s:.1f} s after the start")
+    cli_waited = "Step blocked by limit for pool ibkr" in daemon.log("cli")
+    print(
+        f"\ndaemon concurrency row: both runs done {both_s:.1f} s after the start; the backfill's run "
+        f"started {queued_s:.1f} s after it was created; the CLI run waited for the pool: {cli_waited}; "
+        f"first to write: {'the backfill' if backfill_first else 'the CLI run'}"
+    )
