@@ -34,7 +34,9 @@ def _write(tmp_path: Path, backtests: dict) -> Path:
 
 def test_committed_file_declares_the_three_strategies() -> None:
     declarations = load_declarations(DEFAULTS.backtests, UNIVERSE)
-    assert [d.name for d in declarations] == ["sma_cross", "mean_reversion", "momentum"]
+    names = ["sma_cross", "mean_reversion", "momentum", "sma_cross_split_adjusted"]
+    assert [d.name for d in declarations] == names
+    assert [d.adjustment.value for d in declarations] == ["none", "none", "none", "splits"]
     assert {d.sizing.method.value for d in declarations} == {
         "fixed_shares",
         "fixed_notional",

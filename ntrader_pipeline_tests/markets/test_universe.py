@@ -6,7 +6,9 @@ from ntrader_pipeline.settings import PipelineSettings
 
 def test_committed_demo_universe_loads():
     universe = load_universe(PipelineSettings().universe)
-    assert universe.instrument_ids == ["SPY.ARCA", "QQQ.NASDAQ", "IWM.ARCA"]
+    assert universe.instrument_ids == ["SPY.ARCA", "QQQ.NASDAQ", "IWM.ARCA", "ILLQ.NASDAQ", "ILLQ-ADJ.NASDAQ"]
+    # the adjusted twin is daily only (IB's ADJUSTED_LAST)
+    assert not universe.provides(universe.instrument("ILLQ-ADJ.NASDAQ"), universe.bar_specs[0])
     assert [str(s) for s in universe.bar_specs] == ["1-MINUTE-LAST", "1-DAY-LAST"]
     assert universe.bar_specs[0].bar_type("SPY.ARCA") == "SPY.ARCA-1-MINUTE-LAST-EXTERNAL"
     assert universe.bar_specs[0].ib_bar_size == "1 min"

@@ -31,8 +31,17 @@ def test_successful_bars_run_requests_its_instruments_backtests(ib_resource, sto
     # The sensor launches backtests_job for the chains that trade the instrument (here every declared one)
     assert refresh_backtests_after_bars.job_name == "backtests_job"
     job_keys = defs.resolve_job_def("backtests_job").asset_layer.executable_asset_keys
-    # ...minus the daily bars' data version: no declared backtest trades daily bars.
-    assert set(requests[0].asset_selection) == job_keys - {dg.AssetKey("bars_1_day_version")}
+    # ...minus the daily bars' data version (no declared backtest trades daily bars), the adjustment
+    # factors (no backtest adjusts QQQ) and the chains of backtests that do not trade QQQ.
+    elsewhere = {
+        dg.AssetKey(f"{d.name}_{kind}")
+        for d in DECLARATIONS
+        if "QQQ.NASDAQ" not in d.instruments
+        for kind in ("backtest", "metrics", "report")
+    }
+    assert elsewhere, "the committed backtests file declares one backtest that does not trade QQQ"
+    unrelated = {dg.AssetKey("bars_1_day_version"), dg.AssetKey("adjustment_factors"), *elsewhere}
+    assert set(requests[0].asset_selection) == job_keys - unrelated
     assert job_keys == set(dg.AssetSelection.groups("backtests").resolve(defs.resolve_asset_graph())) - {
         dg.AssetKey("backtest_comparison")
     }
