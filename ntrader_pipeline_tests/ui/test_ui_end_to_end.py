@@ -104,7 +104,7 @@ def _screenshot_running_backfill(
             deadline = time.monotonic() + PAGE_TIMEOUT_MS / 1000
             while not graphql.backfill_runs(backfill_id) and time.monotonic() < deadline:
                 time.sleep(1)
-            page.goto(f"{ui.ui_url}/overview/backfills/{backfill_id}", timeout=PAGE_TIMEOUT_MS)
+            page.goto(f"{ui.ui_url}/runs/b/{backfill_id}", timeout=PAGE_TIMEOUT_MS)  # the backfill page
             with contextlib.suppress(PlaywrightTimeout):
                 page.get_by_role("button", name="Skip").click(timeout=COMMUNITY_DIALOG_TIMEOUT_MS)
             page.wait_for_load_state("networkidle", timeout=PAGE_TIMEOUT_MS)
