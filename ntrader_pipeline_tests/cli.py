@@ -21,6 +21,21 @@ def dagster_home(tmp_path: Path) -> Path:
     return home
 
 
+def run_env(home: Path, gateway, catalog: Path, **variables: str) -> dict[str, str]:
+    """The environment of a CLI run against the embedded gateway: this process's, plus the instance, the
+    gateway (pacing off: tests re-request sessions within IB's windows) and the catalog."""
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "IB_HOST": gateway.host,
+        "IB_PORT": str(gateway.port),
+        "IB_PACING": "false",
+        "IB_REQUEST_TIMEOUT_S": "10",
+        "NTRADER_CATALOG": str(catalog),
+        **variables,
+    }
+
+
 def materialize_cli(home: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     command = [DAGSTER, "asset", "materialize", "-m", "ntrader_pipeline.definitions", *args]
     return subprocess.run(

@@ -1,7 +1,6 @@
 """The first plan's commands as real console-script runs: `ntrader fetch` through Dagster on a tmp
 instance, then `strategies`, `backtest run`, `results` and `report` on what it stored."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from ntrader_pipeline_tests.cli import dagster_home
+from ntrader_pipeline_tests.cli import dagster_home, run_env
 
 NTRADER = [sys.executable, "-m", "ntrader_pipeline.cli"]
 TIMEOUT_S = 300
@@ -20,18 +19,14 @@ class Project:
     def __init__(self, root: Path, gateway) -> None:
         self.root = root
         self.home = dagster_home(root)
-        self.env = {
-            **os.environ,
-            "DAGSTER_HOME": str(self.home),
-            "IB_HOST": gateway.host,
-            "IB_PORT": str(gateway.port),
-            "IB_PACING": "false",
-            "IB_REQUEST_TIMEOUT_S": "10",
-            "NTRADER_CATALOG": str(root / "catalog"),
-            "NTRADER_ARTIFACTS": str(root / "backtests"),
-            "NTRADER_REPORTS": str(root / "reports"),
-            "NTRADER_LOGS": str(root / "logs"),
-        }
+        self.env = run_env(
+            self.home,
+            gateway,
+            root / "catalog",
+            NTRADER_ARTIFACTS=str(root / "backtests"),
+            NTRADER_REPORTS=str(root / "reports"),
+            NTRADER_LOGS=str(root / "logs"),
+        )
 
     def ntrader(self, *args: str) -> subprocess.CompletedProcess:
         # cwd = the instance directory: the repo's dagster.yaml has storage paths relative to it

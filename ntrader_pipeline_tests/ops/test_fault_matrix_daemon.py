@@ -41,7 +41,7 @@ from ntrader_pipeline.cli.ui import free_port
 from ntrader_pipeline.defs.run_guard import RUN_PID_TAG
 from ntrader_pipeline.gateway import Fault
 from ntrader_pipeline.markets.sessions import sessions_between
-from ntrader_pipeline_tests.cli import DAGSTER, dagster_home
+from ntrader_pipeline_tests.cli import DAGSTER, dagster_home, run_env
 from ntrader_pipeline_tests.ops.test_fault_matrix_runs import (
     ASSET,
     alive,
@@ -93,17 +93,13 @@ class DaemonInstance:
     def __init__(self, tmp_path: Path, gateway, catalog: Path) -> None:
         self.home = short_monitoring_home(tmp_path)
         self.catalog = catalog
-        self.env = {
-            **os.environ,
-            "DAGSTER_HOME": str(self.home),
-            "IB_HOST": gateway.host,
-            "IB_PORT": str(gateway.port),
-            "IB_PACING": "false",
-            "IB_REQUEST_TIMEOUT_S": "10",
-            "NTRADER_CATALOG": str(catalog),
-            "NTRADER_ARTIFACTS": str(tmp_path / "backtests"),
-            "NTRADER_REPORTS": str(tmp_path / "reports"),
-        }
+        self.env = run_env(
+            self.home,
+            gateway,
+            catalog,
+            NTRADER_ARTIFACTS=str(tmp_path / "backtests"),
+            NTRADER_REPORTS=str(tmp_path / "reports"),
+        )
         self.logs = tmp_path / "logs"
         self.logs.mkdir()
         self._started: list[subprocess.Popen] = []

@@ -37,7 +37,7 @@ from ntrader_pipeline.catalog.store import STALE_STAGING_S
 from ntrader_pipeline.defs.run_guard import REAP_INTERVAL_S, RUN_HOST_TAG, RUN_PID_TAG
 from ntrader_pipeline.gateway import Fault
 from ntrader_pipeline.markets.sessions import sessions_between
-from ntrader_pipeline_tests.cli import DAGSTER, IN_PROCESS, dagster_home
+from ntrader_pipeline_tests.cli import DAGSTER, IN_PROCESS, dagster_home, run_env
 
 BAR_TYPE = "SPY.ARCA-1-MINUTE-LAST-EXTERNAL"
 ASSET = dg.AssetKey("bars_1_minute")
@@ -100,15 +100,7 @@ class CliRuns:
     def __init__(self, tmp_path: Path, gateway, catalog: Path) -> None:
         self.home = dagster_home(tmp_path)
         self.catalog = catalog
-        self.env = {
-            **os.environ,
-            "DAGSTER_HOME": str(self.home),
-            "IB_HOST": gateway.host,
-            "IB_PORT": str(gateway.port),
-            "IB_PACING": "false",
-            "IB_REQUEST_TIMEOUT_S": "10",
-            "NTRADER_CATALOG": str(catalog),
-        }
+        self.env = run_env(self.home, gateway, catalog)
         self.logs = tmp_path / "logs"
         self.logs.mkdir()
         self._started: list[subprocess.Popen] = []
