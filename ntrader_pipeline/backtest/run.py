@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+from nautilus_trader.model.data import Bar
+from nautilus_trader.model.instruments import Instrument
 
 from ntrader_pipeline.adjustments.apply import MissingFactorsError, adjust_bars
 from ntrader_pipeline.adjustments.factors import corporate_actions
@@ -28,6 +30,7 @@ from ntrader_pipeline.backtest.manifest import (
 )
 from ntrader_pipeline.backtest.result import BacktestResult
 from ntrader_pipeline.backtest.versions import (
+    CatalogFile,
     catalog_files,
     code_version,
     config_hash,
@@ -69,18 +72,33 @@ def declared_code_version(declaration: BacktestDeclaration) -> str:
     return f"{code_version()}+s{strategy_code_hash(declaration.strategy_classes().strategy)}"
 
 
-def run_declared_backtest(
+@dataclass(frozen=True)
+class BacktestInputs:
+    """What a declared backtest reads from the catalog for one instrument, gated and adjusted: everything
+    but the strategy's parameters, so a sweep reuses it across points."""
+
+    instrument_id: str
+    instrument: Instrument
+    bars: list[Bar]
+    sessions: list[TradingSession]
+    checked: list[SessionQuality]
+    # The benchmark index's closes (ts, close); None when the index is the instrument itself.
+    index_bars: pl.DataFrame | None
+    files: list[CatalogFile]
+    data_version: str
+    actions: list[CorporateActionRecord]
+
+
+def load_backtest_inputs(
     declaration: BacktestDeclaration,
     instrument_id: str,
     store: CatalogStore,
-    backtests_dir: Path,
     asset_hint: str,
     *,
     max_missing_fraction: Mapping[str, float | None] | None = None,
-) -> DeclaredRun:
+) -> BacktestInputs:
     """
-    Run `declaration` for `instrument_id` and write its artefacts under
-    `<backtests_dir>/<backtest>/<instrument_id>/`.
+    Gate the window (instrument and index sessions stored and clean) and read what the backtest needs.
 
     Raises
     ------
@@ -130,28 +148,10 @@ def run_declared_backtest(
             f"Materialize the daily bars of {instrument_id} and its adjusted series for the window, then "
             "adjustment_factors for the instrument, and rerun."
         ) from exc
-    actions = _window_actions(factors, checked[instrument_id], sessions)
-    classes = declaration.strategy_classes()
-    values = declaration.strategy_values(classes, instrument_id)
-    result = run_backtest(
-        instrument,
-        bars,
-        lambda _bar_type: classes.build(values),
-        declaration.starting_cash,
-        declaration.costs,
-        declaration.risk,
-    )
-
     index_files = _session_files(store, spec.bar_type(index_id), sessions)
-    if index_id == instrument_id:  # the closes are in the equity frame already
-        index_bars = result.equity.select("ts", "close")
-    else:
+    index_bars = None
+    if index_id != instrument_id:
         index_bars = read_bar_files(index_files).select(pl.col("ts_init").alias("ts"), "close")
-    fee_model = declaration.costs.fee_model()
-    benchmarks = benchmarks_frame(
-        result.equity["ts"], result.equity["close"], index_bars, result.starting_cash, fee_model.commission
-    )
-
     files = catalog_files(
         store.path,
         [
@@ -161,39 +161,105 @@ def run_declared_backtest(
             *_factor_files(store, instrument_id, declaration),
         ],
     )
+    return BacktestInputs(
+        instrument_id=instrument_id,
+        instrument=instrument,
+        bars=bars,
+        sessions=sessions,
+        checked=checked[instrument_id],
+        index_bars=index_bars,
+        files=files,
+        data_version=data_version(files),
+        actions=_window_actions(factors, checked[instrument_id], sessions),
+    )
+
+
+def run_declared_backtest(
+    declaration: BacktestDeclaration,
+    instrument_id: str,
+    store: CatalogStore,
+    backtests_dir: Path,
+    asset_hint: str,
+    *,
+    max_missing_fraction: Mapping[str, float | None] | None = None,
+) -> DeclaredRun:
+    """
+    Run `declaration` for `instrument_id` and write its artefacts under
+    `<backtests_dir>/<backtest>/<instrument_id>/`.
+
+    Raises
+    ------
+    BacktestInputError
+        As `load_backtest_inputs`.
+
+    """
+    inputs = load_backtest_inputs(
+        declaration, instrument_id, store, asset_hint, max_missing_fraction=max_missing_fraction
+    )
+    return run_on_inputs(
+        declaration, inputs, artifact_directory(backtests_dir, declaration.name, instrument_id)
+    )
+
+
+def run_strategy(declaration: BacktestDeclaration, inputs: BacktestInputs) -> BacktestResult:
+    """The engine run alone: the declaration's strategy, parameters, cash, costs and caps on the bars."""
+    classes = declaration.strategy_classes()
+    values = declaration.strategy_values(classes, inputs.instrument_id)
+    return run_backtest(
+        inputs.instrument,
+        inputs.bars,
+        lambda _bar_type: classes.build(values),
+        declaration.starting_cash,
+        declaration.costs,
+        declaration.risk,
+    )
+
+
+def run_on_inputs(declaration: BacktestDeclaration, inputs: BacktestInputs, directory: Path) -> DeclaredRun:
+    """Run the strategy on loaded inputs, build the benchmarks and manifest, write the artefacts."""
+    instrument_id = inputs.instrument_id
+    sessions = inputs.sessions
+    result = run_strategy(declaration, inputs)
+    # The instrument's own closes are in the equity frame already.
+    index_bars = inputs.index_bars if inputs.index_bars is not None else result.equity.select("ts", "close")
+    fee_model = declaration.costs.fee_model()
+    benchmarks = benchmarks_frame(
+        result.equity["ts"], result.equity["close"], index_bars, result.starting_cash, fee_model.commission
+    )
+    classes = declaration.strategy_classes()
+    values = declaration.strategy_values(classes, instrument_id)
     manifest = BacktestManifest(
         backtest=declaration.name,
         strategy=declaration.strategy,
         strategy_path=classes.strategy_path,
         strategy_parameters={k: v for k, v in values.items() if k not in ("instrument_id", "bar_type")},
         instrument_id=instrument_id,
-        bar_type=str(bar_type),
+        bar_type=result.bar_type,
         window_start=sessions[0].date,
         window_end=sessions[-1].date,
         sessions=len(sessions),
-        bars=len(bars),
+        bars=len(inputs.bars),
         starting_cash=result.starting_cash,
         sizing=PositionSizingRecord(
             method=declaration.sizing.method.value, size=float(declaration.sizing.size)
         ),
         costs=declaration.costs,
         risk=declaration.risk,
-        index_instrument_id=index_id,
+        index_instrument_id=declaration.index_instrument,
         config_hash=config_hash(effective_config(declaration, instrument_id)),
         code_version=declared_code_version(declaration),
-        data_version=data_version(files),
-        catalog_files=files,
+        data_version=inputs.data_version,
+        catalog_files=inputs.files,
         quality=QualityRecord(
             sessions_checked=len(sessions),
             empty_sessions=len(sessions) - _sessions_with_bars(result),
-            sessions_with_gaps=sum(1 for r in checked[instrument_id] if r.missing_bars and r.bar_count),
-            missing_bars=sum(r.missing_bars for r in checked[instrument_id] if r.bar_count),
+            sessions_with_gaps=sum(1 for r in inputs.checked if r.missing_bars and r.bar_count),
+            missing_bars=sum(r.missing_bars for r in inputs.checked if r.bar_count),
         ),
         orders_denied=result.orders_denied,
         adjustment=declaration.adjustment.value,
-        corporate_actions=actions,
+        corporate_actions=inputs.actions,
     )
-    directory = artifact_directory(backtests_dir, declaration.name, instrument_id)
     paths = save_backtest_artifacts(result, directory, benchmarks)
     paths["manifest"] = write_manifest(manifest, directory)
     return DeclaredRun(result, benchmarks, manifest, directory, paths)
