@@ -149,7 +149,7 @@ def compute_metrics(
     mean_excess = float(np.mean(excess))
 
     final_equity = float(values[-1])
-    cagr = _compound_annual_growth(final_equity / starting_cash, years=daily.size / periods_per_year)
+    cagr = compound_annual_growth(final_equity / starting_cash, years=daily.size / periods_per_year)
     episodes = drawdown_episodes(equity, starting_cash)
     worst = episodes.worst(1)
     max_drawdown = float(worst["depth"][0]) if worst.height else 0.0
@@ -170,14 +170,14 @@ def compute_metrics(
         total_return=final_equity / starting_cash - 1.0,
         cagr=cagr,
         annual_volatility=daily_std * annualizer,
-        sharpe=_ratio(mean_excess, daily_std) * annualizer if daily.size > 1 else math.nan,
-        sortino=_ratio(mean_excess, downside_deviation) * annualizer,
+        sharpe=ratio(mean_excess, daily_std) * annualizer if daily.size > 1 else math.nan,
+        sortino=ratio(mean_excess, downside_deviation) * annualizer,
         max_drawdown=max_drawdown,
         max_drawdown_duration_days=episodes.longest_days(),
-        calmar=_ratio(cagr, max_drawdown),
+        calmar=ratio(cagr, max_drawdown),
         trade_count=trades.height,
-        win_rate=_ratio(float(wins.size), float(pnl.size)),
-        profit_factor=_ratio(float(wins.sum()), -float(losses.sum())),
+        win_rate=ratio(float(wins.size), float(pnl.size)),
+        profit_factor=ratio(float(wins.sum()), -float(losses.sum())),
         exposure=float((equity["position_qty"] != 0).mean()),
         fees=float(fills["commission"].sum()) if fills.height else 0.0,
         max_drawdown_start=worst["start"][0] if worst.height else None,
@@ -189,7 +189,7 @@ def compute_metrics(
         average_loss=_mean(losses),
         best_trade=float(pnl.max()) if pnl.size else math.nan,
         worst_trade=float(pnl.min()) if pnl.size else math.nan,
-        turnover=_ratio(notional, float(np.mean(values))),
+        turnover=ratio(notional, float(np.mean(values))),
         **relative,
     )
 
@@ -211,12 +211,12 @@ def _relative_to_benchmark(
     if daily.size < 2:
         return {"benchmark_total_return": total}
     covariance = np.cov(daily, bench_daily, ddof=1)
-    beta = _ratio(float(covariance[0, 1]), float(covariance[1, 1]))
+    beta = ratio(float(covariance[0, 1]), float(covariance[1, 1]))
     alpha = (
         (float(np.mean(daily)) - per_session_rf) - beta * (float(np.mean(bench_daily)) - per_session_rf)
     ) * periods_per_year
     active = daily - bench_daily
-    information_ratio = _ratio(float(np.mean(active)), float(np.std(active, ddof=1))) * math.sqrt(
+    information_ratio = ratio(float(np.mean(active)), float(np.std(active, ddof=1))) * math.sqrt(
         periods_per_year
     )
     return {
@@ -231,7 +231,7 @@ def _mean(values: np.ndarray) -> float:
     return float(values.mean()) if values.size else math.nan
 
 
-def _ratio(numerator: float, denominator: float) -> float:
+def ratio(numerator: float, denominator: float) -> float:
     """numerator / denominator; 0/0 (or NaN) → NaN, x/0 → ±inf."""
     if math.isnan(numerator) or math.isnan(denominator):
         return math.nan
@@ -240,7 +240,7 @@ def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator
 
 
-def _compound_annual_growth(growth: float, *, years: float) -> float:
+def compound_annual_growth(growth: float, *, years: float) -> float:
     if growth <= 0.0:
         return -1.0  # the account was wiped out; no real rate compounds to zero or below
     with np.errstate(over="ignore"):

@@ -128,7 +128,7 @@ class BacktestDeclaration(BaseModel):
         for field, ids in (("instruments", self.instruments), ("index_instrument", [self.index_instrument])):
             for instrument_id in ids:
                 if instrument_id not in universe.instrument_ids:
-                    raise _FieldError(
+                    raise FieldError(
                         field,
                         f"{instrument_id!r} is not in the universe ({', '.join(universe.instrument_ids)}); "
                         "declare only universe instruments, or point NTRADER_BACKTESTS at a backtests file "
@@ -138,21 +138,21 @@ class BacktestDeclaration(BaseModel):
             for instrument_id in self.instruments:
                 problem = adjustment_source_problem(universe, instrument_id)
                 if problem:
-                    raise _FieldError("adjustment", f"{self.adjustment.value} for {instrument_id}: {problem}")
+                    raise FieldError("adjustment", f"{self.adjustment.value} for {instrument_id}: {problem}")
         try:
             classes = self.strategy_classes()
         except StrategyLookupError as exc:
-            raise _FieldError("config" if self.config else "strategy", str(exc)) from exc
+            raise FieldError("config" if self.config else "strategy", str(exc)) from exc
         unknown = sorted(set(self.parameters) - set(classes.fields))
         if unknown:
-            raise _FieldError(
+            raise FieldError(
                 f"parameters.{unknown[0]}",
                 f"{classes.config_path} has no field {unknown[0]!r}; it has {', '.join(classes.fields)}",
             )
         try:
             classes.build(self.strategy_values(classes, self.instruments[0]))
         except (StrategyLookupError, ValueError) as exc:
-            raise _FieldError("parameters", str(exc)) from exc
+            raise FieldError("parameters", str(exc)) from exc
 
 
 def adjustment_source_problem(universe: Universe, instrument_id: str) -> str | None:
@@ -184,7 +184,7 @@ def adjusted_twin(universe: Universe, instrument_id: str) -> str | None:
     return None
 
 
-class _FieldError(ValueError):
+class FieldError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
@@ -225,6 +225,6 @@ def _declaration(path: Path, name: str, entry: object, universe: Universe) -> Ba
         raise BacktestDeclarationError(f"{where}: {problems}") from exc
     try:
         declaration.check(universe)
-    except _FieldError as exc:
+    except FieldError as exc:
         raise BacktestDeclarationError(f"{where}: field {exc.field}: {exc}") from exc
     return declaration
