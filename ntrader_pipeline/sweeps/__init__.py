@@ -1,0 +1,1 @@
+"""Parameter sweeps and walk-forward validation: declarations, points, results (no Dagster here)."""
