@@ -20,12 +20,17 @@ from ntrader_pipeline.defs.resources import build_resources
 from ntrader_pipeline.defs.run_guard import guarded_executor
 from ntrader_pipeline.defs.schedules import build_nightly_schedule
 from ntrader_pipeline.defs.sensors import build_sensors
+from ntrader_pipeline.defs.sweeps import build_sweep_assets, build_sweep_jobs
 from ntrader_pipeline.markets.universe import Universe
 from ntrader_pipeline.settings import Settings
+from ntrader_pipeline.sweeps.declarations import SweepDeclaration
 
 
 def build_assets(
-    settings: Settings, universe: Universe, declarations: list[BacktestDeclaration]
+    settings: Settings,
+    universe: Universe,
+    declarations: list[BacktestDeclaration],
+    sweeps: list[SweepDeclaration] | None = None,
 ) -> tuple[list[dg.AssetsDefinition], list[dg.AssetChecksDefinition]]:
     """Every asset and asset check, before resources are bound (tests bind their own)."""
     partitions = build_partitions(universe, settings.ntrader.first_session)
@@ -38,6 +43,7 @@ def build_assets(
         *build_metrics_assets(declarations, partitions.instruments),
         *build_report_assets(declarations, partitions.instruments),
         build_comparison_asset(declarations),
+        *build_sweep_assets(sweeps or [], universe, partitions.instruments),
     ]
     if builds_adjustment_factors(universe):
         assets.append(build_adjustment_factors_asset(universe, partitions.instruments))
@@ -49,9 +55,10 @@ def build_definitions(
     universe: Universe,
     declarations: list[BacktestDeclaration],
     resources: dict[str, dg.ConfigurableResource] | None = None,
+    sweeps: list[SweepDeclaration] | None = None,
 ) -> dg.Definitions:
     """The code location; `resources` replaces the ones built from `settings` (tests pass their own)."""
-    assets, checks = build_assets(settings, universe, declarations)
+    assets, checks = build_assets(settings, universe, declarations, sweeps)
     executor = executor_named(settings.ntrader.executor)
     jobs = build_jobs(executor)
     return dg.Definitions(
@@ -60,7 +67,7 @@ def build_definitions(
         # (defs/run_guard.py); Celery deployments rely on the daemon's run monitoring instead.
         executor=executor or guarded_executor,
         asset_checks=checks,
-        jobs=jobs.all(),
+        jobs=[*jobs.all(), *build_sweep_jobs(sweeps or [], executor)],
         schedules=[build_nightly_schedule(universe, jobs.market_data)],
         sensors=build_sensors(universe, declarations, jobs),
         resources=resources if resources is not None else build_resources(settings),

@@ -182,7 +182,7 @@ def overfitting_statistics(
             "pbo": overfit.pbo,
             "pbo_combinations": overfit.combinations,
             "probability_of_loss": overfit.probability_of_loss,
-            "degradation_slope": overfit.performance_degradation[0],
+            "degradation_slope": overfit.performance_degradation.slope,
         }
     except ValueError:
         pass  # fewer than two points or too few sessions for a split
