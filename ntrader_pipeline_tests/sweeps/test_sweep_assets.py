@@ -1,0 +1,152 @@
+"""A declared sweep in Dagster: every point an asset, results equal to bare engine runs, a walk-forward
+that picks the in-sample best, a deterministic results hash, and points that go stale with their bars."""
+
+import json
+
+import dagster as dg
+import numpy as np
+import polars as pl
+import pytest
+from dagster._core.definitions.data_version import StaleStatus
+from dagster._utils.test.data_versions import get_stale_status_resolver
+from nautilus_trader.model.data import Bar
+from nautilus_trader.model.objects import Price
+
+from ntrader_pipeline.analytics.metrics import compute_metrics
+from ntrader_pipeline.analytics.session_metrics import curve_metrics
+from ntrader_pipeline.backtest.engine import run_backtest
+from ntrader_pipeline.defs.resources import IBGatewayResource
+from ntrader_pipeline.defs.sweeps import point_asset_key, results_asset_name, sweep_job_name
+from ntrader_pipeline.markets.sessions import session_for, sessions_between
+from ntrader_pipeline.sweeps import inputs_cache
+from ntrader_pipeline.sweeps.points import point_directory
+from ntrader_pipeline.sweeps.results import RESULTS_PARQUET, SUMMARY_JSON
+from ntrader_pipeline.sweeps.walk_forward import FOLDS_PARQUET, OOS_EQUITY_PARQUET
+from ntrader_pipeline_tests.conftest import CONNECT_TIMEOUT_S, REQUEST_TIMEOUT_S
+from ntrader_pipeline_tests.sweeps.sweep_fixtures import INSTRUMENT, SWEEP, SweepSetup, sweep_setup
+
+
+@pytest.fixture(scope="module")
+def setup(shared_gateway, tmp_path_factory) -> SweepSetup:
+    ib = IBGatewayResource(
+        host=shared_gateway.host,
+        port=shared_gateway.port,
+        request_timeout_s=REQUEST_TIMEOUT_S,
+        connect_timeout_s=CONNECT_TIMEOUT_S,
+        pacing=False,
+    )
+    return sweep_setup(tmp_path_factory.mktemp("sweep"), ib)
+
+
+def _run_job(setup: SweepSetup, instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
+    job = setup.definitions().get_job_def(sweep_job_name(SWEEP))
+    return job.execute_in_process(partition_key=INSTRUMENT, instance=instance or dg.DagsterInstance.ephemeral())
+
+
+def test_sweep_job_runs_every_point_on_one_read_of_the_bars(setup):
+    inputs_cache.clear()
+    result = _run_job(setup)
+    assert result.success
+    points = setup.sweep.points()
+    events = {
+        tuple(e.asset_key.path): e.metadata
+        for e in result.get_asset_materialization_events()
+        for e in [e.event_specific_data.materialization]
+    }
+    point_meta = [events[tuple(point_asset_key(SWEEP, p).path)] for p in points]
+    assert [m["bars_reused"].value for m in point_meta].count(False) == 1  # the first point reads
+    assert all(m["bars"].value == point_meta[0]["bars"].value > 5000 for m in point_meta)
+    summary = json.loads((setup.storage.backtests_dir / "sweeps" / SWEEP / INSTRUMENT / SUMMARY_JSON).read_text())
+    assert events[(results_asset_name(SWEEP),)]["results_hash"].value == summary["results_hash"]
+    report = setup.storage.reports_dir / "sweeps" / SWEEP / f"{INSTRUMENT}.html"
+    assert report.exists() and SWEEP in report.read_text()
+
+
+def test_each_point_equals_a_bare_engine_run_on_the_same_bars(setup):
+    store = setup.storage.catalog_store()
+    sweep = setup.sweep
+    sessions = sessions_between(sweep.window.start, sweep.window.end)
+    bars = store.read_bars(sweep.spec.bar_type(INSTRUMENT), sessions)
+    instrument = store.instrument(INSTRUMENT)
+    table = pl.read_parquet(setup.storage.backtests_dir / "sweeps" / SWEEP / INSTRUMENT / RESULTS_PARQUET)
+    assert table["point"].to_list() == [p.key for p in sweep.points()]
+    for point in sweep.points():
+        declaration = sweep.point_declaration(point)
+        classes = declaration.strategy_classes()
+        values = declaration.strategy_values(classes, INSTRUMENT)
+        bare = run_backtest(instrument, bars, lambda _t: classes.build(values), 100_000.0)
+        metrics = compute_metrics(bare.equity, bare.trades, bare.fills, bare.starting_cash)
+        row = table.filter(pl.col("point") == point.key).row(0, named=True)
+        assert row["final_equity"] == metrics.final_equity
+        assert row["trade_count"] == metrics.trade_count
+        assert row["sharpe"] == pytest.approx(metrics.sharpe, rel=1e-12)
+        assert {k: row[k] for k in point.parameters} == point.parameters
+
+
+def test_walk_forward_picks_the_in_sample_best_and_stitches_its_out_of_sample_runs(setup):
+    sweep = setup.sweep
+    directory = setup.storage.backtests_dir / "sweeps" / SWEEP / INSTRUMENT
+    folds = pl.read_parquet(directory / FOLDS_PARQUET)
+    assert folds.height == 2
+    dailies = {
+        p.key: pl.read_parquet(point_directory(setup.storage.backtests_dir, SWEEP, INSTRUMENT, p.key) / "daily.parquet")
+        for p in sweep.points()
+    }
+    for fold in folds.iter_rows(named=True):
+        scores = {}
+        for key, daily in dailies.items():
+            dates = daily["ts"].dt.convert_time_zone("America/New_York").dt.date()
+            inside = daily.filter((dates >= fold["is_start"]) & (dates <= fold["is_end"]))
+            before = daily.filter(dates < fold["is_start"])
+            start = before["equity"][-1] if before.height else 100_000.0
+            scores[key] = curve_metrics(inside["equity"].to_numpy(), start)["sharpe"]
+        assert fold["point"] == max(scores, key=lambda k: scores[k])
+        assert fold["is_metric"] == pytest.approx(scores[fold["point"]], rel=1e-12)
+        assert fold["degradation"] == pytest.approx(fold["oos_metric"] - fold["is_metric"])
+        assert fold["oos_start"] > fold["is_end"]
+    equity = pl.read_parquet(directory / OOS_EQUITY_PARQUET)
+    assert equity["fold"].unique().sort().to_list() == [0, 1]
+    # Stitched: the total return is the product of the folds' own returns.
+    expected = np.prod([1 + r for r in folds["oos_return"]]) * 100_000.0
+    assert equity["equity"][-1] == pytest.approx(expected, rel=1e-12)
+
+
+def test_the_same_sweep_twice_gives_the_same_results_hash(setup):
+    hashes = []
+    for _ in range(2):
+        inputs_cache.clear()
+        result = _run_job(setup)
+        assert result.success
+        hashes.append(result.asset_materializations_for_node(results_asset_name(SWEEP))[0].metadata["results_hash"])
+    assert hashes[0] == hashes[1]
+
+
+def test_a_point_goes_stale_when_its_bars_change(setup):
+    instance = dg.DagsterInstance.ephemeral()
+    assert _run_job(setup, instance).success
+    definitions = setup.definitions()
+    assets = list(definitions.resolve_all_asset_specs())
+    key = point_asset_key(SWEEP, setup.sweep.points()[0])
+    version = dg.AssetSelection.assets("bars_1_minute_version")
+    job = definitions.get_implicit_global_asset_job_def()
+    assert get_stale_status_resolver(instance, definitions.assets).get_status(key, INSTRUMENT) == StaleStatus.FRESH
+    store = setup.storage.catalog_store()
+    session = session_for("2024-01-10")
+    bars = store.read_session_bars(f"{INSTRUMENT}-1-MINUTE-LAST-EXTERNAL", session)
+    up = [Bar(b.bar_type, *(Price(p.as_double() + 0.01, p.precision) for p in (b.open, b.high, b.low, b.close)),
+              b.volume, b.ts_event, b.ts_init) for b in bars]  # fmt: skip
+    store.write_session_bars(bars[0].bar_type, session, up)
+    try:
+        refreshed = dg.materialize(
+            [*definitions.assets, *definitions.asset_checks],
+            selection=version,
+            resources={"ib": setup.ib, "storage": setup.storage},
+            partition_key=INSTRUMENT,
+            instance=instance,
+        )
+        assert refreshed.success
+        resolver = get_stale_status_resolver(instance, definitions.assets)
+        assert resolver.get_status(key, INSTRUMENT) == StaleStatus.STALE
+    finally:
+        store.write_session_bars(bars[0].bar_type, session, bars)
+    del assets, job
