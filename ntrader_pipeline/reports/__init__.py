@@ -23,6 +23,13 @@ from ntrader_pipeline.reports.performance import (
     yearly_returns_chart,
 )
 from ntrader_pipeline.reports.sections import SECTIONS, Section, UnknownSectionError, register_section
+from ntrader_pipeline.reports.sweep import (
+    SweepReportError,
+    SweepReportInputs,
+    WalkForwardSummary,
+    render_sweep_html,
+    write_sweep_report,
+)
 from ntrader_pipeline.reports.timeaxis import skip_closed_time, time_axis_breaks
 
 __all__ = [
@@ -34,7 +41,10 @@ __all__ = [
     "ReportEvent",
     "ReportInputs",
     "Section",
+    "SweepReportError",
+    "SweepReportInputs",
     "UnknownSectionError",
+    "WalkForwardSummary",
     "comparison_key",
     "drawdown_chart",
     "drawdowns_table",
@@ -48,6 +58,7 @@ __all__ = [
     "register_section",
     "render_comparison_html",
     "render_report_html",
+    "render_sweep_html",
     "return_distribution",
     "rolling_sharpe_chart",
     "skip_closed_time",
@@ -56,5 +67,6 @@ __all__ = [
     "write_comparison_report",
     "write_plotly_js",
     "write_report",
+    "write_sweep_report",
     "yearly_returns_chart",
 ]

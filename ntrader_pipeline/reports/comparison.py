@@ -63,7 +63,8 @@ COMPARED_METRICS: tuple[str, ...] = (
     "profit_factor",
     "fees",
 )
-_LABELS = {field: (label, kind) for field, label, kind in METRIC_ROWS}
+# Metric field -> (label, format kind); a field not listed shows under its own name.
+METRIC_LABELS: dict[str, tuple[str, str]] = {field: (label, kind) for field, label, kind in METRIC_ROWS}
 # Several curves share one chart: 2,000 points each (extremes kept) still draws each line as the full one.
 MAX_POINTS_PER_CURVE = 2_000
 
@@ -84,15 +85,20 @@ def rank_rows(rows: Sequence[Mapping[str, object]], rank_by: str = "sharpe") -> 
     if not any(rank_by in row for row in rows):
         available = sorted({key for row in rows for key in row} - {"backtest", "instrument"})
         raise ComparisonError(f"cannot rank by {rank_by!r}: no row has it; rank by one of {available}")
-    sign = 1.0 if rank_by in LOWER_IS_BETTER else -1.0
+    order = best_first([row.get(rank_by) for row in rows], rank_by)
+    return [{"rank": rank, **rows[position]} for rank, position in enumerate(order, start=1)]
 
-    def sort_key(indexed: tuple[int, Mapping[str, object]]) -> tuple[bool, float, int]:
-        position, row = indexed
-        value = _number(row.get(rank_by))
+
+def best_first(values: Sequence[object], metric: str) -> list[int]:
+    """The positions of `values` (of `metric`) best first: descending, ascending for `LOWER_IS_BETTER`;
+    undefined values (None, NaN, non-numbers) last; ties keep the order given."""
+    sign = 1.0 if metric in LOWER_IS_BETTER else -1.0
+
+    def sort_key(position: int) -> tuple[bool, float, int]:
+        value = as_number(values[position])
         return (math.isnan(value), sign * value if not math.isnan(value) else 0.0, position)
 
-    ordered = sorted(enumerate(rows), key=sort_key)
-    return [{"rank": rank, **row} for rank, (_, row) in enumerate(ordered, start=1)]
+    return sorted(range(len(values)), key=sort_key)
 
 
 def ranking_table(ranked: Sequence[Mapping[str, object]], rank_by: str) -> go.Figure:
@@ -103,12 +109,12 @@ def ranking_table(ranked: Sequence[Mapping[str, object]], rank_by: str) -> go.Fi
         [str(row["instrument"]) for row in ranked],
     ]
     for name in metrics:
-        kind = _LABELS.get(name, (name, "ratio"))[1]
-        columns.append([_format(row.get(name), kind) for row in ranked])
-    header = ["#", "Backtest", "Instrument", *(_LABELS.get(name, (name, ""))[0] for name in metrics)]
+        kind = METRIC_LABELS.get(name, (name, "ratio"))[1]
+        columns.append([format_cell(row.get(name), kind) for row in ranked])
+    header = ["#", "Backtest", "Instrument", *(METRIC_LABELS.get(name, (name, ""))[0] for name in metrics)]
     header[3] = f"<b>{header[3]}</b>"
     figure = table_figure(
-        f"Ranked by {_LABELS.get(rank_by, (rank_by, ''))[0]}",
+        f"Ranked by {METRIC_LABELS.get(rank_by, (rank_by, ''))[0]}",
         header=header,
         columns=columns,
         align=["right", "left", "left", *["right"] * len(metrics)],
@@ -171,7 +177,7 @@ def render_comparison_html(
     ranked = rank_rows(rows, rank_by)
     table = ranking_table(ranked, rank_by).update_layout(template=template)
     overlay = equity_overlay(ranked, equity_curves).update_layout(template=template, height=height)
-    label = _LABELS.get(rank_by, (rank_by, ""))[0]
+    label = METRIC_LABELS.get(rank_by, (rank_by, ""))[0]
     direction = "lower is better" if rank_by in LOWER_IS_BETTER else "higher is better"
     parts = [
         "<header>\n<h1>Backtest comparison</h1>\n"
@@ -197,16 +203,16 @@ def best_cards(ranked: Sequence[Mapping[str, object]], rank_by: str) -> str:
     if not ranked:
         return "<p>No results to compare.</p>"
     best = ranked[0]
-    label, kind = _LABELS.get(rank_by, (rank_by, "ratio"))
-    detail = f"{label} {_format(best.get(rank_by), kind)}"
+    label, kind = METRIC_LABELS.get(rank_by, (rank_by, "ratio"))
+    detail = f"{label} {format_cell(best.get(rank_by), kind)}"
     if "trade_count" in best:
-        detail += f" · {_format(best.get('trade_count'), 'count')} trades"
+        detail += f" · {format_cell(best.get('trade_count'), 'count')} trades"
     cards = [Card(f"Best by {label}", comparison_key(str(best["backtest"]), str(best["instrument"])), detail)]
     for name in ("total_return", "cagr", "sharpe", "max_drawdown"):
         if name in best:
-            metric_label, metric_kind = _LABELS[name]
-            cards.append(Card(metric_label, _format(best.get(name), metric_kind)))
-    strategy, benchmark = _number(best.get("total_return")), _number(best.get("benchmark_total_return"))
+            metric_label, metric_kind = METRIC_LABELS[name]
+            cards.append(Card(metric_label, format_cell(best.get(name), metric_kind)))
+    strategy, benchmark = as_number(best.get("total_return")), as_number(best.get("benchmark_total_return"))
     if not math.isnan(strategy) and not math.isnan(benchmark):
         cards.append(
             Card(
@@ -248,13 +254,16 @@ def _with_instrument(position: int, row: Mapping[str, object]) -> dict[str, obje
     return named
 
 
-def _number(value: object) -> float:
+def as_number(value: object) -> float:
+    """A metric value as a float: NaN for None, booleans and non-numbers (undefined ranks last)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return math.nan
     return float(value)
 
 
-def _format(value: object, kind: str) -> str:
+def format_cell(value: object, kind: str) -> str:
+    """A table cell, HTML-escaped: numbers by `format_value(value, kind)`, None as "n/a", anything else
+    as its text."""
     if value is None:
         return "n/a"
     if isinstance(value, int | float):

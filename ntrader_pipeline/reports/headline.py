@@ -136,9 +136,10 @@ def _short(value: str, keep: int = 16) -> str:
     return f'<span class="mono" title="{escape(value)}">{escape(shown)}</span>'
 
 
-def conventions_note(config: ReportConfig, *, sessions: int | None = None) -> str:
+def conventions_note(config: ReportConfig, *, sessions: int | None = None, extra: Sequence[str] = ()) -> str:
     """Where this report's numbers differ from what common tools (pyfolio, quantstats, spreadsheets) do;
-    the code's definitions are in `analytics/metrics.py`."""
+    the code's definitions are in `analytics/metrics.py`. `extra` items (HTML) follow, for what a report
+    adds on top of the per-backtest metrics (e.g. a sweep's ranking and walk-forward statistics)."""
     periods = config.periods_per_year
     cagr = f"years = sessions / {periods}"
     if sessions is not None:
@@ -164,7 +165,7 @@ def conventions_note(config: ReportConfig, *, sessions: int | None = None) -> st
         f"{config.max_line_points:,} points keeping each bucket's highs and lows; fill markers are "
         "never dropped. n/a marks an undefined ratio, ∞ an unbounded one (e.g. no losing trade).",
     ]
-    body = "\n".join(f"<li>{item}</li>" for item in items)
+    body = "\n".join(f"<li>{item}</li>" for item in (*items, *extra))
     return f'<section id="conventions">\n<h2>How these are computed</h2>\n<ul>\n{body}\n</ul>\n</section>'
 
 
