@@ -92,27 +92,25 @@ class SweepContext:
 
 
 def build_point_asset(
-    context: SweepContext, point: SweepPoint, instrument_partitions: dg.StaticPartitionsDefinition
+    setup: SweepContext, point: SweepPoint, instrument_partitions: dg.StaticPartitionsDefinition
 ) -> dg.AssetsDefinition:
-    sweep = context.sweep
+    sweep = setup.sweep
 
     @dg.asset(
         key=point_asset_key(sweep.name, point),
         group_name=sweep_group(sweep.name),
         partitions_def=instrument_partitions,
-        deps=[instrument_data_dep(context.universe, sweep.spec, sweep.index_instrument)],
+        deps=[instrument_data_dep(setup.universe, sweep.spec, sweep.index_instrument)],
         code_version=declared_code_version(sweep.point_declaration(point)),
         kinds={"nautilus"},
         description=f"Sweep {sweep.name}, point {point.key}: {sweep.strategy} with {point.label}.",
     )
-    def _point(asset_context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
-        instrument_id = asset_context.partition_key
-        context.check_declared(instrument_id)
-        tag_run(
-            asset_context, [instrument_id], [sweep.window.start.isoformat(), sweep.window.end.isoformat()]
-        )
+    def _point(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
+        instrument_id = context.partition_key
+        setup.check_declared(instrument_id)
+        tag_run(context, [instrument_id], [sweep.window.start.isoformat(), sweep.window.end.isoformat()])
         started = time.monotonic()
-        inputs, reused = context.inputs(instrument_id, storage)
+        inputs, reused = setup.inputs(instrument_id, storage)
         run = run_point(sweep, point, inputs, storage.backtests_dir)
         version = hashlib.sha256(f"{run.config_hash}|{run.code_version}|{run.data_version}".encode())
         metrics = run.metrics
@@ -137,9 +135,9 @@ def build_point_asset(
 
 
 def build_results_asset(
-    context: SweepContext, instrument_partitions: dg.StaticPartitionsDefinition
+    setup: SweepContext, instrument_partitions: dg.StaticPartitionsDefinition
 ) -> dg.AssetsDefinition:
-    sweep = context.sweep
+    sweep = setup.sweep
 
     @dg.asset(
         name=results_asset_name(sweep.name),
@@ -153,9 +151,9 @@ def build_results_asset(
             "overfitting over the points' daily returns."
         ),
     )
-    def _results(asset_context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
-        instrument_id = asset_context.partition_key
-        context.check_declared(instrument_id)
+    def _results(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
+        instrument_id = context.partition_key
+        setup.check_declared(instrument_id)
         try:
             results, _ = collect_results(
                 sweep, instrument_id, storage.backtests_dir, sweep_job_name(sweep.name)
@@ -185,9 +183,9 @@ def build_results_asset(
 
 
 def build_walk_forward_asset(
-    context: SweepContext, instrument_partitions: dg.StaticPartitionsDefinition
+    setup: SweepContext, instrument_partitions: dg.StaticPartitionsDefinition
 ) -> dg.AssetsDefinition:
-    sweep = context.sweep
+    sweep = setup.sweep
     wf = sweep.walk_forward
     assert wf is not None
 
@@ -203,18 +201,16 @@ def build_walk_forward_asset(
             "and the degradation per fold."
         ),
     )
-    def _walk_forward(
-        asset_context: dg.AssetExecutionContext, storage: StorageResource
-    ) -> dg.MaterializeResult:
-        instrument_id = asset_context.partition_key
-        context.check_declared(instrument_id)
+    def _walk_forward(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
+        instrument_id = context.partition_key
+        setup.check_declared(instrument_id)
         try:
             _, curves = collect_results(
                 sweep, instrument_id, storage.backtests_dir, sweep_job_name(sweep.name)
             )
         except SweepResultsError as exc:
             raise dg.Failure(description=str(exc)) from exc
-        inputs, _ = context.inputs(instrument_id, storage)
+        inputs, _ = setup.inputs(instrument_id, storage)
         result = run_walk_forward(sweep, inputs, curves)
         paths = write_walk_forward(
             result, results_directory(storage.backtests_dir, sweep.name, instrument_id), sweep
@@ -235,9 +231,9 @@ def build_walk_forward_asset(
 
 
 def build_sweep_report_asset(
-    context: SweepContext, instrument_partitions: dg.StaticPartitionsDefinition
+    setup: SweepContext, instrument_partitions: dg.StaticPartitionsDefinition
 ) -> dg.AssetsDefinition:
-    sweep = context.sweep
+    sweep = setup.sweep
     upstream = [results_asset_name(sweep.name)]
     if sweep.walk_forward is not None:
         upstream.append(walk_forward_asset_name(sweep.name))
@@ -254,9 +250,9 @@ def build_sweep_report_asset(
             + (", walk-forward folds and overfitting statistics." if sweep.walk_forward else ".")
         ),
     )
-    def _report(asset_context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
-        instrument_id = asset_context.partition_key
-        context.check_declared(instrument_id)
+    def _report(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
+        instrument_id = context.partition_key
+        setup.check_declared(instrument_id)
         path = write_sweep_report_for(
             sweep,
             instrument_id,
@@ -285,12 +281,12 @@ def build_sweep_assets(
 ) -> list[dg.AssetsDefinition]:
     assets = []
     for sweep in sweeps:
-        context = SweepContext(sweep, universe)
-        assets += [build_point_asset(context, p, instrument_partitions) for p in sweep.points()]
-        assets.append(build_results_asset(context, instrument_partitions))
+        setup = SweepContext(sweep, universe)
+        assets += [build_point_asset(setup, p, instrument_partitions) for p in sweep.points()]
+        assets.append(build_results_asset(setup, instrument_partitions))
         if sweep.walk_forward is not None:
-            assets.append(build_walk_forward_asset(context, instrument_partitions))
-        assets.append(build_sweep_report_asset(context, instrument_partitions))
+            assets.append(build_walk_forward_asset(setup, instrument_partitions))
+        assets.append(build_sweep_report_asset(setup, instrument_partitions))
     return assets
 
 

@@ -38,9 +38,15 @@ def setup(shared_gateway, tmp_path_factory) -> SweepSetup:
     return sweep_setup(tmp_path_factory.mktemp("sweep"), ib)
 
 
+def _cent_up(price: Price) -> Price:
+    return Price(price.as_double() + 0.01, price.precision)
+
+
 def _run_job(setup: SweepSetup, instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
     job = setup.definitions().get_job_def(sweep_job_name(SWEEP))
-    return job.execute_in_process(partition_key=INSTRUMENT, instance=instance or dg.DagsterInstance.ephemeral())
+    return job.execute_in_process(
+        partition_key=INSTRUMENT, instance=instance or dg.DagsterInstance.ephemeral()
+    )
 
 
 def test_sweep_job_runs_every_point_on_one_read_of_the_bars(setup):
@@ -56,7 +62,9 @@ def test_sweep_job_runs_every_point_on_one_read_of_the_bars(setup):
     point_meta = [events[tuple(point_asset_key(SWEEP, p).path)] for p in points]
     assert [m["bars_reused"].value for m in point_meta].count(False) == 1  # the first point reads
     assert all(m["bars"].value == point_meta[0]["bars"].value > 5000 for m in point_meta)
-    summary = json.loads((setup.storage.backtests_dir / "sweeps" / SWEEP / INSTRUMENT / SUMMARY_JSON).read_text())
+    summary = json.loads(
+        (setup.storage.backtests_dir / "sweeps" / SWEEP / INSTRUMENT / SUMMARY_JSON).read_text()
+    )
     assert events[(results_asset_name(SWEEP),)]["results_hash"].value == summary["results_hash"]
     report = setup.storage.reports_dir / "sweeps" / SWEEP / f"{INSTRUMENT}.html"
     assert report.exists() and SWEEP in report.read_text()
@@ -74,7 +82,8 @@ def test_each_point_equals_a_bare_engine_run_on_the_same_bars(setup):
         declaration = sweep.point_declaration(point)
         classes = declaration.strategy_classes()
         values = declaration.strategy_values(classes, INSTRUMENT)
-        bare = run_backtest(instrument, bars, lambda _t: classes.build(values), 100_000.0)
+        strategy = classes.build(values)
+        bare = run_backtest(instrument, bars, lambda _t, strategy=strategy: strategy, 100_000.0)
         metrics = compute_metrics(bare.equity, bare.trades, bare.fills, bare.starting_cash)
         row = table.filter(pl.col("point") == point.key).row(0, named=True)
         assert row["final_equity"] == metrics.final_equity
@@ -89,7 +98,9 @@ def test_walk_forward_picks_the_in_sample_best_and_stitches_its_out_of_sample_ru
     folds = pl.read_parquet(directory / FOLDS_PARQUET)
     assert folds.height == 2
     dailies = {
-        p.key: pl.read_parquet(point_directory(setup.storage.backtests_dir, SWEEP, INSTRUMENT, p.key) / "daily.parquet")
+        p.key: pl.read_parquet(
+            point_directory(setup.storage.backtests_dir, SWEEP, INSTRUMENT, p.key) / "daily.parquet"
+        )
         for p in sweep.points()
     }
     for fold in folds.iter_rows(named=True):
@@ -117,36 +128,48 @@ def test_the_same_sweep_twice_gives_the_same_results_hash(setup):
         inputs_cache.clear()
         result = _run_job(setup)
         assert result.success
-        hashes.append(result.asset_materializations_for_node(results_asset_name(SWEEP))[0].metadata["results_hash"])
+        hashes.append(
+            result.asset_materializations_for_node(results_asset_name(SWEEP))[0].metadata["results_hash"]
+        )
     assert hashes[0] == hashes[1]
 
 
 def test_a_point_goes_stale_when_its_bars_change(setup):
     instance = dg.DagsterInstance.ephemeral()
-    assert _run_job(setup, instance).success
     definitions = setup.definitions()
-    assets = list(definitions.resolve_all_asset_specs())
-    key = point_asset_key(SWEEP, setup.sweep.points()[0])
-    version = dg.AssetSelection.assets("bars_1_minute_version")
-    job = definitions.get_implicit_global_asset_job_def()
-    assert get_stale_status_resolver(instance, definitions.assets).get_status(key, INSTRUMENT) == StaleStatus.FRESH
-    store = setup.storage.catalog_store()
-    session = session_for("2024-01-10")
-    bars = store.read_session_bars(f"{INSTRUMENT}-1-MINUTE-LAST-EXTERNAL", session)
-    up = [Bar(b.bar_type, *(Price(p.as_double() + 0.01, p.precision) for p in (b.open, b.high, b.low, b.close)),
-              b.volume, b.ts_event, b.ts_init) for b in bars]  # fmt: skip
-    store.write_session_bars(bars[0].bar_type, session, up)
-    try:
-        refreshed = dg.materialize(
+
+    def refresh_version() -> None:
+        assert dg.materialize(
             [*definitions.assets, *definitions.asset_checks],
-            selection=version,
+            selection=dg.AssetSelection.assets("bars_1_minute_version"),
             resources={"ib": setup.ib, "storage": setup.storage},
             partition_key=INSTRUMENT,
             instance=instance,
-        )
-        assert refreshed.success
+        ).success
+
+    def status() -> StaleStatus:
         resolver = get_stale_status_resolver(instance, definitions.assets)
-        assert resolver.get_status(key, INSTRUMENT) == StaleStatus.STALE
+        return resolver.get_status(point_asset_key(SWEEP, setup.sweep.points()[0]), INSTRUMENT)
+
+    refresh_version()
+    assert _run_job(setup, instance).success
+    assert status() == StaleStatus.FRESH
+    store = setup.storage.catalog_store()
+    session = session_for("2024-01-10")
+    bars = store.read_session_bars(f"{INSTRUMENT}-1-MINUTE-LAST-EXTERNAL", session)
+    up = [
+        Bar(
+            b.bar_type,
+            *(_cent_up(p) for p in (b.open, b.high, b.low, b.close)),
+            b.volume,
+            b.ts_event,
+            b.ts_init,
+        )
+        for b in bars
+    ]
+    store.write_session_bars(bars[0].bar_type, session, up)
+    try:
+        refresh_version()
+        assert status() == StaleStatus.STALE
     finally:
         store.write_session_bars(bars[0].bar_type, session, bars)
-    del assets, job

@@ -66,10 +66,15 @@ def test_seeded_sample_is_stable_and_keeps_grid_keys(tmp_path, universe):
     assert keys != [p.key for p in other.points()]
     for point in first.points():  # a sampled point is the grid point of its index
         index = int(point.key[1:])
-        assert point.parameters == {"fast_period": grid["fast_period"][index // 4], "slow_period": grid["slow_period"][index % 4]}
+        assert point.parameters == {
+            "fast_period": grid["fast_period"][index // 4],
+            "slow_period": grid["slow_period"][index % 4],
+        }
     assert first.sweep_hash("SPY.ARCA") == again.sweep_hash("SPY.ARCA")
     assert first.sweep_hash("SPY.ARCA") != other.sweep_hash("SPY.ARCA")
-    (wider,) = _load(tmp_path, universe, grid={**grid, "slow_period": [20, 40, 60, 90]}, sample={"size": 7, "seed": 11})
+    (wider,) = _load(
+        tmp_path, universe, grid={**grid, "slow_period": [20, 40, 60, 90]}, sample={"size": 7, "seed": 11}
+    )
     assert wider.sweep_hash("SPY.ARCA") != first.sweep_hash("SPY.ARCA")
 
 
