@@ -20,6 +20,24 @@ DATA_DIR = REPO_ROOT / "data"
 ENV_FILE = ".env"  # in the working directory, as `dagster dev` and `dagster asset materialize` read it
 
 
+# Celery transports (kombu) the broker URL may name, and result backends Celery 5 knows (`db+`/`cache+`
+# name an SQLAlchemy URL or a cache behind them).
+CELERY_BROKER_SCHEMES = ("redis://", "rediss://", "amqp://", "pyamqp://", "sqs://", "memory://")
+CELERY_BACKEND_SCHEMES = ("redis://", "rediss://", "rpc://", "db+", "cache+", "s3://", "file://")
+
+
+def redact_url(value: object) -> object:
+    """A URL's password as `***` (`redis://:secret@host` → `redis://:***@host`), other values as they are:
+    a load error quotes the value it rejects, and a broker URL may carry a password."""
+    if not isinstance(value, str) or "@" not in value:
+        return value
+    scheme, separator, rest = value.partition("://")
+    userinfo, at, host = rest.partition("@")
+    if not separator or not at or ":" not in userinfo:
+        return value
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
+
+
 def default_pacing_db() -> str:
     """Beside the Dagster instance (DAGSTER_HOME) when there is one, so every run on the instance shares
     it; else under the repo's data directory."""
@@ -68,6 +86,10 @@ class PipelineSettings(BaseModel):
     first_session: dt.date = dt.date(2024, 1, 2)
     # Celery executors for the jobs' steps (the `scale` extra); unset: Dagster's default executor.
     executor: Literal["celery", "celery_k8s"] | None = None
+    # NTRADER_EXECUTOR=celery: broker and result backend of the Celery app (unset: dagster-celery's
+    # defaults, pyamqp://guest@localhost// and rpc://; a redis:// broker is its own backend by default).
+    celery_broker: str | None = None
+    celery_backend: str | None = None
     demo_start: dt.date = dt.date(2024, 1, 2)
     demo_end: dt.date = dt.date(2024, 3, 28)
     ui_port: int = Field(default=3000, ge=0, le=65535)
@@ -80,6 +102,22 @@ class PipelineSettings(BaseModel):
         protocol, separator, root = value.partition("://")
         if not value.strip() or (separator and (not protocol or not root.strip("/"))):
             raise ValueError("expected a directory or an object-store URL such as s3://bucket/prefix")
+        return value
+
+    @field_validator("celery_broker")
+    @classmethod
+    def _celery_broker_is_a_broker_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(CELERY_BROKER_SCHEMES):
+            raise ValueError(f"expected a Celery broker URL starting with {', '.join(CELERY_BROKER_SCHEMES)}")
+        return value
+
+    @field_validator("celery_backend")
+    @classmethod
+    def _celery_backend_is_a_backend_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(CELERY_BACKEND_SCHEMES):
+            raise ValueError(
+                f"expected a Celery result backend URL starting with {', '.join(CELERY_BACKEND_SCHEMES)}"
+            )
         return value
 
     @field_validator("reports_url")
@@ -120,7 +158,7 @@ def _describe(error: ValidationError) -> str:
     for item in error.errors():
         name = env_var_name(item["loc"])
         message = item["msg"].removeprefix("Value error, ")  # our own validators' wording is complete
-        problems.append(f"{name}={item['input']!r} is invalid: {message}")
+        problems.append(f"{name}={redact_url(item['input'])!r} is invalid: {message}")
     return "; ".join(problems) + " (fix it in the environment or .env; the README's Configuration lists each)"
 
 

@@ -24,6 +24,8 @@ BAD_VALUES = {
     "IB_PACING": ("maybe", "valid boolean"),
     "IB_PACING_MAX_WAIT_S": ("0", "greater than 0"),
     "NTRADER_EXECUTOR": ("threads", "'celery' or 'celery_k8s'"),
+    "NTRADER_CELERY_BROKER": ("localhost:6379", "a Celery broker URL starting with redis://, rediss://"),
+    "NTRADER_CELERY_BACKEND": ("amqp://guest@localhost//", "a Celery result backend URL starting with"),
     "NTRADER_FIRST_SESSION": ("2024-13-01", "valid date"),
     "NTRADER_UI_PORT": ("70000", "less than or equal to 65535"),
     "NTRADER_GATEWAY_PORT": ("x", "valid integer"),

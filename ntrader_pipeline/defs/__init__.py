@@ -59,7 +59,7 @@ def build_definitions(
 ) -> dg.Definitions:
     """The code location; `resources` replaces the ones built from `settings` (tests pass their own)."""
     assets, checks = build_assets(settings, universe, declarations, sweeps)
-    executor = executor_named(settings.ntrader.executor)
+    executor = executor_named(settings.ntrader)
     jobs = build_jobs(executor)
     return dg.Definitions(
         assets=assets,

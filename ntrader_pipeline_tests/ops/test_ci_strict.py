@@ -72,5 +72,5 @@ def test_ci_values() -> None:
 
 def test_ci_script_installs_what_the_strict_tests_need() -> None:
     script = (REPO_ROOT / ".ci" / "run").read_text()
-    assert "chromium" in script and "postgresql" in script
+    assert "chromium" in script and "postgresql" in script and "redis-server" in script
     assert 'export CI="${CI:-true}"' in script
