@@ -63,6 +63,7 @@ def write_backtests_file(path: Path, **sweep_fields: object) -> Path:
 
 def sweep_setup(root: Path, ib: IBGatewayResource) -> SweepSetup:
     """Storage under `root` with SPY's window fetched, and the code location with the `mini` sweep."""
+    root.mkdir(parents=True, exist_ok=True)
     storage = StorageResource(
         catalog=str(root / "catalog"), artifacts=str(root / "backtests"), reports=str(root / "reports")
     )

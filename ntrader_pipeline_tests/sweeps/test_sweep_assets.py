@@ -43,7 +43,7 @@ def _cent_up(price: Price) -> Price:
 
 
 def _run_job(setup: SweepSetup, instance: dg.DagsterInstance | None = None) -> dg.ExecuteInProcessResult:
-    job = setup.definitions().get_job_def(sweep_job_name(SWEEP))
+    job = setup.definitions().resolve_job_def(sweep_job_name(SWEEP))
     return job.execute_in_process(
         partition_key=INSTRUMENT, instance=instance or dg.DagsterInstance.ephemeral()
     )

@@ -1,0 +1,102 @@
+"""A declared sweep on two real Celery workers with a real Redis broker: the points run in both workers'
+processes, each worker reads the bars once, and the results table is identical to an in-process run."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+from dagster import DagsterEventType, DagsterRunStatus
+
+from ntrader_pipeline.defs.resources import IBGatewayResource
+from ntrader_pipeline.defs.sweeps import results_asset_name, sweep_group, sweep_job_name
+from ntrader_pipeline.settings import REPO_ROOT
+from ntrader_pipeline.sweeps import inputs_cache
+from ntrader_pipeline.sweeps.results import RESULTS_PARQUET
+from ntrader_pipeline_tests.conftest import CONNECT_TIMEOUT_S, REQUEST_TIMEOUT_S
+from ntrader_pipeline_tests.scale.celery_cluster import celery_cluster
+from ntrader_pipeline_tests.sweeps.sweep_fixtures import INSTRUMENT, SWEEP, sweep_setup
+
+DAGSTER = str(Path(sys.executable).parent / "dagster")
+RUN_TIMEOUT_S = 300
+
+
+def _results(artifacts: Path) -> pl.DataFrame:
+    return pl.read_parquet(artifacts / "sweeps" / SWEEP / INSTRUMENT / RESULTS_PARQUET)
+
+
+def test_sweep_points_run_on_both_workers_and_match_the_in_process_run(tmp_path, shared_gateway, monkeypatch):
+    for name in [k for k in os.environ if k.startswith(("IB_", "NTRADER_"))]:
+        monkeypatch.delenv(name)  # the workers and the run inherit this process's environment
+    ib = IBGatewayResource(
+        host=shared_gateway.host,
+        port=shared_gateway.port,
+        request_timeout_s=REQUEST_TIMEOUT_S,
+        connect_timeout_s=CONNECT_TIMEOUT_S,
+        pacing=False,
+    )
+    setup = sweep_setup(tmp_path / "in_process", ib)
+    inputs_cache.clear()
+    local = (
+        setup.definitions()
+        .resolve_job_def(sweep_job_name(SWEEP))
+        .execute_in_process(partition_key=INSTRUMENT, instance=dg.DagsterInstance.ephemeral())
+    )
+    assert local.success
+    local_hash = (
+        local.asset_materializations_for_node(results_asset_name(SWEEP))[0].metadata["results_hash"].value
+    )
+
+    # The workers read the same catalog and write their own artefacts.
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    artifacts = tmp_path / "celery_artifacts"
+    pythonpath = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
+    env = {
+        "DAGSTER_HOME": str(home),
+        "PYTHONPATH": pythonpath,
+        "NTRADER_BACKTESTS": str(setup.backtests_path),
+        "NTRADER_CATALOG": setup.storage.catalog,
+        "NTRADER_ARTIFACTS": str(artifacts),
+        "NTRADER_REPORTS": str(tmp_path / "celery_reports"),
+        "NTRADER_LOGS": str(tmp_path / "logs"),
+    }
+    with celery_cluster(tmp_path, env, workers=2) as cluster:
+        command = [DAGSTER, "asset", "materialize", "-m", "ntrader_pipeline.definitions",
+                   "--select", f"group:{sweep_group(SWEEP)}", "--partition", INSTRUMENT]  # fmt: skip
+        done = subprocess.run(
+            command,
+            cwd=tmp_path,
+            env={**os.environ, **env, **cluster.env},
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT_S,
+        )
+        logs = "\n".join(f"--- {log.name} ---\n{log.read_text()[-3000:]}" for log in cluster.logs)
+        assert done.returncode == 0, f"{done.stderr[-3000:]}\n{logs}"
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            [run] = instance.get_runs()
+            assert run.status == DagsterRunStatus.SUCCESS
+            records = instance.get_records_for_run(run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION)
+            events = [r.event_log_entry.asset_materialization for r in records.records]
+
+    points = {
+        e.asset_key.to_user_string(): {k: v.value for k, v in e.metadata.items()}
+        for e in events
+        if e.asset_key.path[0] == f"{SWEEP}_sweep"
+    }
+    assert len(points) == len(setup.sweep.points())
+    pids = {int(meta["worker"].rsplit(":", 1)[1]) for meta in points.values()}
+    assert pids == set(cluster.pids), (points, cluster.pids)  # both workers ran points, nobody else did
+    # Each worker read the bars once and reused them for its later points.
+    for pid in pids:
+        reads = [m["bars_reused"] for m in points.values() if m["worker"].endswith(f":{pid}")]
+        assert reads.count(False) == 1, points
+
+    results = next(e for e in events if e.asset_key.to_user_string() == results_asset_name(SWEEP))
+    assert results.metadata["results_hash"].value == local_hash
+    assert _results(artifacts).equals(_results(setup.storage.backtests_dir))
+    assert (tmp_path / "celery_reports" / "sweeps" / SWEEP / f"{INSTRUMENT}.html").exists()
