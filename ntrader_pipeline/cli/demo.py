@@ -25,12 +25,15 @@ from ntrader_pipeline.defs import build_definitions
 from ntrader_pipeline.defs.adjustments import ADJUSTMENT_FACTORS
 from ntrader_pipeline.defs.backtests import backtest_asset_name
 from ntrader_pipeline.defs.sensors import backtest_chain_keys
+from ntrader_pipeline.defs.sweeps import sweep_job_name
 from ntrader_pipeline.gateway import EmbeddedGateway
 from ntrader_pipeline.logs import configure_logging
 from ntrader_pipeline.markets.bar_specs import bars_asset_name
 from ntrader_pipeline.markets.universe import Universe, load_universe
 from ntrader_pipeline.results import list_backtests
 from ntrader_pipeline.settings import REPO_ROOT, Settings, SettingsError, load_settings
+from ntrader_pipeline.sweeps.declarations import SweepDeclaration, load_sweeps
+from ntrader_pipeline.sweeps.summary import read_sweep_summary
 
 DEMO_TAG = "ntrader/demo"
 CHAIN_ASSETS_PER_DECLARATION = 3  # backtest, metrics, report
@@ -63,7 +66,8 @@ def _check(result: dg.ExecuteInProcessResult, what: str) -> None:
 def run_demo(settings: Settings, start: str, end: str) -> tuple[list[FetchSummary], list[Path]]:
     universe = load_universe(settings.ntrader.universe)
     declarations = load_declarations(settings.ntrader.backtests, universe)
-    defs = build_definitions(settings, universe, declarations)
+    sweeps = load_sweeps(settings.ntrader.backtests, universe, {d.name for d in declarations})
+    defs = build_definitions(settings, universe, declarations, sweeps=sweeps)
     instance = dg.DagsterInstance.get()
     _release_orphaned_demo_runs(instance)
     keys = session_keys(universe, settings, start, end)
@@ -81,6 +85,7 @@ def run_demo(settings: Settings, start: str, end: str) -> tuple[list[FetchSummar
             stored.stored.update(state.stored)
         fetched = [FetchSummary(i, stored.of_instrument(i)) for i in universe.instrument_ids]
         reports = _backtests(defs, instance, universe, declarations, start, end, bars)
+        reports += _sweeps(defs, instance, sweeps, bars)
         task = bars.add_task("comparison report", total=1, detail="")
         comparison, _ = run_job(defs, "comparison_job", instance, on_progress=advance(bars, task),
                                 tags={DEMO_TAG: "true"})  # fmt: skip
@@ -142,6 +147,35 @@ def _backtests(
     return reports
 
 
+def _sweeps(
+    defs: dg.Definitions, instance: dg.DagsterInstance, sweeps: list[SweepDeclaration], bars: Progress
+) -> list[Path]:
+    """Each sweep's job per instrument, over the sweep's own declared window."""
+    reports = []
+    for sweep in sweeps:
+        steps = len(sweep.points()) + (3 if sweep.walk_forward else 2)  # points, results, [wf], report
+        task = bars.add_task(f"sweep {sweep.name}", total=steps * len(sweep.instruments), detail="")
+        for position, instrument_id in enumerate(sweep.instruments):
+            result, _ = run_job(
+                defs, sweep_job_name(sweep.name), instance, partition_key=instrument_id,
+                on_progress=_step_progress(bars, task, position * steps),
+                tags={DEMO_TAG: "true"},
+            )  # fmt: skip
+            _check(result, f"sweep {sweep.name} of {instrument_id}")
+            for event in result.get_asset_materialization_events():
+                report = event.materialization.metadata.get("report")
+                if report is not None:
+                    reports.append(Path(report.value))
+    return reports
+
+
+def _step_progress(bars: Progress, task: TaskID, base: int) -> Callable[[RunProgress], None]:
+    def update(state: RunProgress) -> None:
+        bars.update(task, completed=base + len(state.partitions))
+
+    return update
+
+
 def _chain_progress(bars: Progress, task: TaskID, base: int) -> Callable[[RunProgress], None]:
     """Counts the backtest chain's assets (not the data versions or factors the run also materializes)."""
 
@@ -184,10 +218,35 @@ def print_summary(
             str(report),
         )
     console.print(table)
+    _print_sweeps(settings, reports)
     comparison = [p for p in reports if p.name == "comparison.html"]
     if comparison:
         console.print(f"comparison of every backtest: {comparison[0]}")
     console.print(f"demo finished in {seconds:.1f} s")
+
+
+def _print_sweeps(settings: Settings, reports: list[Path]) -> None:
+    """One row per sweep report of this demo: the best point, its walk-forward and overfitting numbers."""
+    table = Table(title="sweeps: the best point, then walk-forward out of sample", title_justify="left")
+    columns = ("sweep", "instrument", "points", "best point", "metric", "best", "out of sample", "DSR", "PBO")
+    for column in (*columns, "report"):
+        left = column in ("sweep", "instrument", "best point", "metric", "report")
+        table.add_column(column, justify="left" if left else "right")
+    for report in reports:
+        if report.parent.parent.name != "sweeps":
+            continue
+        summary = read_sweep_summary(settings.ntrader.artifacts, report.parent.name, report.stem)
+        table.add_row(
+            summary.sweep, summary.instrument_id, str(summary.points), summary.best_label, summary.metric,
+            _number(summary.best_value), _number(summary.oos_value),
+            _number(summary.deflated_sharpe, "{:.0%}"), _number(summary.pbo, "{:.0%}"), str(report),
+        )  # fmt: skip
+    if table.row_count:
+        console.print(table)
+
+
+def _number(value: float | None, form: str = "{:.2f}") -> str:
+    return "n/a" if value is None else form.format(value)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -161,7 +161,7 @@ def build_results_asset(
         except SweepResultsError as exc:
             raise dg.Failure(description=str(exc)) from exc
         directory = results_directory(storage.backtests_dir, sweep.name, instrument_id)
-        paths = write_results(results, directory, sweep.sweep_hash(instrument_id))
+        paths = write_results(results, sweep, instrument_id, directory)
         metric = sweep.metric.value
         preview = results.table.sort(metric, descending=True, nulls_last=True).head(10)
         return dg.MaterializeResult(

@@ -189,12 +189,20 @@ def overfitting_statistics(
     return stats
 
 
-def write_results(results: SweepResults, directory: Path, sweep_hash: str) -> dict[str, Path]:
+def write_results(
+    results: SweepResults, sweep: SweepDeclaration, instrument_id: str, directory: Path
+) -> dict[str, Path]:
     with atomic_target(directory / RESULTS_PARQUET) as temp:
         results.table.write_parquet(temp)
+    best = sweep.point(str(results.best["point"]))
     summary = {
+        "sweep": sweep.name,
+        "instrument_id": instrument_id,
+        "metric": sweep.metric.value,
+        "points": results.table.height,
+        "best_label": best.label,
         "results_hash": results.results_hash,
-        "sweep_hash": sweep_hash,
+        "sweep_hash": sweep.sweep_hash(instrument_id),
         "data_version": results.data_version,
         "best": {k: _hashable(v) for k, v in results.best.items()},
         "overfitting": {k: _hashable(v) for k, v in results.overfitting.items()},
