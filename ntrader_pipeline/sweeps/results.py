@@ -121,11 +121,11 @@ def results_table(sweep: SweepDeclaration, documents: list[dict]) -> pl.DataFram
         {
             "point": d["point"],
             **d["parameters"],
-            **{m: _number(d["metrics"].get(m)) for m in RESULT_METRICS},
+            **{m: d["metrics"].get(m) for m in RESULT_METRICS},
         }
         for d in documents
     ]
-    schema = {"point": pl.String} | {m: pl.Float64 for m in RESULT_METRICS}
+    schema = {"point": pl.String} | {m: pl.Float64 for m in RESULT_METRICS} | {"trade_count": pl.Int64}
     return pl.DataFrame(rows, infer_schema_length=None).cast(schema)
 
 
@@ -228,10 +228,6 @@ def _equity_matrix(sweep: SweepDeclaration, curves: list[pl.DataFrame]) -> np.nd
 def _period_sharpe(returns: np.ndarray) -> float:
     std = float(np.std(returns, ddof=1)) if returns.size > 1 else 0.0
     return float(np.mean(returns)) / std if std > 0 else 0.0
-
-
-def _number(value: object) -> float | None:
-    return None if value is None else float(value)
 
 
 def _hashable(value: object) -> object:
