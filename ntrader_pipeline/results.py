@@ -5,6 +5,7 @@
     list_backtests()                               # every stored backtest × instrument, headline metrics
     run = load_backtest("sma_cross", "SPY.ARCA")   # equity, fills, trades, metrics, drawdowns, manifest
     bars = load_bars("SPY.ARCA", "2024-01-02", "2024-01-31", bar_spec="1-MINUTE-LAST")
+    sweep = load_sweep("sma_grid", "SPY.ARCA")     # every point's metrics, folds, out-of-sample curve
 
 The locations come from the same settings as the code location (NTRADER_ARTIFACTS, NTRADER_CATALOG,
 NTRADER_UNIVERSE), or from the keyword arguments. Nothing here needs Dagster or a gateway.
@@ -28,6 +29,8 @@ from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.markets.bar_specs import BarSpec, bars_asset_name
 from ntrader_pipeline.markets.universe import load_universe
 from ntrader_pipeline.settings import load_settings
+from ntrader_pipeline.sweeps.results import RESULTS_PARQUET, SUMMARY_JSON, results_directory
+from ntrader_pipeline.sweeps.walk_forward import FOLDS_PARQUET, OOS_EQUITY_PARQUET
 
 HEADLINE_METRICS = ("total_return", "cagr", "sharpe", "max_drawdown", "trade_count", "benchmark_total_return")
 
@@ -50,6 +53,40 @@ class BacktestResults:
     metrics: PerformanceMetrics | None  # None until the `<name>_metrics` asset has run
     drawdowns: pl.DataFrame | None
     manifest: BacktestManifest
+
+
+@dataclass(frozen=True)
+class SweepResultsFrames:
+    """One stored sweep of one instrument: the results table and, when declared, its walk-forward."""
+
+    name: str
+    instrument_id: str
+    directory: Path
+    points: pl.DataFrame  # one row per point: point, parameters, metrics
+    summary: dict  # best point, results and sweep hashes, data version, overfitting statistics
+    folds: pl.DataFrame | None
+    out_of_sample_equity: pl.DataFrame | None
+
+
+def load_sweep(name: str, instrument_id: str, *, artifacts: Path | str | None = None) -> SweepResultsFrames:
+    directory = results_directory(_artifacts(artifacts), name, instrument_id)
+    if not (directory / SUMMARY_JSON).exists():
+        raise ResultsNotFoundError(
+            f"no stored sweep {name!r} for {instrument_id} under {directory}; run its job first, e.g. "
+            f"`dagster asset materialize -m ntrader_pipeline.definitions --select 'group:sweep_{name}' "
+            f"--partition {instrument_id}`"
+        )
+    folds = directory / FOLDS_PARQUET
+    equity = directory / OOS_EQUITY_PARQUET
+    return SweepResultsFrames(
+        name=name,
+        instrument_id=instrument_id,
+        directory=directory,
+        points=pl.read_parquet(directory / RESULTS_PARQUET),
+        summary=json.loads((directory / SUMMARY_JSON).read_text()),
+        folds=pl.read_parquet(folds) if folds.exists() else None,
+        out_of_sample_equity=pl.read_parquet(equity) if equity.exists() else None,
+    )
 
 
 def _artifacts(artifacts: Path | str | None) -> Path:

@@ -18,6 +18,7 @@ from ntrader_pipeline.backtest.engine import run_backtest
 from ntrader_pipeline.defs.resources import IBGatewayResource
 from ntrader_pipeline.defs.sweeps import point_asset_key, results_asset_name, sweep_job_name
 from ntrader_pipeline.markets.sessions import session_for, sessions_between
+from ntrader_pipeline.results import ResultsNotFoundError, load_sweep
 from ntrader_pipeline.sweeps import inputs_cache
 from ntrader_pipeline.sweeps.points import point_directory
 from ntrader_pipeline.sweeps.results import RESULTS_PARQUET, SUMMARY_JSON
@@ -173,3 +174,13 @@ def test_a_point_goes_stale_when_its_bars_change(setup):
         assert status() == StaleStatus.STALE
     finally:
         store.write_session_bars(bars[0].bar_type, session, bars)
+
+
+def test_load_sweep_reads_what_the_job_stored(setup):
+    sweep = load_sweep(SWEEP, INSTRUMENT, artifacts=setup.storage.backtests_dir)
+    assert sweep.points["point"].to_list() == [p.key for p in setup.sweep.points()]
+    assert sweep.summary["best"]["point"] in sweep.points["point"].to_list()
+    assert sweep.folds is not None and sweep.folds.height == 2
+    assert sweep.out_of_sample_equity is not None and sweep.out_of_sample_equity.height > 0
+    with pytest.raises(ResultsNotFoundError, match="group:sweep_nope"):
+        load_sweep("nope", INSTRUMENT, artifacts=setup.storage.backtests_dir)
