@@ -185,8 +185,9 @@ class SweepDeclaration(BacktestDeclaration):
                 classes = declaration.strategy_classes()
                 classes.build(declaration.strategy_values(classes, self.instruments[0]))
             except FieldError as exc:
+                # A parameter problem is a grid problem here (the fixed ones are checked alike).
                 name = exc.field.removeprefix("parameters.")
-                field = f"grid.{name}" if name in self.grid else exc.field
+                field = f"grid.{name}" if name in self.grid else "grid" if name == "parameters" else exc.field
                 raise FieldError(field, f"point {point.key} ({point.label}): {exc}") from exc
             except (StrategyLookupError, ValueError) as exc:
                 raise FieldError("grid", f"point {point.key} ({point.label}): {exc}") from exc
