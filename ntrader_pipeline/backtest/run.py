@@ -37,6 +37,7 @@ from ntrader_pipeline.backtest.versions import (
     data_version,
     strategy_code_hash,
 )
+from ntrader_pipeline.catalog.file_cache import IdentityCache, directory_identity, is_local, settled
 from ntrader_pipeline.catalog.frames import read_bar_files
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE, TradingSession, sessions_between
@@ -140,7 +141,7 @@ def load_backtest_inputs(
     bar_type = spec.bar_type(instrument_id)
     factors = store.adjustment_factors(instrument_id)
     try:
-        bars = adjust_bars(store.read_bars(bar_type, sessions), factors, declaration.adjustment)
+        bars = adjust_bars(_read_bars(store, bar_type, sessions), factors, declaration.adjustment)
     except MissingFactorsError as exc:
         raise BacktestInputError(
             f"backtest {declaration.name}: adjustment {declaration.adjustment.value} of {instrument_id}: "
@@ -290,6 +291,20 @@ def _factor_files(store: CatalogStore, instrument_id: str, declaration: Backtest
     if declaration.adjustment is Adjustment.NONE:
         return []
     return [path] if (path := store.adjustment_file(instrument_id)).exists() else []
+
+
+# Decoded bars of unchanged files (Bars are immutable): a rerun in the same process decodes them once.
+_BARS = IdentityCache(maxsize=2)
+
+
+def _read_bars(store: CatalogStore, bar_type: object, sessions: list[TradingSession]) -> list[Bar]:
+    """`store.read_bars`, cached by the identity of every file in the bar type's directory."""
+    if not is_local(store.path):
+        return store.read_bars(bar_type, sessions)
+    files = directory_identity(store.bar_directory(bar_type))
+    key = (str(store.path.resolve()), str(bar_type), tuple(sessions), files)
+    bars = _BARS.get_or_compute(key, lambda: store.read_bars(bar_type, sessions), cacheable=settled(files))
+    return list(bars)
 
 
 def _session_files(store: CatalogStore, bar_type: object, sessions: list[TradingSession]) -> list[Path]:

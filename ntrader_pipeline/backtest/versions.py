@@ -12,6 +12,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from ntrader_pipeline.catalog.file_cache import IdentityCache, file_identity, is_local, settled
+
 PACKAGE = "ntrader_pipeline"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
@@ -35,7 +37,18 @@ def config_hash(effective_config: Mapping[str, object]) -> str:
     return hashlib.sha256(canonical_json(effective_config).encode()).hexdigest()
 
 
+# sha256 of local files by identity: a sweep or a rerun in the same process hashes each file once.
+_SHA256 = IdentityCache(maxsize=20_000)
+
+
 def file_sha256(path: Path) -> str:
+    """The file's content hash; for a local file cached by (path, size, mtime_ns, inode)."""
+    if is_local(path) and (identity := file_identity(path)) is not None:
+        return _SHA256.get_or_compute(identity, lambda: _hash_file(path), cacheable=settled([identity]))
+    return _hash_file(path)
+
+
+def _hash_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -49,8 +62,17 @@ def catalog_files(catalog_root: Path, paths: Iterable[Path]) -> list[CatalogFile
     local = isinstance(catalog_root, Path)
     root = catalog_root.resolve() if local else catalog_root
     found: dict[str, Path] = {}
+    parents: dict[Path, Path] = {}  # resolve each directory once, not each file
     for path in paths:
-        resolved = Path(path).resolve() if local else path
+        if local:
+            path = Path(path)
+            if (parent := parents.get(path.parent)) is None:
+                parent = parents[path.parent] = path.parent.resolve()
+            resolved = parent / path.name
+            if resolved.is_symlink():
+                resolved = resolved.resolve()
+        else:
+            resolved = path
         if resolved.exists():
             found[resolved.relative_to(root).as_posix()] = resolved
     return [

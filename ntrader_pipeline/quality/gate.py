@@ -5,8 +5,16 @@ the instrument's `max_missing_fraction` is exceeded, which fails the gate naming
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
+from ntrader_pipeline.catalog.file_cache import (
+    FileIdentity,
+    IdentityCache,
+    directory_identity,
+    is_local,
+    settled,
+)
 from ntrader_pipeline.catalog.file_checks import (
     INSTRUMENT_RULE,
     definition_file_paths,
@@ -38,12 +46,11 @@ def require_clean_sessions(
     """Raise SessionsNotReadyError naming each missing or failing session (and, with `require_definition`,
     a missing or unreadable instrument definition); otherwise the results (with their warnings: gaps,
     split-like jumps)."""
-    results = check_stored_sessions(
-        store, instrument_id, spec, sessions, max_missing_fraction=max_missing_fraction
+    results, definition = _checked(
+        store, instrument_id, spec, sessions, require_definition, max_missing_fraction
     )
     missing = [str(r.session) for r in results if MISSING_RULE in r.failures]
     failing = [r for r in results if not r.passed and MISSING_RULE not in r.failures]
-    definition = _definition_problem(store, instrument_id) if require_definition else None
     if not missing and not failing and definition is None:
         return results
     bar_type = spec.bar_type(instrument_id)
@@ -71,6 +78,66 @@ def require_clean_sessions(
         + "; ".join(problems)
         + ". "
         + " ".join(remedies)
+    )
+
+
+# Gate outcomes of unchanged files: a sweep or a rerun in the same process checks each window once.
+_CHECKED = IdentityCache(maxsize=8)
+
+
+def _checked(
+    store: CatalogStore,
+    instrument_id: str,
+    spec: BarSpec,
+    sessions: Sequence[TradingSession],
+    require_definition: bool,
+    max_missing_fraction: float | None,
+) -> tuple[list[SessionQuality], str | None]:
+    """The session rules' results and the definition problem; cached by the identity of every file they
+    can read (the bar type's directory, its empty-session markers, the instrument's definition files)."""
+
+    def check() -> tuple[list[SessionQuality], str | None]:
+        results = check_stored_sessions(
+            store, instrument_id, spec, sessions, max_missing_fraction=max_missing_fraction
+        )
+        definition = _definition_problem(store, instrument_id) if require_definition else None
+        return results, definition
+
+    if not is_local(store.path):
+        return check()
+    bar_type = spec.bar_type(instrument_id)
+    files = (
+        directory_identity(store.bar_directory(bar_type)),
+        directory_identity(store.empty_marker(bar_type, sessions[0]).parent) if sessions else (),
+        _definition_identities(store, instrument_id) if require_definition else (),
+    )
+    key = (
+        str(store.path.resolve()),
+        instrument_id,
+        spec,
+        tuple(sessions),
+        require_definition,
+        max_missing_fraction,
+        files,
+    )
+    results, definition = _CHECKED.get_or_compute(
+        key, check, cacheable=settled(identity for group in files for identity in group)
+    )
+    return list(results), definition
+
+
+def _definition_identities(store: CatalogStore, instrument_id: str) -> tuple[FileIdentity, ...]:
+    """Identities of `data/<class>/<instrument_id>/` for every instrument class directory."""
+    data_root = store.path / "data"
+    try:
+        classes = sorted(entry.name for entry in os.scandir(data_root) if entry.is_dir())
+    except FileNotFoundError:
+        return ()
+    return tuple(
+        identity
+        for name in classes
+        if name != "bar"
+        for identity in directory_identity(data_root / name / instrument_id)
     )
 
 
