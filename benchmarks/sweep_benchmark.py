@@ -34,6 +34,7 @@ import yaml
 from backtest_raw_engine import raw_engine_run
 
 from ntrader_pipeline.backtest.declarations import load_declarations
+from ntrader_pipeline.catalog.file_cache import clear_identity_caches
 from ntrader_pipeline.defs import build_definitions
 from ntrader_pipeline.defs.partitions import partition_range_tags
 from ntrader_pipeline.defs.resources import IBGatewayResource, StorageResource
@@ -42,7 +43,6 @@ from ntrader_pipeline.gateway import EmbeddedGateway
 from ntrader_pipeline.markets.sessions import sessions_between
 from ntrader_pipeline.markets.universe import load_universe
 from ntrader_pipeline.settings import REPO_ROOT, IBSettings, PipelineSettings, Settings
-from ntrader_pipeline.sweeps import inputs_cache
 from ntrader_pipeline.sweeps.declarations import load_sweeps
 
 SWEEP = "bench"
@@ -149,7 +149,7 @@ def main() -> None:
         point_keys = [point_asset_key(SWEEP, p) for p in points]
 
         def pipeline(selection: list[dg.AssetKey] | None) -> None:
-            inputs_cache.clear()  # cold like the bare loop: the first point reads and gates the catalog
+            clear_identity_caches()  # cold like the bare loop: the first point reads and gates the catalog
             result = job.execute_in_process(partition_key=INSTRUMENT, asset_selection=selection)
             assert result.success
 

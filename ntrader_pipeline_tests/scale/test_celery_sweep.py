@@ -10,10 +10,10 @@ import dagster as dg
 import polars as pl
 from dagster import DagsterEventType, DagsterRunStatus
 
+from ntrader_pipeline.catalog.file_cache import clear_identity_caches
 from ntrader_pipeline.defs.resources import IBGatewayResource
 from ntrader_pipeline.defs.sweeps import results_asset_name, sweep_group, sweep_job_name
 from ntrader_pipeline.settings import REPO_ROOT
-from ntrader_pipeline.sweeps import inputs_cache
 from ntrader_pipeline.sweeps.results import RESULTS_PARQUET
 from ntrader_pipeline_tests.conftest import CONNECT_TIMEOUT_S, REQUEST_TIMEOUT_S
 from ntrader_pipeline_tests.scale.celery_cluster import celery_cluster
@@ -38,7 +38,7 @@ def test_sweep_points_run_on_both_workers_and_match_the_in_process_run(tmp_path,
         pacing=False,
     )
     setup = sweep_setup(tmp_path / "in_process", ib)
-    inputs_cache.clear()
+    clear_identity_caches()
     local = (
         setup.definitions()
         .resolve_job_def(sweep_job_name(SWEEP))

@@ -1,5 +1,6 @@
 """A small declared sweep over SPY's January 2024 minute bars, fetched once from the embedded gateway."""
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import dagster as dg
 import yaml
 
 from ntrader_pipeline.backtest.declarations import BacktestDeclaration, load_declarations
+from ntrader_pipeline.catalog.file_cache import SETTLE_NS
 from ntrader_pipeline.defs import build_definitions
 from ntrader_pipeline.defs.resources import IBGatewayResource, StorageResource
 from ntrader_pipeline.markets.universe import Universe, load_universe
@@ -76,6 +78,9 @@ def sweep_setup(root: Path, ib: IBGatewayResource) -> SweepSetup:
         assets=all_assets(None, backtests_path),
     )
     assert fetched.success
+    # Files younger than SETTLE_NS are never cached (catalog.file_cache): let the fetched ones settle, so
+    # the sweep's points can share one read of them as they do outside tests.
+    time.sleep(SETTLE_NS / 1e9)
     settings = Settings(ib=IBSettings(), ntrader=PipelineSettings(backtests=backtests_path))
     universe = load_universe(settings.ntrader.universe)
     declarations = load_declarations(backtests_path, universe)

@@ -15,11 +15,11 @@ from nautilus_trader.model.objects import Price
 from ntrader_pipeline.analytics.metrics import compute_metrics
 from ntrader_pipeline.analytics.session_metrics import curve_metrics
 from ntrader_pipeline.backtest.engine import run_backtest
+from ntrader_pipeline.catalog.file_cache import clear_identity_caches
 from ntrader_pipeline.defs.resources import IBGatewayResource
 from ntrader_pipeline.defs.sweeps import point_asset_key, results_asset_name, sweep_job_name
 from ntrader_pipeline.markets.sessions import session_for, sessions_between
 from ntrader_pipeline.results import ResultsNotFoundError, load_sweep
-from ntrader_pipeline.sweeps import inputs_cache
 from ntrader_pipeline.sweeps.points import point_directory
 from ntrader_pipeline.sweeps.results import RESULTS_PARQUET, SUMMARY_JSON
 from ntrader_pipeline.sweeps.walk_forward import FOLDS_PARQUET, OOS_EQUITY_PARQUET
@@ -51,7 +51,7 @@ def _run_job(setup: SweepSetup, instance: dg.DagsterInstance | None = None) -> d
 
 
 def test_sweep_job_runs_every_point_on_one_read_of_the_bars(setup):
-    inputs_cache.clear()
+    clear_identity_caches()
     result = _run_job(setup)
     assert result.success
     points = setup.sweep.points()
@@ -126,7 +126,7 @@ def test_walk_forward_picks_the_in_sample_best_and_stitches_its_out_of_sample_ru
 def test_the_same_sweep_twice_gives_the_same_results_hash(setup):
     hashes = []
     for _ in range(2):
-        inputs_cache.clear()
+        clear_identity_caches()
         result = _run_job(setup)
         assert result.success
         hashes.append(
