@@ -190,6 +190,11 @@ class FieldError(ValueError):
         self.field = field
 
 
+def field_problems(exc: ValidationError, whole: str) -> str:
+    """Pydantic's errors as `field a.b: message; ...` (`whole` names a problem of the entry itself)."""
+    return "; ".join(f"field {'.'.join(str(p) for p in e['loc']) or whole}: {e['msg']}" for e in exc.errors())
+
+
 def load_declarations(path: Path | str, universe: Universe) -> list[BacktestDeclaration]:
     """Read and check every declaration of `path`; the first problem raises BacktestDeclarationError."""
     path = Path(path)
@@ -219,10 +224,7 @@ def _declaration(path: Path, name: str, entry: object, universe: Universe) -> Ba
     try:
         declaration = BacktestDeclaration.model_validate({**entry, "name": name})
     except ValidationError as exc:
-        problems = "; ".join(
-            f"field {'.'.join(str(p) for p in e['loc']) or '(declaration)'}: {e['msg']}" for e in exc.errors()
-        )
-        raise BacktestDeclarationError(f"{where}: {problems}") from exc
+        raise BacktestDeclarationError(f"{where}: {field_problems(exc, '(declaration)')}") from exc
     try:
         declaration.check(universe)
     except FieldError as exc:

@@ -28,6 +28,8 @@ from ntrader_pipeline.sweeps.inputs_cache import cached_backtest_inputs
 from ntrader_pipeline.sweeps.points import run_point
 from ntrader_pipeline.sweeps.report import write_sweep_report_for
 from ntrader_pipeline.sweeps.results import (
+    PointCurves,
+    SweepResults,
     SweepResultsError,
     collect_results,
     results_directory,
@@ -89,6 +91,15 @@ class SweepContext:
             )
         except BacktestInputError as exc:
             raise dg.Failure(description=f"sweep {self.sweep.name}: {exc}") from exc
+
+    def results(self, instrument_id: str, storage: StorageResource) -> tuple[SweepResults, PointCurves]:
+        """Every point's stored results; a missing or stale point fails the step naming it."""
+        try:
+            return collect_results(
+                self.sweep, instrument_id, storage.backtests_dir, sweep_job_name(self.sweep.name)
+            )
+        except SweepResultsError as exc:
+            raise dg.Failure(description=str(exc)) from exc
 
 
 def build_point_asset(
@@ -154,12 +165,7 @@ def build_results_asset(
     def _results(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
         instrument_id = context.partition_key
         setup.check_declared(instrument_id)
-        try:
-            results, _ = collect_results(
-                sweep, instrument_id, storage.backtests_dir, sweep_job_name(sweep.name)
-            )
-        except SweepResultsError as exc:
-            raise dg.Failure(description=str(exc)) from exc
+        results, _ = setup.results(instrument_id, storage)
         directory = results_directory(storage.backtests_dir, sweep.name, instrument_id)
         paths = write_results(results, sweep, instrument_id, directory)
         metric = sweep.metric.value
@@ -204,12 +210,7 @@ def build_walk_forward_asset(
     def _walk_forward(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
         instrument_id = context.partition_key
         setup.check_declared(instrument_id)
-        try:
-            _, curves = collect_results(
-                sweep, instrument_id, storage.backtests_dir, sweep_job_name(sweep.name)
-            )
-        except SweepResultsError as exc:
-            raise dg.Failure(description=str(exc)) from exc
+        _, curves = setup.results(instrument_id, storage)
         inputs, _ = setup.inputs(instrument_id, storage)
         result = run_walk_forward(sweep, inputs, curves)
         paths = write_walk_forward(

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
 
-from ntrader_pipeline.backtest.declarations import BacktestDeclaration, FieldError
+from ntrader_pipeline.backtest.declarations import BacktestDeclaration, FieldError, field_problems
 from ntrader_pipeline.backtest.versions import config_hash
 from ntrader_pipeline.markets.sessions import sessions_between
 from ntrader_pipeline.markets.universe import Universe
@@ -236,10 +236,7 @@ def _sweep(
     try:
         sweep = SweepDeclaration.model_validate({**entry, "name": name})
     except ValidationError as exc:
-        problems = "; ".join(
-            f"field {'.'.join(str(p) for p in e['loc']) or '(sweep)'}: {e['msg']}" for e in exc.errors()
-        )
-        raise SweepDeclarationError(f"{where}: {problems}") from exc
+        raise SweepDeclarationError(f"{where}: {field_problems(exc, '(sweep)')}") from exc
     try:
         sweep.check(universe)
     except FieldError as exc:

@@ -25,24 +25,12 @@ from ntrader_pipeline.analytics.overfitting import (
 from ntrader_pipeline.analytics.session_metrics import session_returns
 from ntrader_pipeline.atomic_files import atomic_target, write_text_atomically
 from ntrader_pipeline.backtest.versions import canonical_json
+from ntrader_pipeline.reports.sweep import SWEEP_METRICS
 from ntrader_pipeline.sweeps.declarations import SweepDeclaration, SweepPoint
 from ntrader_pipeline.sweeps.points import point_directory, read_point, sweep_directory
 
-RESULT_METRICS = (
-    "sharpe",
-    "sortino",
-    "total_return",
-    "cagr",
-    "annual_volatility",
-    "max_drawdown",
-    "calmar",
-    "trade_count",
-    "win_rate",
-    "profit_factor",
-    "exposure",
-    "fees",
-    "final_equity",
-)
+# The metrics of each point the table keeps: those the sweep report shows.
+RESULT_METRICS = SWEEP_METRICS
 RESULTS_PARQUET = "results.parquet"
 SUMMARY_JSON = "summary.json"
 

@@ -11,13 +11,11 @@ import polars as pl
 from dagster import DagsterEventType, DagsterRunStatus
 
 from ntrader_pipeline.catalog.file_cache import clear_identity_caches
-from ntrader_pipeline.defs.resources import IBGatewayResource
 from ntrader_pipeline.defs.sweeps import results_asset_name, sweep_group, sweep_job_name
 from ntrader_pipeline.settings import REPO_ROOT
 from ntrader_pipeline.sweeps.results import RESULTS_PARQUET
-from ntrader_pipeline_tests.conftest import CONNECT_TIMEOUT_S, REQUEST_TIMEOUT_S
 from ntrader_pipeline_tests.scale.celery_cluster import celery_cluster
-from ntrader_pipeline_tests.sweeps.sweep_fixtures import INSTRUMENT, SWEEP, sweep_setup
+from ntrader_pipeline_tests.sweeps.sweep_fixtures import INSTRUMENT, SWEEP, gateway_resource, sweep_setup
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 RUN_TIMEOUT_S = 300
@@ -30,13 +28,7 @@ def _results(artifacts: Path) -> pl.DataFrame:
 def test_sweep_points_run_on_both_workers_and_match_the_in_process_run(tmp_path, shared_gateway, monkeypatch):
     for name in [k for k in os.environ if k.startswith(("IB_", "NTRADER_"))]:
         monkeypatch.delenv(name)  # the workers and the run inherit this process's environment
-    ib = IBGatewayResource(
-        host=shared_gateway.host,
-        port=shared_gateway.port,
-        request_timeout_s=REQUEST_TIMEOUT_S,
-        connect_timeout_s=CONNECT_TIMEOUT_S,
-        pacing=False,
-    )
+    ib = gateway_resource(shared_gateway)
     setup = sweep_setup(tmp_path / "in_process", ib)
     clear_identity_caches()
     local = (

@@ -11,9 +11,11 @@ from ntrader_pipeline.backtest.declarations import BacktestDeclaration, load_dec
 from ntrader_pipeline.catalog.file_cache import SETTLE_NS
 from ntrader_pipeline.defs import build_definitions
 from ntrader_pipeline.defs.resources import IBGatewayResource, StorageResource
+from ntrader_pipeline.gateway import EmbeddedGateway
 from ntrader_pipeline.markets.universe import Universe, load_universe
 from ntrader_pipeline.settings import IBSettings, PipelineSettings, Settings
 from ntrader_pipeline.sweeps.declarations import SweepDeclaration, load_sweeps
+from ntrader_pipeline_tests.conftest import CONNECT_TIMEOUT_S, REQUEST_TIMEOUT_S
 from ntrader_pipeline_tests.defs.helpers import MINUTE_BARS, all_assets, materialize
 
 SWEEP = "mini"
@@ -54,6 +56,17 @@ class SweepSetup:
             resources={"ib": self.ib, "storage": self.storage},
             sweeps=self.sweeps,
         )
+
+
+def gateway_resource(gateway: EmbeddedGateway) -> IBGatewayResource:
+    """The test resource for a gateway a module-scoped fixture shares (the `ib_resource` fixture's values)."""
+    return IBGatewayResource(
+        host=gateway.host,
+        port=gateway.port,
+        request_timeout_s=REQUEST_TIMEOUT_S,
+        connect_timeout_s=CONNECT_TIMEOUT_S,
+        pacing=False,
+    )
 
 
 def write_backtests_file(path: Path, **sweep_fields: object) -> Path:

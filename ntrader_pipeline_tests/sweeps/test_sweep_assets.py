@@ -16,26 +16,24 @@ from ntrader_pipeline.analytics.metrics import compute_metrics
 from ntrader_pipeline.analytics.session_metrics import curve_metrics
 from ntrader_pipeline.backtest.engine import run_backtest
 from ntrader_pipeline.catalog.file_cache import clear_identity_caches
-from ntrader_pipeline.defs.resources import IBGatewayResource
 from ntrader_pipeline.defs.sweeps import point_asset_key, results_asset_name, sweep_job_name
 from ntrader_pipeline.markets.sessions import session_for, sessions_between
 from ntrader_pipeline.results import ResultsNotFoundError, load_sweep
 from ntrader_pipeline.sweeps.points import point_directory
 from ntrader_pipeline.sweeps.results import RESULTS_PARQUET, SUMMARY_JSON
 from ntrader_pipeline.sweeps.walk_forward import FOLDS_PARQUET, OOS_EQUITY_PARQUET
-from ntrader_pipeline_tests.conftest import CONNECT_TIMEOUT_S, REQUEST_TIMEOUT_S
-from ntrader_pipeline_tests.sweeps.sweep_fixtures import INSTRUMENT, SWEEP, SweepSetup, sweep_setup
+from ntrader_pipeline_tests.sweeps.sweep_fixtures import (
+    INSTRUMENT,
+    SWEEP,
+    SweepSetup,
+    gateway_resource,
+    sweep_setup,
+)
 
 
 @pytest.fixture(scope="module")
 def setup(shared_gateway, tmp_path_factory) -> SweepSetup:
-    ib = IBGatewayResource(
-        host=shared_gateway.host,
-        port=shared_gateway.port,
-        request_timeout_s=REQUEST_TIMEOUT_S,
-        connect_timeout_s=CONNECT_TIMEOUT_S,
-        pacing=False,
-    )
+    ib = gateway_resource(shared_gateway)
     return sweep_setup(tmp_path_factory.mktemp("sweep"), ib)
 
 
