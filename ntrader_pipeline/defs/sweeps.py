@@ -19,6 +19,7 @@ import polars as pl
 from ntrader_pipeline.backtest.run import BacktestInputError, declared_code_version
 from ntrader_pipeline.defs.bars import bars_asset_name
 from ntrader_pipeline.defs.instrument_data import instrument_data_dep
+from ntrader_pipeline.defs.jobs import AssetJob
 from ntrader_pipeline.defs.reports import reports_assets_dir
 from ntrader_pipeline.defs.resources import StorageResource
 from ntrader_pipeline.defs.run_tags import tag_run
@@ -36,9 +37,6 @@ from ntrader_pipeline.sweeps.results import (
     write_results,
 )
 from ntrader_pipeline.sweeps.walk_forward import run_walk_forward, write_walk_forward
-
-# What `define_asset_job` returns; Dagster does not export its type.
-AssetJob = object
 
 
 def sweep_group(sweep: str) -> str:
