@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,7 +41,7 @@ from ntrader_pipeline.defs.sweeps import point_asset_key, sweep_group, sweep_job
 from ntrader_pipeline.gateway import EmbeddedGateway
 from ntrader_pipeline.markets.sessions import sessions_between
 from ntrader_pipeline.markets.universe import load_universe
-from ntrader_pipeline.settings import REPO_ROOT, IBSettings, PipelineSettings, Settings
+from ntrader_pipeline.settings import IBSettings, PipelineSettings, Settings
 from ntrader_pipeline.sweeps.declarations import load_sweeps
 
 SWEEP = "bench"
@@ -81,22 +80,16 @@ def timed(work) -> float:
     return time.perf_counter() - started
 
 
-def celery_run(root: Path, env: dict[str, str], workers: int) -> float:
+def celery_run(root: Path, variables: dict[str, str], workers: int) -> float:
     """The whole sweep job on `workers` Celery workers; seconds between the run's start and end."""
-    from ntrader_pipeline_tests.scale.celery_cluster import celery_cluster
+    from ntrader_pipeline_tests.scale.celery_cluster import celery_cluster, cluster_home, code_env
 
-    home = root / f"home-{workers}-{time.monotonic_ns()}"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    run_env = {**env, "DAGSTER_HOME": str(home)}
+    home = cluster_home(root / f"celery-{workers}-{time.monotonic_ns()}")
+    run_env = code_env(home, **variables)
     with celery_cluster(home, run_env, workers=workers) as cluster:
         command = [DAGSTER, "asset", "materialize", "-m", "ntrader_pipeline.definitions",
                    "--select", f"group:{sweep_group(SWEEP)}", "--partition", INSTRUMENT]  # fmt: skip
-        done = subprocess.run(
-            command, env={**os.environ, **run_env, **cluster.env}, capture_output=True, text=True
-        )
-        if done.returncode:
-            raise RuntimeError(f"celery run failed: {done.stderr[-2000:]}")
+        cluster.run(command, run_env, timeout_s=3600)
         with dg.DagsterInstance.from_config(str(home)) as instance:
             (record,) = instance.get_run_records()
             return record.end_time - record.start_time
@@ -171,9 +164,7 @@ def main() -> None:
         print(f"whole sweep job (+ results, walk-forward, report) {whole_s:5.1f} s")
         if args.no_celery:
             return
-        pythonpath = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
-        env = {
-            "PYTHONPATH": pythonpath,
+        variables = {
             "NTRADER_BACKTESTS": str(backtests),
             "NTRADER_CATALOG": storage.catalog,
             "NTRADER_ARTIFACTS": str(root / "celery_backtests"),
@@ -183,7 +174,7 @@ def main() -> None:
         try:
             runs: dict[int, list[float]] = {1: [], 2: []}
             for workers in (1, 2, 2, 1):
-                runs[workers].append(celery_run(root, env, workers))
+                runs[workers].append(celery_run(root, variables, workers))
         except BaseException as exc:  # pytest.skip's exception when redis-server is missing
             print(f"celery: not measured ({exc})")
             return

@@ -2,9 +2,14 @@
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
+
+import dagster as dg
 
 from ntrader_pipeline.settings import REPO_ROOT
 
@@ -46,3 +51,48 @@ def materialize_cli(home: Path, env: dict[str, str], *args: str) -> subprocess.C
         text=True,
         timeout=CLI_TIMEOUT_S,
     )
+
+
+class LoggedProcesses:
+    """Commands against one instance, each in its own process group (its children go with it) and logging
+    to `<logs>/<name>.log`; whatever a test started is stopped by `stop_all`, also when it fails."""
+
+    def __init__(self, home: Path, env: dict[str, str], logs: Path) -> None:
+        self.home = home
+        self.env = env
+        self.logs = logs
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self._started: list[subprocess.Popen] = []
+
+    def popen(self, name: str, command: list[str]) -> subprocess.Popen:
+        with (self.logs / f"{name}.log").open("w") as log:
+            process = subprocess.Popen(
+                command,
+                env=self.env,
+                cwd=self.home,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._started.append(process)
+        return process
+
+    def log(self, name: str) -> str:
+        return (self.logs / f"{name}.log").read_text(errors="replace")
+
+    def stop_all(self, first: signal.Signals = signal.SIGKILL, grace_s: float = 20.0) -> None:
+        """`first` to each process group, newest first; SIGKILL after `grace_s` if it is still there."""
+        for process in reversed(self._started):
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, first)
+            if first != signal.SIGKILL:
+                with suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=grace_s)
+                with suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+    @contextmanager
+    def instance(self) -> Iterator[dg.DagsterInstance]:
+        with dg.DagsterInstance.from_config(str(self.home)) as instance:
+            yield instance

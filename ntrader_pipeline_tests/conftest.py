@@ -38,9 +38,14 @@ def ib_gateway(shared_gateway: EmbeddedGateway) -> Iterator[EmbeddedGateway]:
 
 @pytest.fixture
 def ib_settings(ib_gateway: EmbeddedGateway) -> IBSettings:
+    return gateway_ib_settings(ib_gateway)
+
+
+def gateway_ib_settings(gateway: EmbeddedGateway) -> IBSettings:
+    """The tests' IB settings for an embedded gateway (also for module-scoped fixtures)."""
     return IBSettings(
-        host=ib_gateway.host,
-        port=ib_gateway.port,
+        host=gateway.host,
+        port=gateway.port,
         request_timeout_s=REQUEST_TIMEOUT_S,
         connect_timeout_s=CONNECT_TIMEOUT_S,
         # Tests re-request sessions within IB's 15 s identical-request window; the pacing limiter has its

@@ -7,6 +7,7 @@ sweep's job runs in one process by default, where the points share one read of t
 (`sweeps.inputs_cache`); with NTRADER_EXECUTOR=celery each worker process keeps its own.
 """
 
+import functools
 import hashlib
 import os
 import socket
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 import dagster as dg
 import polars as pl
 
-from ntrader_pipeline.backtest.run import BacktestInputError, declared_code_version
+from ntrader_pipeline.backtest.run import BacktestInputError, BacktestInputs, declared_code_version
 from ntrader_pipeline.defs.bars import bars_asset_name
 from ntrader_pipeline.defs.instrument_data import instrument_data_dep
 from ntrader_pipeline.defs.jobs import AssetJob
@@ -68,14 +69,22 @@ class SweepContext:
     sweep: SweepDeclaration
     universe: Universe
 
-    def check_declared(self, instrument_id: str) -> None:
+    @functools.cached_property
+    def code_version(self) -> str:
+        """The points' Dagster code version: every point runs the sweep's strategy (one hash per sweep)."""
+        return declared_code_version(self.sweep)
+
+    def declared_instrument(self, context: dg.AssetExecutionContext) -> str:
+        """The run's instrument partition, which must be one the sweep declares."""
+        instrument_id = context.partition_key
         if instrument_id not in self.sweep.instruments:
             raise dg.Failure(
                 f"{instrument_id} is not declared for sweep {self.sweep.name} "
                 f"({', '.join(self.sweep.instruments)}); add it to the sweep's instruments"
             )
+        return instrument_id
 
-    def inputs(self, instrument_id: str, storage: StorageResource):
+    def inputs(self, instrument_id: str, storage: StorageResource) -> tuple[BacktestInputs, bool]:
         """The instrument's gated bars, read once per process while the catalog files are unchanged."""
         try:
             return cached_backtest_inputs(
@@ -110,13 +119,12 @@ def build_point_asset(
         group_name=sweep_group(sweep.name),
         partitions_def=instrument_partitions,
         deps=[instrument_data_dep(setup.universe, sweep.spec, sweep.index_instrument)],
-        code_version=declared_code_version(sweep.point_declaration(point)),
+        code_version=setup.code_version,
         kinds={"nautilus"},
         description=f"Sweep {sweep.name}, point {point.key}: {sweep.strategy} with {point.label}.",
     )
     def _point(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
-        instrument_id = context.partition_key
-        setup.check_declared(instrument_id)
+        instrument_id = setup.declared_instrument(context)
         tag_run(context, [instrument_id], [sweep.window.start.isoformat(), sweep.window.end.isoformat()])
         started = time.monotonic()
         inputs, reused = setup.inputs(instrument_id, storage)
@@ -161,8 +169,7 @@ def build_results_asset(
         ),
     )
     def _results(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
-        instrument_id = context.partition_key
-        setup.check_declared(instrument_id)
+        instrument_id = setup.declared_instrument(context)
         results, _ = setup.results(instrument_id, storage)
         directory = results_directory(storage.backtests_dir, sweep.name, instrument_id)
         paths = write_results(results, sweep, instrument_id, directory)
@@ -206,8 +213,7 @@ def build_walk_forward_asset(
         ),
     )
     def _walk_forward(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
-        instrument_id = context.partition_key
-        setup.check_declared(instrument_id)
+        instrument_id = setup.declared_instrument(context)
         _, curves = setup.results(instrument_id, storage)
         inputs, _ = setup.inputs(instrument_id, storage)
         result = run_walk_forward(sweep, inputs, curves)
@@ -250,8 +256,7 @@ def build_sweep_report_asset(
         ),
     )
     def _report(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
-        instrument_id = context.partition_key
-        setup.check_declared(instrument_id)
+        instrument_id = setup.declared_instrument(context)
         path = write_sweep_report_for(
             sweep,
             instrument_id,

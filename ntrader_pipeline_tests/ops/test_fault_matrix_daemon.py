@@ -29,7 +29,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 
 import dagster as dg
@@ -41,7 +41,7 @@ from ntrader_pipeline.cli.ui import free_port
 from ntrader_pipeline.defs.run_guard import RUN_PID_TAG
 from ntrader_pipeline.gateway import Fault
 from ntrader_pipeline.markets.sessions import sessions_between
-from ntrader_pipeline_tests.cli import DAGSTER, dagster_home, run_env
+from ntrader_pipeline_tests.cli import DAGSTER, LoggedProcesses, dagster_home, run_env
 from ntrader_pipeline_tests.ops.test_fault_matrix_runs import (
     ASSET,
     alive,
@@ -87,22 +87,20 @@ def short_monitoring_home(tmp_path: Path) -> Path:
     return home
 
 
-class DaemonInstance:
+class DaemonInstance(LoggedProcesses):
     """`dagster dev` on loopback, its GraphQL, and `dagster asset materialize` against the same instance."""
 
     def __init__(self, tmp_path: Path, gateway, catalog: Path) -> None:
-        self.home = short_monitoring_home(tmp_path)
-        self.catalog = catalog
-        self.env = run_env(
-            self.home,
+        home = short_monitoring_home(tmp_path)
+        env = run_env(
+            home,
             gateway,
             catalog,
             NTRADER_ARTIFACTS=str(tmp_path / "backtests"),
             NTRADER_REPORTS=str(tmp_path / "reports"),
         )
-        self.logs = tmp_path / "logs"
-        self.logs.mkdir()
-        self._started: list[subprocess.Popen] = []
+        super().__init__(home, env, tmp_path / "logs")
+        self.catalog = catalog
         self.url = ""
 
     def start_dev(self) -> DagsterGraphQL:
@@ -110,7 +108,7 @@ class DaemonInstance:
         self.url = f"http://127.0.0.1:{port}"
         command = [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", str(port)]
         command += ["-m", LOCATION]
-        dev = self._popen("dev", command)
+        dev = self.popen("dev", command)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             assert dev.poll() is None, f"dagster dev exited:\n{self.log('dev')[-4000:]}"
@@ -132,40 +130,12 @@ class DaemonInstance:
 
     def materialize(self, name: str, *args: str) -> subprocess.Popen:
         command = [DAGSTER, "asset", "materialize", "-m", LOCATION, "--select", "bars_1_minute", *args]
-        return self._popen(name, command)
-
-    def _popen(self, name: str, command: list[str]) -> subprocess.Popen:
-        with (self.logs / f"{name}.log").open("w") as log:
-            process = subprocess.Popen(
-                command,
-                env=self.env,
-                cwd=self.home,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self._started.append(process)
-        return process
-
-    def log(self, name: str) -> str:
-        return (self.logs / f"{name}.log").read_text(errors="replace")
+        return self.popen(name, command)
 
     def stop_all(self) -> None:
         """Everything started here goes with its process group (dagster dev's code server, daemon and
         run workers belong to its group): SIGINT first, then SIGKILL."""
-        for process in reversed(self._started):
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGINT)
-            with suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=20)
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-
-    @contextmanager
-    def instance(self) -> Iterator[dg.DagsterInstance]:
-        with dg.DagsterInstance.from_config(str(self.home)) as instance:
-            yield instance
+        super().stop_all(signal.SIGINT)
 
 
 @pytest.fixture

@@ -27,7 +27,6 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import dagster as dg
@@ -37,7 +36,7 @@ from ntrader_pipeline.catalog.store import STALE_STAGING_S
 from ntrader_pipeline.defs.run_guard import REAP_INTERVAL_S, RUN_HOST_TAG, RUN_PID_TAG
 from ntrader_pipeline.gateway import Fault
 from ntrader_pipeline.markets.sessions import sessions_between
-from ntrader_pipeline_tests.cli import DAGSTER, IN_PROCESS, dagster_home, run_env
+from ntrader_pipeline_tests.cli import DAGSTER, IN_PROCESS, LoggedProcesses, dagster_home, run_env
 
 BAR_TYPE = "SPY.ARCA-1-MINUTE-LAST-EXTERNAL"
 ASSET = dg.AssetKey("bars_1_minute")
@@ -93,35 +92,18 @@ def cli(ib_gateway, storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     runs = CliRuns(tmp_path, ib_gateway, Path(storage.catalog))
     monkeypatch.chdir(runs.home)  # dagster.yaml's storage paths are relative to the working directory
     yield runs
-    runs.kill_all()
+    runs.stop_all()  # nothing a failed test started outlives it: the runs' groups, their steps too
 
 
-class CliRuns:
+class CliRuns(LoggedProcesses):
     def __init__(self, tmp_path: Path, gateway, catalog: Path) -> None:
-        self.home = dagster_home(tmp_path)
+        home = dagster_home(tmp_path)
+        super().__init__(home, run_env(home, gateway, catalog), tmp_path / "logs")
         self.catalog = catalog
-        self.env = run_env(self.home, gateway, catalog)
-        self.logs = tmp_path / "logs"
-        self.logs.mkdir()
-        self._started: list[subprocess.Popen] = []
 
     def start(self, name: str, *partition_args: str) -> subprocess.Popen:
         command = [DAGSTER, "asset", "materialize", "-m", "ntrader_pipeline.definitions"]
-        command += ["--select", "bars_1_minute", *partition_args]
-        with (self.logs / f"{name}.log").open("w") as log:
-            process = subprocess.Popen(
-                command,
-                env=self.env,
-                cwd=self.home,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self._started.append(process)
-        return process
-
-    def log(self, name: str) -> str:
-        return (self.logs / f"{name}.log").read_text()
+        return self.popen(name, [*command, "--select", "bars_1_minute", *partition_args])
 
     def finish(self, process: subprocess.Popen, name: str) -> str:
         try:
@@ -131,18 +113,6 @@ class CliRuns:
             raise AssertionError(f"{name} did not end within {RUN_TIMEOUT_S} s:\n{tail}") from exc
         assert process.returncode == 0, self.log(name)[-3000:]
         return self.log(name)
-
-    def kill_all(self) -> None:
-        """Nothing a failed test started outlives it: the runs' process groups (their step children)."""
-        for process in self._started:
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-
-    @contextmanager
-    def instance(self) -> Iterator[dg.DagsterInstance]:
-        with dg.DagsterInstance.from_config(str(self.home)) as instance:
-            yield instance
 
 
 def materialized(instance: dg.DagsterInstance) -> set[str]:

@@ -70,6 +70,35 @@ class CeleryCluster:
     def logs(self) -> list[Path]:
         return [worker.log for worker in self.workers]
 
+    def run(self, command: list[str], env: dict[str, str], timeout_s: float) -> None:
+        """Run a `dagster` command whose steps go to this cluster; a failure shows its stderr and every
+        worker's log tail."""
+        done = subprocess.run(
+            command,
+            cwd=env["DAGSTER_HOME"],
+            env={**os.environ, **env, **self.env},
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+        )
+        logs = "\n".join(f"--- {log.name} ---\n{_tail(log)}" for log in self.logs)
+        assert done.returncode == 0, f"{done.stderr[-3000:]}\n{logs}"
+
+
+def cluster_home(root: Path) -> Path:
+    """A fresh DAGSTER_HOME under `root` for the workers and the run (SQLite storage, no telemetry)."""
+    home = root / "dagster_home"
+    home.mkdir(parents=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return home
+
+
+def code_env(home: Path, **variables: str) -> dict[str, str]:
+    """What the workers and the run add to the environment: the instance, this tree first on the path
+    (the workers import the code location from it), and the code location's NTRADER_* variables."""
+    pythonpath = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
+    return {"DAGSTER_HOME": str(home), "PYTHONPATH": pythonpath, **variables}
+
 
 def _free_port() -> int:
     with socket.socket() as probe:

@@ -2,7 +2,6 @@
 the two workers' processes, both workers take steps, and a worker keeps its process from step to step."""
 
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -11,34 +10,20 @@ import dagster as dg
 import pytest
 from dagster import DagsterEventType, DagsterRunStatus
 
-from ntrader_pipeline.settings import REPO_ROOT
 from ntrader_pipeline_tests.scale import celery_cluster as celery_cluster_module
-from ntrader_pipeline_tests.scale.celery_cluster import celery_cluster
+from ntrader_pipeline_tests.scale.celery_cluster import celery_cluster, cluster_home, code_env
 from ntrader_pipeline_tests.scale.celery_probe_defs import PROBE_STEPS
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 RUN_TIMEOUT_S = 120
 
 
-def _home(tmp_path: Path) -> Path:
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    return home
-
-
-def _env(home: Path) -> dict[str, str]:
-    """What the workers and the run add to the environment: the instance, this tree first on the path."""
-    pythonpath = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
-    return {"DAGSTER_HOME": str(home), "PYTHONPATH": pythonpath}
-
-
 def test_probe_steps_run_on_both_workers_in_their_own_processes(tmp_path: Path, monkeypatch) -> None:
     for name in [k for k in os.environ if k.startswith(("IB_", "NTRADER_"))]:
         monkeypatch.delenv(name)  # the workers and the run inherit this process's environment
     started = time.monotonic()
-    home = _home(tmp_path)
-    with celery_cluster(tmp_path, _env(home), workers=2) as cluster:
+    home = cluster_home(tmp_path)
+    with celery_cluster(tmp_path, code_env(home), workers=2) as cluster:
         assert len(set(cluster.pids)) == 2 and cluster.pids[0] != os.getpid()
         command = [
             DAGSTER,
@@ -49,16 +34,7 @@ def test_probe_steps_run_on_both_workers_in_their_own_processes(tmp_path: Path, 
             "-j",
             "celery_probe",
         ]
-        done = subprocess.run(
-            command,
-            cwd=tmp_path,
-            env={**os.environ, **_env(home), **cluster.env},
-            capture_output=True,
-            text=True,
-            timeout=RUN_TIMEOUT_S,
-        )
-        logs = "\n".join(f"--- {log.name} ---\n{log.read_text()[-2000:]}" for log in cluster.logs)
-        assert done.returncode == 0, f"{done.stderr[-3000:]}\n{logs}"
+        cluster.run(command, code_env(home), RUN_TIMEOUT_S)
 
         with dg.DagsterInstance.from_config(str(home)) as instance:
             [run] = instance.get_runs()

@@ -2,7 +2,6 @@
 processes, each worker reads the bars once, and the results table is identical to an in-process run."""
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -12,9 +11,8 @@ from dagster import DagsterEventType, DagsterRunStatus
 
 from ntrader_pipeline.catalog.file_cache import clear_identity_caches
 from ntrader_pipeline.defs.sweeps import results_asset_name, sweep_group, sweep_job_name
-from ntrader_pipeline.settings import REPO_ROOT
 from ntrader_pipeline.sweeps.results import RESULTS_PARQUET
-from ntrader_pipeline_tests.scale.celery_cluster import celery_cluster
+from ntrader_pipeline_tests.scale.celery_cluster import celery_cluster, cluster_home, code_env
 from ntrader_pipeline_tests.sweeps.sweep_fixtures import INSTRUMENT, SWEEP, gateway_resource, sweep_setup
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")
@@ -42,33 +40,20 @@ def test_sweep_points_run_on_both_workers_and_match_the_in_process_run(tmp_path,
     )
 
     # The workers read the same catalog and write their own artefacts.
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    home = cluster_home(tmp_path)
     artifacts = tmp_path / "celery_artifacts"
-    pythonpath = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
-    env = {
-        "DAGSTER_HOME": str(home),
-        "PYTHONPATH": pythonpath,
-        "NTRADER_BACKTESTS": str(setup.backtests_path),
-        "NTRADER_CATALOG": setup.storage.catalog,
-        "NTRADER_ARTIFACTS": str(artifacts),
-        "NTRADER_REPORTS": str(tmp_path / "celery_reports"),
-        "NTRADER_LOGS": str(tmp_path / "logs"),
-    }
+    env = code_env(
+        home,
+        NTRADER_BACKTESTS=str(setup.backtests_path),
+        NTRADER_CATALOG=setup.storage.catalog,
+        NTRADER_ARTIFACTS=str(artifacts),
+        NTRADER_REPORTS=str(tmp_path / "celery_reports"),
+        NTRADER_LOGS=str(tmp_path / "logs"),
+    )
     with celery_cluster(tmp_path, env, workers=2) as cluster:
         command = [DAGSTER, "asset", "materialize", "-m", "ntrader_pipeline.definitions",
                    "--select", f"group:{sweep_group(SWEEP)}", "--partition", INSTRUMENT]  # fmt: skip
-        done = subprocess.run(
-            command,
-            cwd=tmp_path,
-            env={**os.environ, **env, **cluster.env},
-            capture_output=True,
-            text=True,
-            timeout=RUN_TIMEOUT_S,
-        )
-        logs = "\n".join(f"--- {log.name} ---\n{log.read_text()[-3000:]}" for log in cluster.logs)
-        assert done.returncode == 0, f"{done.stderr[-3000:]}\n{logs}"
+        cluster.run(command, env, RUN_TIMEOUT_S)
         with dg.DagsterInstance.from_config(str(home)) as instance:
             [run] = instance.get_runs()
             assert run.status == DagsterRunStatus.SUCCESS

@@ -15,7 +15,7 @@ from ntrader_pipeline.gateway import EmbeddedGateway
 from ntrader_pipeline.markets.universe import Universe, load_universe
 from ntrader_pipeline.settings import IBSettings, PipelineSettings, Settings
 from ntrader_pipeline.sweeps.declarations import SweepDeclaration, load_sweeps
-from ntrader_pipeline_tests.conftest import CONNECT_TIMEOUT_S, REQUEST_TIMEOUT_S
+from ntrader_pipeline_tests.conftest import gateway_ib_settings
 from ntrader_pipeline_tests.defs.helpers import MINUTE_BARS, all_assets, materialize
 
 SWEEP = "mini"
@@ -59,14 +59,8 @@ class SweepSetup:
 
 
 def gateway_resource(gateway: EmbeddedGateway) -> IBGatewayResource:
-    """The test resource for a gateway a module-scoped fixture shares (the `ib_resource` fixture's values)."""
-    return IBGatewayResource(
-        host=gateway.host,
-        port=gateway.port,
-        request_timeout_s=REQUEST_TIMEOUT_S,
-        connect_timeout_s=CONNECT_TIMEOUT_S,
-        pacing=False,
-    )
+    """The `ib_resource` fixture's resource, for a gateway a module-scoped fixture shares."""
+    return IBGatewayResource(**gateway_ib_settings(gateway).model_dump())
 
 
 def write_backtests_file(path: Path, **sweep_fields: object) -> Path:

@@ -2,6 +2,7 @@
 that picks the in-sample best, a deterministic results hash, and points that go stale with their bars."""
 
 import json
+import shutil
 
 import dagster as dg
 import numpy as np
@@ -19,8 +20,8 @@ from ntrader_pipeline.catalog.file_cache import clear_identity_caches
 from ntrader_pipeline.defs.sweeps import point_asset_key, results_asset_name, sweep_job_name
 from ntrader_pipeline.markets.sessions import session_for, sessions_between
 from ntrader_pipeline.results import ResultsNotFoundError, load_sweep
-from ntrader_pipeline.sweeps.points import point_directory
-from ntrader_pipeline.sweeps.results import RESULTS_PARQUET, SUMMARY_JSON
+from ntrader_pipeline.sweeps.points import POINT_JSON, point_directory
+from ntrader_pipeline.sweeps.results import RESULTS_PARQUET, SUMMARY_JSON, SweepResultsError, collect_results
 from ntrader_pipeline.sweeps.walk_forward import FOLDS_PARQUET, OOS_EQUITY_PARQUET
 from ntrader_pipeline_tests.sweeps.sweep_fixtures import (
     INSTRUMENT,
@@ -182,3 +183,30 @@ def test_load_sweep_reads_what_the_job_stored(setup):
     assert sweep.out_of_sample_equity is not None and sweep.out_of_sample_equity.height > 0
     with pytest.raises(ResultsNotFoundError, match="group:sweep_nope"):
         load_sweep("nope", INSTRUMENT, artifacts=setup.storage.backtests_dir)
+
+
+def test_results_name_points_that_are_missing_or_ran_on_other_data(setup, tmp_path):
+    artifacts = tmp_path / "artifacts"
+    shutil.copytree(setup.storage.backtests_dir / "sweeps", artifacts / "sweeps")
+    points = artifacts / "sweeps" / SWEEP / INSTRUMENT / "points"
+    document = points / "p001" / POINT_JSON
+    stored = json.loads(document.read_text())
+    document.write_text(json.dumps({**stored, "data_version": "0123456789abcdef"}))
+    with pytest.raises(SweepResultsError, match=r"points p001 ran on other catalog data .* rematerialize"):
+        collect_results(setup.sweep, INSTRUMENT, artifacts, "mini_sweep_job")
+    shutil.rmtree(points / "p002")
+    with pytest.raises(SweepResultsError, match=r"points p002 have not run; materialize mini_sweep_job"):
+        collect_results(setup.sweep, INSTRUMENT, artifacts, "mini_sweep_job")
+
+
+def test_an_undeclared_instrument_fails_the_run_naming_it(setup):
+    result = (
+        setup.definitions()
+        .resolve_job_def(sweep_job_name(SWEEP))
+        .execute_in_process(
+            partition_key="QQQ.NASDAQ", instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+        )
+    )
+    assert not result.success
+    failure = result.failure_data_for_node(f"{SWEEP}_sweep__p000").error.message
+    assert f"QQQ.NASDAQ is not declared for sweep {SWEEP} (SPY.ARCA)" in failure
