@@ -18,6 +18,12 @@ CLI_TIMEOUT_S = 240
 IN_PROCESS = '{"execution": {"config": {"in_process": {}}}}'
 
 
+def tree_pythonpath(existing: str | None = None) -> str:
+    """PYTHONPATH with this tree first, so a child process imports the code under test (and its tests)."""
+    current = existing if existing is not None else os.environ.get("PYTHONPATH")
+    return os.pathsep.join(filter(None, [str(REPO_ROOT), current]))
+
+
 def dagster_home(tmp_path: Path) -> Path:
     """A DAGSTER_HOME with the repo's dagster.yaml (its storage paths are relative to the cwd)."""
     home = tmp_path / "dagster_home"

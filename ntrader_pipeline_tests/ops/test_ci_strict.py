@@ -9,6 +9,7 @@ import pytest
 
 from ntrader_pipeline.settings import REPO_ROOT
 from ntrader_pipeline_tests.ci_strict import ci_is_set
+from ntrader_pipeline_tests.cli import tree_pythonpath
 
 SAMPLE = """
 import pytest
@@ -31,7 +32,7 @@ def _pytest(tmp_path: Path, ci: str | None, body: str = SAMPLE) -> subprocess.Co
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     if ci is not None:
         env["CI"] = ci
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = tree_pythonpath(env.get("PYTHONPATH"))
     command = [
         sys.executable,
         "-m",

@@ -45,7 +45,7 @@ from ntrader_pipeline.defs.resources import StorageResource
 from ntrader_pipeline.markets.sessions import session_for
 from ntrader_pipeline.markets.universe import BarSpec
 from ntrader_pipeline.quality.gate import SessionsNotReadyError, require_clean_sessions
-from ntrader_pipeline.settings import REPO_ROOT
+from ntrader_pipeline_tests.cli import tree_pythonpath
 from ntrader_pipeline_tests.defs.helpers import MINUTE_BARS, all_assets, check_evaluations, materialize
 
 INSTRUMENT = "SPY.ARCA"
@@ -301,7 +301,7 @@ def test_F6b_read_only_catalog_fails_in_one_line(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "NTRADER_READ_ONLY_SCRIPT": _READ_ONLY_SCRIPT,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+        "PYTHONPATH": tree_pythonpath(),
     }
     started = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, timeout=WAIT_BOUND_S, env=env, cwd="/")
@@ -387,7 +387,7 @@ def test_F7_full_disk_fails_in_one_line_and_keeps_the_previous_file(tmp_path: Pa
     env = {
         **os.environ,
         "NTRADER_FULL_DISK_SCRIPT": _FULL_DISK_SCRIPT,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
+        "PYTHONPATH": tree_pythonpath(),
     }
     started = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, timeout=WAIT_BOUND_S, env=env)

@@ -33,6 +33,7 @@ import dagster as dg
 import pytest
 
 from ntrader_pipeline.settings import REPO_ROOT
+from ntrader_pipeline_tests.cli import tree_pythonpath
 
 REDIS_MISSING = "redis-server is not installed; `.ci/run` installs it (apt-get install redis-server)"
 BIN = Path(sys.executable).parent
@@ -96,8 +97,7 @@ def cluster_home(root: Path) -> Path:
 def code_env(home: Path, **variables: str) -> dict[str, str]:
     """What the workers and the run add to the environment: the instance, this tree first on the path
     (the workers import the code location from it), and the code location's NTRADER_* variables."""
-    pythonpath = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
-    return {"DAGSTER_HOME": str(home), "PYTHONPATH": pythonpath, **variables}
+    return {"DAGSTER_HOME": str(home), "PYTHONPATH": tree_pythonpath(), **variables}
 
 
 def _free_port() -> int:
