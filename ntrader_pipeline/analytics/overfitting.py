@@ -17,7 +17,12 @@ cross-validation (CSCV): split the T×N returns into S blocks, take every half o
 
     ω̄_c = rank of n*'s OOS Sharpe / (N + 1),  λ_c = ln(ω̄_c / (1 - ω̄_c)),  PBO = #{c: λ_c ≤ 0} / C
 
-All Sharpe ratios here are per period (not annualized): mean / std with ddof 1.
+Effective number of trials — correlated trials are fewer independent tries than their count. With r̄
+the average pairwise correlation of the trials' returns, Bailey & López de Prado (2014) estimate
+N̂ = r̄ + (1 - r̄)·M for M trials: M when they are uncorrelated, 1 when they are identical.
+
+All Sharpe ratios here are per period (not annualized): mean / std with ddof 1. Multiply by
+√(periods per year) to annualize one; the DSR and PSR probabilities do not change with the unit.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ class DeflatedSharpe:
     probabilistic_sharpe: float  # PSR against a zero benchmark: Φ(SR̂·√(T-1)/√(…))
     observed_sharpe: float  # SR̂
     expected_max_sharpe: float  # SR₀
-    trials: int  # N
+    trials: float  # N: the trials counted (an effective number may be fractional)
     observations: int  # T
     skewness: float  # γ₃
     kurtosis: float  # γ₄
@@ -63,7 +68,7 @@ class BacktestOverfitting:
     """CSCV result; `logits`, `in_sample_sharpes` and `out_of_sample_sharpes` (the IS winner's, for the
     degradation scatter) follow the order of itertools.combinations(range(n_splits), n_splits // 2)."""
 
-    pbo: float
+    pbo: float  # NaN when every trial's returns are identical: there is nothing to select
     logits: tuple[float, ...]
     combinations: int
     n_splits: int
@@ -75,7 +80,10 @@ class BacktestOverfitting:
 
 
 def deflated_sharpe_ratio(
-    returns: ArrayLike, trial_sharpes: ArrayLike, selected_sharpe: float | None = None
+    returns: ArrayLike,
+    trial_sharpes: ArrayLike,
+    selected_sharpe: float | None = None,
+    trials: float | None = None,
 ) -> DeflatedSharpe:
     """DSR of the selected trial (Bailey & López de Prado 2014):
 
@@ -85,7 +93,9 @@ def deflated_sharpe_ratio(
     `returns`: the selected trial's per-period returns (T ≥ 3). `trial_sharpes`: per-period Sharpe ratios
     of every trial of the sweep, the selected one included (N = len). `selected_sharpe` defaults to
     mean/std (ddof 1) of `returns`. γ₃ and γ₄ are population moments of `returns`, as in the paper.
-    With N < 2 or no spread across trials there is no selection to deflate for, so SR₀ = 0 (DSR = PSR).
+    `trials` overrides N (e.g. the effective number of trials, `effective_trials`); V stays the variance
+    of `trial_sharpes`. With N ≤ 1 or no spread across trials there is no selection to deflate for, so
+    SR₀ = 0 (DSR = PSR).
     """
     values = _finite_vector(returns, "returns")
     if values.size < 3:
@@ -105,7 +115,7 @@ def deflated_sharpe_ratio(
     if not math.isfinite(observed):
         raise ValueError(f"selected_sharpe={selected_sharpe} is not finite; pass a number or leave it out")
 
-    expected_max = expected_max_sharpe(sharpes)
+    expected_max = expected_max_sharpe(sharpes, trials)
     variance_term = 1.0 - skewness * observed + (kurtosis - 1.0) / 4.0 * observed**2
     if variance_term <= 0.0:  # ≥ 0 by Pearson's inequality γ₄ ≥ 1 + γ₃²; 0 only for degenerate 2-point data
         raise ValueError("returns give a non-positive Sharpe variance term; they need more than two levels")
@@ -115,25 +125,62 @@ def deflated_sharpe_ratio(
         probabilistic_sharpe=_NORMAL.cdf(observed * scale),
         observed_sharpe=observed,
         expected_max_sharpe=expected_max,
-        trials=int(sharpes.size),
+        trials=float(sharpes.size if trials is None else trials),
         observations=int(values.size),
         skewness=skewness,
         kurtosis=kurtosis,
     )
 
 
-def expected_max_sharpe(trial_sharpes: ArrayLike) -> float:
+def expected_max_sharpe(trial_sharpes: ArrayLike, trials: float | None = None) -> float:
     """SR₀ = √V·((1 - EM)·Φ⁻¹(1 - 1/N) + EM·Φ⁻¹(1 - 1/(N·e))) (Bailey & López de Prado 2014): the expected
-    maximum of N Sharpe ratios drawn with variance V around zero. 0 when N < 2 or V = 0 (no selection)."""
+    maximum of N Sharpe ratios drawn with variance V (of `trial_sharpes`, ddof 1) around zero. N is the
+    number of `trial_sharpes` unless `trials` gives it (a real number ≥ 1, e.g. an effective count).
+    0 when N ≤ 1 or V = 0 (no selection); the approximation turns negative for N below about 1.3, where
+    the expected maximum of so few trials is taken as 0 too."""
     sharpes = _finite_vector(trial_sharpes, "trial_sharpes")
-    n = sharpes.size
-    if n < 2 or np.ptp(sharpes) == 0.0:  # ptp, not var: equal floats can leave a rounding residue in var
+    n = float(sharpes.size if trials is None else trials)
+    if trials is not None and not n >= 1.0:
+        raise ValueError(f"trials={trials} must be at least 1 (one trial is no selection)")
+    # ptp, not var: equal floats can leave a rounding residue in var
+    if n <= 1.0 or sharpes.size < 2 or np.ptp(sharpes) == 0.0:
         return 0.0
     variance = float(np.var(sharpes, ddof=1))
     quantiles = (1.0 - EULER_MASCHERONI) * _NORMAL.inv_cdf(
         1.0 - 1.0 / n
     ) + EULER_MASCHERONI * _NORMAL.inv_cdf(1.0 - 1.0 / (n * math.e))
-    return math.sqrt(variance) * quantiles
+    return math.sqrt(variance) * max(quantiles, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class EffectiveTrials:
+    """N̂ = r̄ + (1 - r̄)·M (Bailey & López de Prado 2014) over the M trials whose returns vary."""
+
+    effective: float  # N̂, between 1 and M when r̄ ≥ 0; NaN when M = 0
+    average_correlation: float  # r̄ over the M·(M-1)/2 pairs; NaN when M < 2
+    varying: int  # M: trials whose returns are not constant (a trial that never trades is left out)
+
+
+def effective_trials(returns_matrix: ArrayLike) -> EffectiveTrials:
+    """The effective number of independent trials among the columns (trials) of a T×N returns matrix.
+
+    r̄ is the mean of the Pearson correlations of every pair of columns that vary (a constant column,
+    e.g. a point that never trades, has no correlation and is no try at all). With one varying trial
+    N̂ = 1; with none, NaN. r̄ below 0 would give N̂ > M: callers use min(M, N̂).
+    """
+    matrix = np.asarray(returns_matrix, dtype=float)
+    if matrix.ndim != 2:
+        raise ValueError(f"returns_matrix must be 2-D (periods × trials), got {matrix.ndim} dimension(s)")
+    if not np.isfinite(matrix).all():
+        raise ValueError("returns_matrix has NaN or infinite values; fill or drop those periods first")
+    varying = matrix[:, np.ptp(matrix, axis=0) > 0.0] if matrix.shape[0] else matrix[:, :0]
+    m = varying.shape[1]
+    if m < 2:
+        return EffectiveTrials(float(m) if m else math.nan, math.nan, m)
+    correlation = np.corrcoef(varying, rowvar=False)
+    pairs = correlation[np.triu_indices(m, k=1)]
+    average = float(np.clip(pairs, -1.0, 1.0).mean())
+    return EffectiveTrials(average + (1.0 - average) * m, average, m)
 
 
 def probability_of_backtest_overfitting(returns_matrix: ArrayLike, n_splits: int = 16) -> BacktestOverfitting:
@@ -148,6 +195,11 @@ def probability_of_backtest_overfitting(returns_matrix: ArrayLike, n_splits: int
     data is kept. Ranks are 1..N ascending with average ranks for ties, so a median OOS rank gives λ = 0
     and counts as overfit. A trial with zero std on a side has Sharpe 0 there (flat: no edge, no risk).
     Performance degradation is the OLS fit of the winner's OOS Sharpe on its IS Sharpe across combinations.
+    The two halves of a combination partition the same S blocks, so a trial that wins every combination has
+    IS mean + OOS mean = 2 × its full-sample mean: its OOS Sharpe falls as its IS Sharpe rises, and the
+    slope is near -1 with real, persistent skill. The slope is no verdict on overfitting by itself.
+    When every trial's returns are identical (the same column N times) there is nothing to select:
+    PBO is NaN (undefined), not the 1.0 the median-rank ties would count.
     """
     matrix = np.asarray(returns_matrix, dtype=float)
     if matrix.ndim != 2:
@@ -189,8 +241,9 @@ def probability_of_backtest_overfitting(returns_matrix: ArrayLike, n_splits: int
     rank = np.concatenate(ranks)
     logits = np.log(rank / (trials + 1 - rank))  # = ln(ω̄/(1 - ω̄)), exactly 0 at the median rank
     x, y = np.concatenate(is_best), np.concatenate(oos_best)
+    identical = bool((matrix == matrix[:, :1]).all())
     return BacktestOverfitting(
-        pbo=float(np.mean(logits <= 0.0)),
+        pbo=math.nan if identical else float(np.mean(logits <= 0.0)),
         logits=tuple(float(v) for v in logits),
         combinations=len(in_sample),
         n_splits=n_splits,

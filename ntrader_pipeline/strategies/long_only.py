@@ -40,6 +40,9 @@ class LongOnlyConfig(StrategyConfig, frozen=True):
         Shares, quote-currency notional, or percent of equity, as `sizing` says.
     max_gross_exposure : Decimal, optional
         Position value cap as a multiple of equity (1 = fully invested); None = only cash limits it.
+    trade_from : int, optional
+        UNIX nanoseconds: bars before it only warm the strategy up (indicators, windows, signal state)
+        and place no order; None = trade from the first bar. Walk-forward's out-of-sample runs set it.
 
     """
 
@@ -48,6 +51,7 @@ class LongOnlyConfig(StrategyConfig, frozen=True):
     sizing: str = Sizing.FIXED_SHARES.value
     trade_size: Decimal = Decimal(100)
     max_gross_exposure: Decimal | None = None
+    trade_from: int | None = None
 
 
 class LongOnlyStrategy(Strategy):
@@ -78,8 +82,8 @@ class LongOnlyStrategy(Strategy):
         self.subscribe_bars(self.config.bar_type)
 
     def on_bar(self, bar: Bar) -> None:
-        signal = self.signal(bar)
-        if signal is None:
+        signal = self.signal(bar)  # every bar, so a warm-up bar still updates the signal's state
+        if signal is None or not self.trading_at(bar.ts_init):
             return
         instrument_id = self.config.instrument_id
         if signal is Signal.ENTER and self.portfolio.is_flat(instrument_id):
@@ -87,6 +91,10 @@ class LongOnlyStrategy(Strategy):
             self._enter(bar)
         elif signal is Signal.EXIT and self.portfolio.is_net_long(instrument_id):
             self.close_all_positions(instrument_id)
+
+    def trading_at(self, ts: int) -> bool:
+        """Whether a decision at `ts` (ns) may place orders: not during the `trade_from` warm-up."""
+        return self.config.trade_from is None or ts >= self.config.trade_from
 
     def on_stop(self) -> None:
         self.unsubscribe_bars(self.config.bar_type)

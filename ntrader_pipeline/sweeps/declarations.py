@@ -192,6 +192,15 @@ class SweepDeclaration(BacktestDeclaration):
             except (StrategyLookupError, ValueError) as exc:
                 raise FieldError("grid", f"point {point.key} ({point.label}): {exc}") from exc
         if self.walk_forward is not None:
+            classes = self.point_declaration(self.points()[0]).strategy_classes()
+            if "trade_from" not in classes.fields:
+                raise FieldError(
+                    "walk_forward",
+                    f"strategy {classes.strategy_path} cannot be warmed up out of sample: its config "
+                    f"{classes.config_path} has no `trade_from` field (bars before it warm the strategy up "
+                    "without trading); derive it from ntrader_pipeline.strategies.long_only.LongOnlyConfig "
+                    "or add `trade_from: int | None = None` and honour it",
+                )
             wf = self.walk_forward
             dates = [s.date for s in sessions_between(self.window.start, self.window.end)]
             try:

@@ -19,6 +19,7 @@ import polars as pl
 
 from ntrader_pipeline.analytics.overfitting import (
     deflated_sharpe_ratio,
+    effective_trials,
     probability_of_backtest_overfitting,
     suggest_splits,
 )
@@ -60,7 +61,7 @@ class SweepResults:
     results_hash: str
     best: dict[str, object]
     data_version: str
-    overfitting: dict[str, float | int | None]
+    overfitting: dict[str, float | int | bool | None]
 
 
 def collect_results(
@@ -132,49 +133,89 @@ def best_row(table: pl.DataFrame, metric: str) -> dict[str, object]:
     return table.row(int(values.arg_max()), named=True)
 
 
+SESSIONS_PER_YEAR = 252  # annualizes the per-session Sharpe ratios, as every report's metrics do
+OVERFITTING_KEYS: tuple[str, ...] = (
+    "deflated_sharpe_ratio",
+    "probabilistic_sharpe_ratio",
+    "observed_sharpe",
+    "observed_sharpe_annualized",
+    "expected_max_sharpe",
+    "expected_max_sharpe_annualized",
+    "dsr_trials",
+    "effective_trials",
+    "average_correlation",
+    "pbo",
+    "pbo_combinations",
+    "probability_of_loss",
+    "degradation_slope",
+)
+
+
 def overfitting_statistics(
     table: pl.DataFrame, curves: PointCurves, metric: str
-) -> dict[str, float | int | None]:
+) -> dict[str, float | int | bool | None]:
     """The deflated Sharpe ratio of the best point among all trials, and the CSCV probability of backtest
     overfitting over the points' daily returns (`analytics.overfitting`); None when not computable (fewer
-    than two points, or too few sessions)."""
+    than two points, or too few sessions).
+
+    Sharpe ratios come per session (what the formulas take) and annualized (x √252, as the report's other
+    Sharpe ratios). The DSR counts the trials that trade (a point whose equity never moves is no try) and
+    uses the effective number of independent trials N̂ = r̄ + (1 - r̄)·M of those when it is smaller.
+    PBO is None with `identical_trials` True when every point's returns are the same."""
     returns = curves.returns()
-    stats: dict[str, float | int | None] = dict.fromkeys(
-        (
-            "deflated_sharpe_ratio",
-            "probabilistic_sharpe_ratio",
-            "expected_max_sharpe",
-            "observed_sharpe",
-            "pbo",
-            "pbo_combinations",
-            "probability_of_loss",
-            "degradation_slope",
-        )
-    )
-    stats["trials"] = returns.shape[1]
+    stats: dict[str, float | int | bool | None] = dict.fromkeys(OVERFITTING_KEYS)
+    traded = np.ptp(returns, axis=0) > 0.0 if returns.shape[0] else np.zeros(returns.shape[1], bool)
+    stats |= {
+        "trials": returns.shape[1],
+        "trials_traded": int(traded.sum()),
+        "periods_per_year": SESSIONS_PER_YEAR,
+        "identical_trials": False,
+    }
     best = table["point"].to_list().index(best_row(table, metric)["point"])
-    trial_sharpes = [_period_sharpe(returns[:, j]) for j in range(returns.shape[1])]
-    try:
-        deflated = deflated_sharpe_ratio(returns[:, best], trial_sharpes)
-        stats |= {
-            "deflated_sharpe_ratio": deflated.dsr,
-            "probabilistic_sharpe_ratio": deflated.probabilistic_sharpe,
-            "expected_max_sharpe": deflated.expected_max_sharpe,
-            "observed_sharpe": deflated.observed_sharpe,
-        }
-    except ValueError:
-        pass  # e.g. a flat best curve: no Sharpe to deflate
+    stats |= _deflated_sharpe(returns, traded, best)
     try:
         overfit = probability_of_backtest_overfitting(returns, suggest_splits(returns.shape[0]))
+        identical = math.isnan(overfit.pbo)
         stats |= {
-            "pbo": overfit.pbo,
+            "pbo": None if identical else overfit.pbo,
+            "identical_trials": identical,
             "pbo_combinations": overfit.combinations,
             "probability_of_loss": overfit.probability_of_loss,
-            "degradation_slope": overfit.performance_degradation.slope,
+            "degradation_slope": _finite_or_none(overfit.performance_degradation.slope),
         }
     except ValueError:
         pass  # fewer than two points or too few sessions for a split
     return stats
+
+
+def _deflated_sharpe(returns: np.ndarray, traded: np.ndarray, best: int) -> dict[str, float | None]:
+    """DSR ingredients over the trials that trade, N = min(traded trials, effective trials)."""
+    if not traded[best] or returns.shape[0] < 3:
+        return {}  # a flat best curve: no Sharpe to deflate
+    columns = returns[:, traded]
+    effective = effective_trials(columns)
+    trials = min(float(columns.shape[1]), effective.effective)
+    trial_sharpes = [_period_sharpe(columns[:, j]) for j in range(columns.shape[1])]
+    try:
+        deflated = deflated_sharpe_ratio(returns[:, best], trial_sharpes, trials=trials)
+    except ValueError:
+        return {}
+    annualizer = math.sqrt(SESSIONS_PER_YEAR)
+    return {
+        "deflated_sharpe_ratio": deflated.dsr,
+        "probabilistic_sharpe_ratio": deflated.probabilistic_sharpe,
+        "observed_sharpe": deflated.observed_sharpe,
+        "observed_sharpe_annualized": deflated.observed_sharpe * annualizer,
+        "expected_max_sharpe": deflated.expected_max_sharpe,
+        "expected_max_sharpe_annualized": deflated.expected_max_sharpe * annualizer,
+        "dsr_trials": trials,
+        "effective_trials": effective.effective,
+        "average_correlation": _finite_or_none(effective.average_correlation),
+    }
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
 def write_results(
