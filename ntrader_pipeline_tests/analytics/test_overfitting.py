@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from ntrader_pipeline.analytics.overfitting import (
+    EULER_MASCHERONI,
     deflated_sharpe_ratio,
+    effective_trials,
     expected_max_sharpe,
     probability_of_backtest_overfitting,
     suggest_splits,
@@ -298,3 +300,80 @@ def test_suggest_splits_rejects_too_few_periods() -> None:
         suggest_splits(3)
     with pytest.raises(ValueError, match="maximum=1 must be at least 2"):
         suggest_splits(10, maximum=1)
+
+
+def test_a_persistently_skilled_trial_has_pbo_zero_and_a_slope_near_minus_one() -> None:
+    # 20 runs of 6 trials over 512 sessions: five are noise (std 1 %), trial 3 is skilled (its noise has
+    # sample mean exactly 0 and std 1 %, plus 0.3 % a session: a Sharpe of 0.3 a session in every run).
+    # The CSCV halves partition the sessions: for the trial that wins every split, IS mean + OOS mean =
+    # 2 x its full-sample mean, so its OOS Sharpe falls as its IS Sharpe rises: a slope near -1 with real,
+    # persistent skill, and PBO 0 (it ranks first out of sample every time).
+    slopes = []
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        matrix = rng.normal(0.0, 0.01, size=(512, 6))
+        noise = matrix[:, 3] - matrix[:, 3].mean()
+        matrix[:, 3] = 0.01 * noise / noise.std(ddof=1) + 0.003
+        result = probability_of_backtest_overfitting(matrix, n_splits=8)
+        assert result.pbo == 0.0
+        # Independent check of the slope: numpy's least-squares line through the winner's Sharpe pairs.
+        slope = np.polyfit(result.in_sample_sharpes, result.out_of_sample_sharpes, 1)[0]
+        assert result.performance_degradation.slope == pytest.approx(slope, rel=1e-9)
+        slopes.append(slope)
+    assert float(np.mean(slopes)) == pytest.approx(-0.998, abs=0.001)  # the runs: -0.99
+    # The same trial wins every split: its IS + OOS means are twice the full mean (the partition identity).
+    blocks = np.split(matrix[:, 3], 8)
+    for chosen in itertools.combinations(range(8), 4):
+        is_mean = np.mean(np.concatenate([blocks[i] for i in chosen]))
+        oos_mean = np.mean(np.concatenate([blocks[i] for i in range(8) if i not in chosen]))
+        assert is_mean + oos_mean == pytest.approx(2 * matrix[:, 3].mean(), rel=1e-12)
+
+
+def test_identical_trials_leave_the_pbo_undefined() -> None:
+    column = np.random.default_rng(3).normal(0.001, 0.01, size=64)
+    result = probability_of_backtest_overfitting(np.column_stack([column] * 5), n_splits=4)
+
+    assert math.isnan(result.pbo)  # every split ties at the median rank: the old count gave 1.0
+    assert result.logits == (0.0,) * 6
+    # Two distinct trials among duplicates are a real choice again.
+    other = np.random.default_rng(4).normal(0.0, 0.01, size=64)
+    assert not math.isnan(probability_of_backtest_overfitting(np.column_stack([column] * 4 + [other]), 4).pbo)
+
+
+def test_effective_trials_by_hand_and_by_brute_force() -> None:
+    # a and b are orthogonal with mean 0: corr(a, a) = 1, corr(a, b) = 0. Trials a, a, b and a flat one:
+    # the flat trial is left out (M = 3), r̄ = (1 + 0 + 0) / 3, N̂ = 1/3 + (2/3) x 3 = 7/3.
+    a = [1.0, -1.0, 1.0, -1.0]
+    b = [1.0, 1.0, -1.0, -1.0]
+    result = effective_trials(np.column_stack([a, a, b, [0.5] * 4]))
+    assert result.varying == 3
+    assert result.average_correlation == pytest.approx(1 / 3, rel=1e-12)
+    assert result.effective == pytest.approx(7 / 3, rel=1e-12)
+
+    rng = np.random.default_rng(5)
+    factor = rng.normal(size=(300, 1))
+    matrix = 0.7 * factor + rng.normal(size=(300, 8))
+    pairs = [np.corrcoef(matrix[:, i], matrix[:, j])[0, 1] for i in range(8) for j in range(i + 1, 8)]
+    average = sum(pairs) / len(pairs)
+    result = effective_trials(matrix)
+    assert result.average_correlation == pytest.approx(average, rel=1e-12)
+    assert result.effective == pytest.approx(average + (1 - average) * 8, rel=1e-12)
+    assert effective_trials(np.column_stack([a] * 3)).effective == pytest.approx(1.0)
+    assert effective_trials(np.column_stack([a, [0.0] * 4])).effective == 1.0
+    assert math.isnan(effective_trials(np.zeros((4, 3))).effective)
+
+
+def test_the_expected_maximum_uses_the_effective_number_of_trials() -> None:
+    sharpes = [0.1, 0.2, 0.3, 0.6]
+    # N = 2.5 by hand: √V x (0.4228 Φ⁻¹(1 - 1/2.5) + 0.5772 Φ⁻¹(1 - 1/(2.5 e))).
+    normal = NormalDist()
+    quantile = (1 - EULER_MASCHERONI) * normal.inv_cdf(0.6) + EULER_MASCHERONI * normal.inv_cdf(
+        1 - 1 / (2.5 * math.e)
+    )
+    expected = math.sqrt(np.var(sharpes, ddof=1)) * quantile
+    assert expected_max_sharpe(sharpes, trials=2.5) == pytest.approx(expected, rel=1e-12)
+    assert expected_max_sharpe(sharpes, trials=2.5) < expected_max_sharpe(sharpes)
+    assert expected_max_sharpe(sharpes, trials=1.0) == 0.0  # one independent trial: no selection
+    assert deflated_sharpe_ratio(RETURNS, sharpes, trials=2.5).trials == 2.5
+    with pytest.raises(ValueError, match=r"trials=0\.5 must be at least 1"):
+        expected_max_sharpe(sharpes, trials=0.5)

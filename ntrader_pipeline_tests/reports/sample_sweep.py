@@ -146,16 +146,28 @@ FOLDS = pl.DataFrame(
         ],
         "is_metric": [1.62, 1.35, 1.48],
         "oos_metric": [0.91, -0.24, 0.57],
+        "compared": ["sharpe"] * 3,  # an annualized selection metric is compared as itself
+        "is_compared": [1.62, 1.35, 1.48],
+        "oos_compared": [0.91, -0.24, 0.57],
         "degradation": [0.91 - 1.62, -0.24 - 1.35, 0.57 - 1.48],
         "oos_return": [0.021, -0.008, 0.013],
     }
 )
-OVERFITTING: dict[str, float | int | None] = {
+# Per-session Sharpe ratios x √252 = the annualized ones: 0.0945 x 15.875 = 1.50, 0.0696 x 15.875 = 1.10.
+OVERFITTING: dict[str, float | int | bool | None] = {
     "deflated_sharpe_ratio": 0.6234,
     "probabilistic_sharpe_ratio": 0.9712,
-    "expected_max_sharpe": 1.1047,
-    "observed_sharpe": 1.5,
+    "expected_max_sharpe": 1.1047 / 252**0.5,
+    "expected_max_sharpe_annualized": 1.1047,
+    "observed_sharpe": 1.5 / 252**0.5,
+    "observed_sharpe_annualized": 1.5,
     "trials": 14,
+    "trials_traded": 13,
+    "effective_trials": 8.2,
+    "average_correlation": 0.4,
+    "dsr_trials": 8.2,
+    "periods_per_year": 252,
+    "identical_trials": False,
     "pbo": 0.5714,
     "pbo_combinations": 70,
     "probability_of_loss": 0.3143,

@@ -9,6 +9,7 @@ import json
 import math
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from itertools import combinations
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from ntrader_pipeline_tests.reports.sample_sweep import (
     grid_inputs,
     sampled_inputs,
     sampled_sharpe,
+    walk_forward_summary,
 )
 
 SCRIPT_SRC = re.compile(r'<script[^>]*\bsrc="([^"]+)"')
@@ -64,7 +66,7 @@ def test_table_lists_every_point_best_first_with_the_best_highlighted() -> None:
     assert len(rows) == inputs.results.height == 12
     assert [best for best, _ in rows] == [True] + [False] * 11
     assert rows[0][1] == "g04"  # fast 10, slow 40
-    assert '<th data-type="number" aria-sort="descending"><b>Sharpe ratio</b></th>' in page
+    assert '<th data-type="number" aria-sort="descending"><b>Sharpe (annualized)</b></th>' in page
     assert 'data-sort="">n/a</td>' in page  # undefined Sharpe: empty sort key, sorts last
     assert 'data-sort="Infinity">∞</td>' in page  # an unbounded profit factor sorts as a number
     assert "<script>" in page and "table.sortable" in page
@@ -103,7 +105,13 @@ def test_heatmap_holds_the_other_parameters_at_the_best_point() -> None:
     assert rank_points(inputs.results, "sharpe").row(0, named=True) == {"rank": 1, **best}
 
     figure = parameter_heatmap(
-        inputs.results, inputs.parameters, best, "fast_period", "slow_period", "sharpe", label="Sharpe ratio"
+        inputs.results,
+        inputs.parameters,
+        best,
+        "fast_period",
+        "slow_period",
+        "sharpe",
+        label="Sharpe (annualized)",
     )
 
     heatmap, marker = figure.data
@@ -199,7 +207,7 @@ def test_headline_cards_lead_with_the_best_point_and_the_walk_forward_verdict() 
     page = render_sweep_html(sampled_inputs())
     header = page[: page.index('id="points"')]
 
-    assert '<div class="label">Best Sharpe ratio</div><div class="value">1.50</div>' in header
+    assert '<div class="label">Best Sharpe (annualized)</div><div class="value">1.50</div>' in header
     assert "fast_period=10, slow_period=60, ma=ema" in header
     assert '<div class="label">Points</div><div class="value">14</div>' in header
     assert "sampled from a grid of 18" in header
@@ -301,3 +309,20 @@ def test_chromium_sorts_the_table_on_a_click_and_draws_the_heatmaps(browser: obj
     assert after_two_clicks == descending
     assert errors == []
     assert requests == [path.as_uri(), (tmp_path / "assets" / plotly_js_name()).as_uri()]
+
+
+def test_a_slope_near_minus_one_with_pbo_zero_is_not_read_as_overfitting() -> None:
+    # A persistently skilled trial (analytics test: 20 runs, PBO 0, mean slope -0.998): the old text said
+    # "near 1 the in-sample ranking carries over, near or below 0 it does not".
+    summary = walk_forward_summary()
+    overfitting = {**summary.overfitting, "pbo": 0.0, "degradation_slope": -0.99}
+    page = render_sweep_html(sampled_inputs(walk_forward=replace(summary, overfitting=overfitting)))
+    table = page[page.index('id="overfitting-table"') :]
+    row = table[table.index("<th>Degradation slope</th>") :]
+    row = row[: row.index("</tr>")]
+
+    assert '<td class="num">-0.99</td>' in row
+    assert "persistent skill gives a slope near -1" in row
+    assert "no evidence of overfitting by itself" in row
+    assert "it does not" not in row
+    assert '<div class="label">PBO</div><div class="value good">0.00%</div>' in page
