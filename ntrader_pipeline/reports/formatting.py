@@ -15,8 +15,8 @@ METRIC_ROWS: tuple[tuple[str, str, str], ...] = (
     ("total_return", "Total return", "percent"),
     ("cagr", "CAGR", "percent"),
     ("annual_volatility", "Annual volatility", "percent"),
-    ("sharpe", "Sharpe ratio", "ratio"),
-    ("sortino", "Sortino ratio", "ratio"),
+    ("sharpe", "Sharpe (annualized)", "ratio"),
+    ("sortino", "Sortino (annualized)", "ratio"),
     ("calmar", "Calmar ratio", "ratio"),
     ("max_drawdown", "Max drawdown", "percent"),
     ("max_drawdown_start", "Max drawdown peak", "timestamp"),
@@ -27,7 +27,7 @@ METRIC_ROWS: tuple[tuple[str, str, str], ...] = (
     ("benchmark_total_return", "Benchmark total return", "percent"),
     ("alpha", "Alpha (annualized)", "percent"),
     ("beta", "Beta", "ratio"),
-    ("information_ratio", "Information ratio", "ratio"),
+    ("information_ratio", "Information ratio (annualized)", "ratio"),
     ("trade_count", "Closed trades", "count"),
     ("win_rate", "Win rate", "percent"),
     ("profit_factor", "Profit factor", "ratio"),
@@ -85,3 +85,23 @@ def format_value(value: float | int | dt.datetime | None, kind: str) -> str:
         return "∞" if value > 0 else "-∞"
     formats = {"percent": "{:.2%}", "ratio": "{:.2f}", "days": "{:.1f}", "money": "{:,.2f}", "count": "{:,}"}
     return formats[kind].format(value)
+
+
+def drawdown_length(days: float, *, recovered: bool) -> str:
+    """A drawdown's length in calendar days that says whether it is over: "12.0 days peak to recovery",
+    or "not recovered, 12.0 days so far" for one still under water at the last bar."""
+    if days == 0:
+        return "no drawdown"
+    length = format_value(days, "days")
+    return f"{length} days peak to recovery" if recovered else f"not recovered, {length} days so far"
+
+
+def metric_text(metrics: object, field: str, kind: str) -> str:
+    """`format_value` of one metric of `metrics` (a `PerformanceMetrics`); the max drawdown's length says
+    "so far" while that drawdown has not recovered."""
+    value = getattr(metrics, field)
+    text = format_value(value, kind)
+    unrecovered = getattr(metrics, "max_drawdown_recovery", None) is None
+    if field == "max_drawdown_episode_days" and unrecovered and value:
+        return f"{text} so far (not recovered)"
+    return text

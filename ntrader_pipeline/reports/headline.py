@@ -12,7 +12,7 @@ from html import escape
 
 from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE
 from ntrader_pipeline.reports.config import ReportConfig
-from ntrader_pipeline.reports.formatting import format_value
+from ntrader_pipeline.reports.formatting import drawdown_length, format_value
 from ntrader_pipeline.reports.inputs import ReportInputs
 from ntrader_pipeline.reports.sections import benchmark_metrics
 
@@ -59,7 +59,7 @@ def headline_cards(inputs: ReportInputs, config: ReportConfig) -> list[Card]:
             f"years = sessions / {config.periods_per_year} (trading time, not calendar days)",
         ),
         Card(
-            "Sharpe ratio",
+            "Sharpe (annualized)",
             format_value(metrics.sharpe, "ratio"),
             f"Sortino {format_value(metrics.sortino, 'ratio')}",
             "",
@@ -68,7 +68,7 @@ def headline_cards(inputs: ReportInputs, config: ReportConfig) -> list[Card]:
         Card(
             "Max drawdown",
             format_value(metrics.max_drawdown, "percent"),
-            _drawdown_detail(
+            drawdown_length(
                 metrics.max_drawdown_episode_days, recovered=metrics.max_drawdown_recovery is not None
             ),
             "bad" if metrics.max_drawdown > 0 else "",
@@ -167,13 +167,6 @@ def conventions_note(config: ReportConfig, *, sessions: int | None = None, extra
     ]
     body = "\n".join(f"<li>{item}</li>" for item in (*items, *extra))
     return f'<section id="conventions">\n<h2>How these are computed</h2>\n<ul>\n{body}\n</ul>\n</section>'
-
-
-def _drawdown_detail(days: float, *, recovered: bool) -> str:
-    if days == 0:
-        return "no drawdown"
-    length = format_value(days, "days")
-    return f"{length} days peak to recovery" if recovered else f"not recovered after {length} days"
 
 
 def tone(value: float) -> str:

@@ -25,7 +25,7 @@ from ntrader_pipeline.reports.figures import (
     exchange_time_labels,
     table_figure,
 )
-from ntrader_pipeline.reports.formatting import CURVE_METRICS, METRIC_ROWS, format_value
+from ntrader_pipeline.reports.formatting import CURVE_METRICS, METRIC_ROWS, format_value, metric_text
 from ntrader_pipeline.reports.timeaxis import skip_closed_time
 
 _STRATEGY_COLOR, _BENCHMARK_COLOR, _INDEX_COLOR = "#1f77b4", "#ff7f0e", "#7f7f7f"
@@ -136,10 +136,10 @@ def rolling_sharpe_chart(
             line={"color": _STRATEGY_COLOR},
         )
     )
-    title = f"Rolling Sharpe ratio ({window} sessions)"
+    title = f"Rolling Sharpe ratio ({window} sessions, annualized)"
     if rolling.height == 0:
         title += f" <sup>(needs more than {window} sessions; this backtest has {daily.height})</sup>"
-    figure.update_layout(title=title, xaxis_title="Session", yaxis_title="Sharpe ratio")
+    figure.update_layout(title=title, xaxis_title="Session", yaxis_title="Sharpe (annualized)")
     return skip_closed_time(figure, rolling["session_date"], enabled=skip_closed_days)
 
 
@@ -179,7 +179,10 @@ def drawdowns_table(drawdowns: pl.DataFrame) -> go.Figure:
             [str(rank) for rank in drawdowns["rank"]],
             *moments,
             [f"{value:.2%}" for value in drawdowns["depth"]],
-            [f"{value:.1f}" for value in drawdowns["duration_days"]],
+            [
+                f"{days:.1f}" if recovery is not None else f"{days:.1f} so far"
+                for days, recovery in zip(drawdowns["duration_days"], drawdowns["recovery"], strict=True)
+            ],
         ],
         align=["right", "left", "left", "left", "right", "right"],
     )
@@ -194,10 +197,10 @@ def metrics_vs_benchmark_table(
     columns: list[list[str]] = [[] for _ in header]
     for field, label, kind in METRIC_ROWS:
         columns[0].append(label)
-        columns[1].append(format_value(getattr(metrics, field), kind))
+        columns[1].append(metric_text(metrics, field, kind))
         for position, benchmark in enumerate(benchmarks.values(), start=2):
             shown = field in CURVE_METRICS
-            columns[position].append(format_value(getattr(benchmark, field), kind) if shown else "")
+            columns[position].append(metric_text(benchmark, field, kind) if shown else "")
     return table_figure(
         "Metrics vs benchmark" if benchmarks else "Performance metrics",
         header=header,

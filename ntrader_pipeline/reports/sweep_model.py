@@ -49,11 +49,6 @@ FOLD_COLUMNS: tuple[str, ...] = (
 )
 DSR_THRESHOLD = 0.95  # a deflated Sharpe ratio below this is not significant at 5 %
 PBO_THRESHOLD = 0.5  # a PBO above this: the in-sample best is more often than not below the OOS median
-# Labels that state the period: every ratio of a daily return series here is annualized.
-_PERIOD_LABELS: dict[str, str] = {
-    "sharpe": "Sharpe (annualized)",
-    "sortino": "Sortino (annualized)",
-}
 
 
 class SweepReportError(ValueError):
@@ -140,9 +135,8 @@ def parameters_text(point: Mapping[str, object], parameters: Sequence[str]) -> s
 
 
 def metric_label(name: str) -> tuple[str, str]:
-    """(label, format kind) of a metric; ratios of daily returns say they are annualized."""
-    label, kind = METRIC_LABELS.get(name, (name, "ratio"))
-    return _PERIOD_LABELS.get(name, label), kind
+    """(label, format kind) of a metric (`formatting.METRIC_ROWS`: annualized ratios say so)."""
+    return METRIC_LABELS.get(name, (name, "ratio"))
 
 
 def direction(metric: str) -> str:

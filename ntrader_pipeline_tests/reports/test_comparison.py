@@ -114,7 +114,7 @@ def test_comparison_leads_with_the_best_result_and_collapses_provenance() -> Non
     page = render_comparison_html(rows, curves, "sharpe", provenance=provenance)
     best = rank_rows(rows, "sharpe")[0]
 
-    assert "Best by Sharpe ratio" in page
+    assert "Best by Sharpe (annualized)" in page
     header = page[: page.index("figure-ranking")]
     assert comparison_key(str(best["backtest"]), str(best["instrument"])) in header
     order = [page.index(f'id="{part}"') for part in ("figure-ranking", "figure-overlay", "provenance")]

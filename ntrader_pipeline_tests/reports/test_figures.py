@@ -93,8 +93,10 @@ def test_metrics_table_without_benchmarks_formats_percentages_ratios_and_undefin
     shown = dict(zip(labels, values, strict=True))
 
     assert shown["Total return"] == "0.56%"
-    assert shown["Sharpe ratio"] == "3.31"
+    assert shown["Sharpe (annualized)"] == "3.31"
     assert shown["Max drawdown"] == "1.20%"
+    assert metrics.max_drawdown_recovery is None  # still under water at the last bar
+    assert shown["Max drawdown length (days)"] == "2.0 so far (not recovered)"
     assert shown["Profit factor"] == "n/a"  # no trades
     assert shown["Closed trades"] == "0"
     assert shown["First bar"] == "2024-01-02 10:00 EST"

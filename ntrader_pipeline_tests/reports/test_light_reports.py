@@ -86,11 +86,13 @@ def test_header_leads_with_the_headline_numbers_then_the_equity_curve() -> None:
     labels = re.findall(r'<div class="label">([^<]+)</div>', header)
     values = dict(zip(labels, re.findall(r'<div class="value[^"]*">([^<]+)</div>', header), strict=True))
 
-    assert labels == ["Total return", "CAGR", "Sharpe ratio", "Max drawdown", "Trades", "vs buy and hold"]
-    assert values["Total return"] == "0.56%" and values["Sharpe ratio"] == "3.31"
+    assert labels == ["Total return", "CAGR", "Sharpe (annualized)", "Max drawdown", "Trades", "vs buy and hold"]
+    assert values["Total return"] == "0.56%" and values["Sharpe (annualized)"] == "3.31"
     assert values["Max drawdown"] == "1.20%" and values["Trades"] == "2"
     assert values["vs buy and hold"].endswith(" pts")
     assert "3 sessions = 0.01 years" in header  # CAGR is measured in trading sessions
+    # The max drawdown is still under water at the last bar: no "peak to recovery" for it.
+    assert "not recovered, 2.0 days so far" in header and "peak to recovery" not in header
     after_header = page[page.index("</header>") :]
     assert after_header.index('id="figure-equity"') == min(
         after_header.index(f'id="{part}"') for part in ("figure-equity", "figure-metrics", "provenance")

@@ -99,6 +99,8 @@ def test_drawdowns_table_marks_the_unrecovered_episode() -> None:
 
     assert list(columns[0]) == ["1", "2"]
     assert columns[3][0] == "not recovered"
+    assert columns[5][0] == "2.0 so far"  # peak to the last bar, still under water
+    assert columns[5][1] == "0.1"  # recovered: peak to recovery
     assert columns[4][0] == "1.20%"
     assert columns[1][0] == "2024-01-02 16:00 EST"
 
