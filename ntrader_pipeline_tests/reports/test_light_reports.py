@@ -86,7 +86,14 @@ def test_header_leads_with_the_headline_numbers_then_the_equity_curve() -> None:
     labels = re.findall(r'<div class="label">([^<]+)</div>', header)
     values = dict(zip(labels, re.findall(r'<div class="value[^"]*">([^<]+)</div>', header), strict=True))
 
-    assert labels == ["Total return", "CAGR", "Sharpe (annualized)", "Max drawdown", "Trades", "vs buy and hold"]
+    assert labels == [
+        "Total return",
+        "CAGR",
+        "Sharpe (annualized)",
+        "Max drawdown",
+        "Trades",
+        "vs buy and hold",
+    ]
     assert values["Total return"] == "0.56%" and values["Sharpe (annualized)"] == "3.31"
     assert values["Max drawdown"] == "1.20%" and values["Trades"] == "2"
     assert values["vs buy and hold"].endswith(" pts")
