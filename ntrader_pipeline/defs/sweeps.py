@@ -226,6 +226,7 @@ def build_walk_forward_asset(
                 "folds": folds.height,
                 "chosen_points": ", ".join(folds["point"].to_list()),
                 "mean_degradation": result.mean_degradation,
+                "degradation_metric": result.degradation_metric,
                 **{f"oos_{k}": v for k, v in result.oos_metrics.items()},
                 "fold_table": dg.MetadataValue.md(markdown_table(folds)),
                 "walk_forward": dg.MetadataValue.path(str(paths["folds"])),

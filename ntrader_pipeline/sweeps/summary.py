@@ -19,9 +19,11 @@ class SweepSummary:
     best_label: str
     best_value: float | None
     oos_value: float | None  # the stitched out-of-sample curve's value of `metric`; None without walk-forward
-    mean_degradation: float | None
+    mean_degradation: float | None  # out-of-sample minus in-sample `degradation_metric`, mean over folds
     deflated_sharpe: float | None
-    pbo: float | None
+    pbo: float | None  # None when not computable, or undefined (`identical_trials`)
+    degradation_metric: str | None = None  # the annualized metric the degradation compares
+    identical_trials: bool = False  # every point's returns are the same: PBO is undefined
 
 
 def read_sweep_summary(artifacts: Path, sweep: str, instrument_id: str) -> SweepSummary:
@@ -42,4 +44,6 @@ def read_sweep_summary(artifacts: Path, sweep: str, instrument_id: str) -> Sweep
         mean_degradation=document.get("mean_degradation"),
         deflated_sharpe=overfitting.get("deflated_sharpe_ratio"),
         pbo=overfitting.get("pbo"),
+        degradation_metric=document.get("degradation_metric"),
+        identical_trials=bool(overfitting.get("identical_trials", False)),
     )

@@ -67,6 +67,22 @@ def test_sma_cross_on_the_shared_base(spy: Equity) -> None:
     assert _fills_at(result) == [(4, "BUY", 100.0, 11.0), (8, "SELL", 100.0, 11.0), (13, "BUY", 100.0, 11.0)]
 
 
+def test_bars_before_trade_from_warm_the_strategy_up_without_trading(spy: Equity) -> None:
+    # Bar i closes at SESSION_OPEN_NS + (i + 1) minutes. trade_from at bar 5's close: the bar-4 entry and
+    # the bar-8 exit (flat then) place no order; the averages kept updating, so the cross at bar 13 buys.
+    trade_from = SESSION_OPEN_NS + 6 * MINUTE_NS
+    result = _run(
+        spy, CROSSING_CLOSES, SmaCross, SmaCrossConfig, fast_period=2, slow_period=4, trade_from=trade_from
+    )
+    assert _fills_at(result) == [(13, "BUY", 100.0, 11.0)]
+    # Momentum (lookback 2, entry above 0) says ENTER at bars 3-5: a state, so it buys on bar 5, the first
+    # bar it may trade (10.7 vs 10.6 two bars earlier); then as without trade_from.
+    result = _run(
+        spy, TRENDING_CLOSES, Momentum, MomentumConfig, lookback=2, entry_roc=0.0, trade_from=trade_from
+    )
+    assert _fills_at(result) == [(5, "BUY", 100.0, 10.7), (6, "SELL", 100.0, 10.5), (9, "BUY", 100.0, 11.2)]
+
+
 def test_percent_of_equity_sizing_buys_whole_shares_of_the_cash(spy: Equity) -> None:
     result = _run(
         spy, REVERTING_CLOSES, MeanReversion, MeanReversionConfig,
