@@ -23,6 +23,7 @@ table.sortable th[aria-sort="ascending"]::after { content: " \\25B2"; }
 table.sortable th[aria-sort="descending"]::after { content: " \\25BC"; }
 table.data tr.best td { background: #fff4c2; font-weight: 600; }
 p.note { color: #555; font-size: 0.9em; margin: 4px 0; }
+#overfitting-table td:last-child { white-space: normal; min-width: 28em; }
 </style>"""
 
 # Sorts a table.sortable's body by the clicked column: numbers (data-type="number") numerically, text
