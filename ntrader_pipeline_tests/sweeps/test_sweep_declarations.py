@@ -97,6 +97,16 @@ def test_seeded_sample_is_stable_and_keeps_grid_keys(tmp_path, universe):
             {"walk_forward": {"folds": 10, "in_sample_sessions": 40, "out_of_sample_sessions": 5}},
             "field walk_forward: ",
         ),
+        (
+            {
+                "strategy": "ntrader_pipeline_tests.sweeps.test_walk_forward:NoWarmUp",
+                "grid": {"lookback": [1, 2]},
+                "walk_forward": {"folds": 2},
+            },
+            "field walk_forward: strategy ntrader_pipeline_tests.sweeps.test_walk_forward:NoWarmUp cannot "
+            "be warmed up out of sample: its config "
+            "ntrader_pipeline_tests.sweeps.test_walk_forward:NoWarmUpConfig has no `trade_from` field",
+        ),
     ],
 )
 def test_bad_sweep_fails_naming_file_sweep_and_field(tmp_path, universe, fields, expected):
