@@ -201,24 +201,8 @@ def probability_of_backtest_overfitting(returns_matrix: ArrayLike, n_splits: int
     When every trial's returns are identical (the same column N times) there is nothing to select:
     PBO is NaN (undefined), not the 1.0 the median-rank ties would count.
     """
-    matrix = np.asarray(returns_matrix, dtype=float)
-    if matrix.ndim != 2:
-        raise ValueError(f"returns_matrix must be 2-D (periods × trials), got {matrix.ndim} dimension(s)")
-    if not np.isfinite(matrix).all():
-        raise ValueError("returns_matrix has NaN or infinite values; fill or drop those periods first")
+    matrix = _cscv_matrix(returns_matrix, n_splits)
     periods, trials = matrix.shape
-    if n_splits < 2 or n_splits % 2:
-        raise ValueError(
-            f"n_splits={n_splits} must be even and at least 2; use e.g. {max(2, n_splits // 2 * 2)}"
-        )
-    if trials < 2:
-        raise ValueError(f"returns_matrix has {trials} trial column(s); PBO compares trials, pass at least 2")
-    if periods < 2 * n_splits:
-        raise ValueError(
-            f"n_splits={n_splits} needs at least {2 * n_splits} sessions, got {periods}; "
-            "lengthen the window or lower n_splits"
-        )
-
     block = periods // n_splits
     blocks = matrix[periods % n_splits :].reshape(n_splits, block, trials)
     stats = _BlockStats(blocks)
@@ -253,6 +237,28 @@ def probability_of_backtest_overfitting(returns_matrix: ArrayLike, n_splits: int
         in_sample_sharpes=tuple(float(v) for v in x),
         out_of_sample_sharpes=tuple(float(v) for v in y),
     )
+
+
+def _cscv_matrix(returns_matrix: ArrayLike, n_splits: int) -> np.ndarray:
+    """The T×N matrix as floats, after checking CSCV can split it into `n_splits` blocks."""
+    matrix = np.asarray(returns_matrix, dtype=float)
+    if matrix.ndim != 2:
+        raise ValueError(f"returns_matrix must be 2-D (periods × trials), got {matrix.ndim} dimension(s)")
+    if not np.isfinite(matrix).all():
+        raise ValueError("returns_matrix has NaN or infinite values; fill or drop those periods first")
+    periods, trials = matrix.shape
+    if n_splits < 2 or n_splits % 2:
+        raise ValueError(
+            f"n_splits={n_splits} must be even and at least 2; use e.g. {max(2, n_splits // 2 * 2)}"
+        )
+    if trials < 2:
+        raise ValueError(f"returns_matrix has {trials} trial column(s); PBO compares trials, pass at least 2")
+    if periods < 2 * n_splits:
+        raise ValueError(
+            f"n_splits={n_splits} needs at least {2 * n_splits} sessions, got {periods}; "
+            "lengthen the window or lower n_splits"
+        )
+    return matrix
 
 
 def suggest_splits(periods: int, maximum: int = 16) -> int:
