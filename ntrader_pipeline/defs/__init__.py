@@ -9,7 +9,6 @@ from ntrader_pipeline.backtest.declarations import BacktestDeclaration
 from ntrader_pipeline.defs.adjustments import build_adjustment_factors_asset, builds_adjustment_factors
 from ntrader_pipeline.defs.backtests import build_backtest_assets
 from ntrader_pipeline.defs.bars import build_bars_assets
-from ntrader_pipeline.defs.checks import build_bar_quality_checks
 from ntrader_pipeline.defs.executors import executor_named
 from ntrader_pipeline.defs.instrument_data import build_instrument_data_assets
 from ntrader_pipeline.defs.jobs import build_jobs
@@ -47,7 +46,7 @@ def build_assets(
     ]
     if builds_adjustment_factors(universe):
         assets.append(build_adjustment_factors_asset(universe, partitions.instruments))
-    return assets, build_bar_quality_checks(universe, partitions, bars)
+    return assets, []  # the bars assets' `bar_quality` checks run in their own steps (defs/bars.py)
 
 
 def build_definitions(
