@@ -37,7 +37,7 @@ def build_assets(
     path = settings.ntrader.backtests
     assets = [
         *bars,
-        *build_instrument_data_assets(universe, partitions.instruments),
+        *build_instrument_data_assets(universe, partitions.instruments, declarations),
         *build_backtest_assets(declarations, universe, path, partitions.instruments),
         *build_metrics_assets(declarations, partitions.instruments),
         *build_report_assets(declarations, partitions.instruments),

@@ -109,7 +109,7 @@ def build_bars_asset(spec: BarSpec, universe: Universe, partitions: BarPartition
                 ),
             )
         ],
-        description=f"{spec} bars from IB (or an instrument's files), one catalog file per instrument × month.",
+        description=f"{spec} bars from IB (or an instrument's files), one catalog file per instrument-month.",
     )
     def _bars(
         context: dg.AssetExecutionContext, config: BarsConfig, ib: IBGatewayResource, storage: StorageResource
@@ -135,7 +135,9 @@ def build_bars_asset(spec: BarSpec, universe: Universe, partitions: BarPartition
         structlog.contextvars.bind_contextvars(run_id=context.run_id)
         try:
             with StepWatchdog(int(run_pid) if run_pid.isdigit() else None) as watchdog:
-                records = ingest_sessions(universe, spec, requested_dates(plan), store, ib.fetcher, now=lambda: now)
+                records = ingest_sessions(
+                    universe, spec, requested_dates(plan), store, ib.fetcher, now=lambda: now
+                )
                 for record in records:
                     if not record.stored:
                         failures.append(record.detail or f"{record.instrument_id} {record.date}: not stored")

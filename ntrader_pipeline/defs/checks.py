@@ -66,7 +66,9 @@ def bar_quality_result(
             check_stored_sessions(store, instrument_id, spec, checked, max_missing_fraction=threshold)
         )
     return dg.AssetCheckResult(
-        check_name=BAR_QUALITY_CHECK, passed=all(r.passed for r in results), metadata=_metadata(results, notes) | {"sessions_not_stored": not_stored},
+        check_name=BAR_QUALITY_CHECK,
+        passed=all(r.passed for r in results),
+        metadata=_metadata(results, notes) | {"sessions_not_stored": not_stored},
     )
 
 
@@ -91,7 +93,9 @@ def _metadata(results: list[SessionQuality], notes: list[tuple[str, str, str]]) 
         metadata["flagged_sessions"] = dg.MetadataValue.md(_notes_table(notes))
     splits = [r for r in results if SPLIT_RULE in r.warnings]
     if splits:
-        metadata["possible_splits"] = dg.MetadataValue.md("\n".join(f"- {r.warnings[SPLIT_RULE]}" for r in splits))
+        metadata["possible_splits"] = dg.MetadataValue.md(
+            "\n".join(f"- {r.warnings[SPLIT_RULE]}" for r in splits)
+        )
     if failed:
         samples = [dict(s, session=str(r.session)) for r in failed for s in r.samples][:SAMPLE_ROWS]
         metadata["failed_sessions"] = dg.MetadataValue.md("\n".join(f"- {r.describe()}" for r in failed))

@@ -6,7 +6,7 @@ from ntrader_pipeline.analytics.backtest_metrics import write_backtest_metrics
 from ntrader_pipeline.backtest.declarations import BacktestDeclaration
 from ntrader_pipeline.backtest.manifest import read_manifest
 from ntrader_pipeline.defs.backtests import BACKTEST_GROUP, backtest_artifact_dir, backtest_asset_name
-from ntrader_pipeline.defs.resources import StorageResource
+from ntrader_pipeline.defs.instrument_assets import PartitionResult, instrument_asset
 
 
 def metrics_asset_name(name: str) -> str:
@@ -16,22 +16,15 @@ def metrics_asset_name(name: str) -> str:
 def build_metrics_asset(
     declaration: BacktestDeclaration, instrument_partitions: dg.StaticPartitionsDefinition
 ) -> dg.AssetsDefinition:
-    @dg.asset(
-        name=metrics_asset_name(declaration.name),
-        group_name=BACKTEST_GROUP,
-        partitions_def=instrument_partitions,
-        deps=[backtest_asset_name(declaration.name)],
-        kinds={"polars"},
-        description=(
-            f"{declaration.name}: performance metrics from the equity curve and fills (vectorized), "
-            f"relative to buy-and-hold of {declaration.index_instrument}; also as numeric metadata."
-        ),
-    )
-    def _metrics(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
-        directory = backtest_artifact_dir(storage, declaration.name, context.partition_key)
+    backtest = dg.AssetKey(backtest_asset_name(declaration.name))
+
+    def compute(context: dg.AssetExecutionContext, instrument_id: str, _: None) -> PartitionResult | None:
+        if instrument_id not in declaration.instruments:
+            return None
+        directory = backtest_artifact_dir(context.resources.storage, declaration.name, instrument_id)
         metrics, paths = write_backtest_metrics(directory)
         manifest = read_manifest(directory)
-        return dg.MaterializeResult(
+        return PartitionResult(
             metadata={
                 **metrics.numeric(),
                 "config_hash": manifest.config_hash,
@@ -40,7 +33,19 @@ def build_metrics_asset(
             }
         )
 
-    return _metrics
+    return instrument_asset(
+        name=metrics_asset_name(declaration.name),
+        group_name=BACKTEST_GROUP,
+        partitions_def=instrument_partitions,
+        deps=[backtest],
+        kinds={"polars"},
+        description=(
+            f"{declaration.name}: performance metrics from the equity curve and fills (vectorized), "
+            f"relative to buy-and-hold of {declaration.index_instrument}; also as numeric metadata."
+        ),
+        compute=compute,
+        inputs=lambda instrument_id: {backtest: [instrument_id]},
+    )
 
 
 def build_metrics_assets(

@@ -11,6 +11,7 @@ from ntrader_pipeline.backtest.artifacts import load_backtest_artifacts
 from ntrader_pipeline.backtest.declarations import BacktestDeclaration
 from ntrader_pipeline.backtest.manifest import read_manifest
 from ntrader_pipeline.defs.backtests import BACKTEST_GROUP, backtest_artifact_dir
+from ntrader_pipeline.defs.instrument_assets import PartitionResult, instrument_asset
 from ntrader_pipeline.defs.metrics import metrics_asset_name
 from ntrader_pipeline.defs.resources import StorageResource
 from ntrader_pipeline.reports import write_comparison_report
@@ -32,20 +33,12 @@ def report_asset_name(name: str) -> str:
 def build_report_asset(
     declaration: BacktestDeclaration, instrument_partitions: dg.StaticPartitionsDefinition
 ) -> dg.AssetsDefinition:
-    @dg.asset(
-        name=report_asset_name(declaration.name),
-        group_name=BACKTEST_GROUP,
-        partitions_def=instrument_partitions,
-        deps=[metrics_asset_name(declaration.name)],
-        kinds={"plotly", "html"},
-        description=(
-            f"{declaration.name}: offline HTML report (plotly.js shared in the reports directory's "
-            f"assets/) — headline numbers, equity vs buy-and-hold of the instrument and "
-            f"{declaration.index_instrument}, drawdown, trades, metrics, provenance."
-        ),
-    )
-    def _report(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
-        instrument_id = context.partition_key
+    metrics = dg.AssetKey(metrics_asset_name(declaration.name))
+
+    def compute(context: dg.AssetExecutionContext, instrument_id: str, _: None) -> PartitionResult | None:
+        if instrument_id not in declaration.instruments:
+            return None
+        storage: StorageResource = context.resources.storage
         directory = backtest_artifact_dir(storage, declaration.name, instrument_id)
         path = write_backtest_report(
             directory,
@@ -53,18 +46,30 @@ def build_report_asset(
             storage.reports_dir / declaration.name / f"{instrument_id}.html",
             assets_dir=reports_assets_dir(storage),
         )
-        manifest = read_manifest(directory)
         context.log.info(f"report for {declaration.name} on {instrument_id}: {path}")
-        return dg.MaterializeResult(
+        return PartitionResult(
             metadata={
                 "report": dg.MetadataValue.path(str(path)),
                 "report_url": dg.MetadataValue.url(storage.report_url(path)),
                 "size_bytes": path.stat().st_size,
-                "config_hash": manifest.config_hash,
+                "config_hash": read_manifest(directory).config_hash,
             }
         )
 
-    return _report
+    return instrument_asset(
+        name=report_asset_name(declaration.name),
+        group_name=BACKTEST_GROUP,
+        partitions_def=instrument_partitions,
+        deps=[metrics],
+        kinds={"plotly", "html"},
+        description=(
+            f"{declaration.name}: offline HTML report (plotly.js shared in the reports directory's "
+            f"assets/) — headline numbers, equity vs buy-and-hold of the instrument and "
+            f"{declaration.index_instrument}, drawdown, trades, metrics, provenance."
+        ),
+        compute=compute,
+        inputs=lambda instrument_id: {metrics: [instrument_id]},
+    )
 
 
 class ComparisonConfig(dg.Config):

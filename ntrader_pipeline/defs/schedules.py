@@ -49,7 +49,7 @@ def build_nightly_schedule(universe: Universe, market_data_job: AssetJob) -> dg.
         execution_timezone=EXCHANGE_TIMEZONE,
         job=market_data_job,
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="18:30 New York, Mon-Fri: the session that just closed, all instruments, one run; skips holidays.",
+        description="18:30 New York, Mon-Fri: the session that just closed, every instrument in one run.",
     )
     def nightly_bars_schedule(context: dg.ScheduleEvaluationContext) -> dg.SkipReason | list[dg.RunRequest]:
         closed = session_closed_on(context.scheduled_execution_time)

@@ -78,7 +78,9 @@ def requested_dates(plan: Mapping[MonthKey, Sequence[str]]) -> dict[str, list[st
     return {instrument_id: sorted(dates) for instrument_id, dates in by_instrument.items()}
 
 
-_FLAG_COLUMNS = "| session | status | bars | expected | missing | longest gap | note |\n|---|---|---|---|---|---|---|"
+_FLAG_COLUMNS = (
+    "| session | status | bars | expected | missing | longest gap | note |\n|---|---|---|---|---|---|---|"
+)
 
 
 @dataclass
