@@ -12,9 +12,8 @@ from ntrader_pipeline.defs.bars import build_bars_assets
 from ntrader_pipeline.defs.executors import executor_named
 from ntrader_pipeline.defs.instrument_data import build_instrument_data_assets
 from ntrader_pipeline.defs.jobs import build_jobs
-from ntrader_pipeline.defs.metrics import build_metrics_assets
 from ntrader_pipeline.defs.partitions import build_partitions
-from ntrader_pipeline.defs.reports import build_comparison_asset, build_report_assets
+from ntrader_pipeline.defs.reports import build_comparison_asset
 from ntrader_pipeline.defs.resources import build_resources
 from ntrader_pipeline.defs.run_guard import guarded_executor
 from ntrader_pipeline.defs.schedules import build_nightly_schedule
@@ -37,10 +36,8 @@ def build_assets(
     path = settings.ntrader.backtests
     assets = [
         *bars,
-        *build_instrument_data_assets(universe, partitions.instruments, declarations),
+        *build_instrument_data_assets(universe, partitions.instruments),
         *build_backtest_assets(declarations, universe, path, partitions.instruments),
-        *build_metrics_assets(declarations, partitions.instruments),
-        *build_report_assets(declarations, partitions.instruments),
         build_comparison_asset(declarations),
         *build_sweep_assets(sweeps or [], universe, partitions.instruments),
     ]

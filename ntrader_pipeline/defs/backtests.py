@@ -20,26 +20,19 @@ from ntrader_pipeline.backtest.declarations import (
     BacktestDeclarationError,
     declaration_from,
 )
-from ntrader_pipeline.backtest.run import (
-    BacktestInputError,
-    artifact_directory,
-    declared_code_version,
-    run_declared_backtest,
-)
+from ntrader_pipeline.backtest.run import BacktestInputError, declared_code_version, run_declared_backtest
 from ntrader_pipeline.defs.adjustments import ADJUSTMENT_FACTORS
 from ntrader_pipeline.defs.bars import bars_asset_name
-from ntrader_pipeline.defs.instrument_assets import PartitionResult, instrument_asset
-from ntrader_pipeline.defs.instrument_data import backtest_inputs_asset_name, index_dep
+from ntrader_pipeline.defs.instrument_assets import ChainStep, PartitionResult, instrument_chain
+from ntrader_pipeline.defs.instrument_data import index_dep, inputs_step
+from ntrader_pipeline.defs.metrics import metrics_step
+from ntrader_pipeline.defs.names import BACKTEST_GROUP, backtest_asset_name, backtest_inputs_asset_name
+from ntrader_pipeline.defs.reports import report_step
 from ntrader_pipeline.defs.resources import StorageResource
 from ntrader_pipeline.defs.run_tags import tag_run
 from ntrader_pipeline.markets.universe import Universe
 
-BACKTEST_GROUP = "backtests"
 _SCALARS = (bool, int, float, str)
-
-
-def backtest_asset_name(name: str) -> str:
-    return f"{name}_backtest"
 
 
 def build_config_class(declaration: BacktestDeclaration, declarations_path: Path) -> type[dg.Config]:
@@ -105,12 +98,7 @@ def effective_declaration(
     return declaration_from(f"{declarations_path} (launchpad config)", declaration.name, raw, universe)
 
 
-def build_backtest_asset(
-    declaration: BacktestDeclaration,
-    universe: Universe,
-    declarations_path: Path,
-    instrument_partitions: dg.StaticPartitionsDefinition,
-) -> dg.AssetsDefinition:
+def backtest_step(declaration: BacktestDeclaration, universe: Universe, declarations_path: Path) -> ChainStep:
     spec = declaration.spec
     strategy = declaration.strategy_classes()
     inputs_key = dg.AssetKey(backtest_inputs_asset_name(declaration.name))
@@ -137,26 +125,24 @@ def build_backtest_asset(
         read = {inputs_key: [instrument_id]}
         return read | ({dg.AssetKey(ADJUSTMENT_FACTORS): [instrument_id]} if adjusts else {})
 
-    return instrument_asset(
-        name=backtest_asset_name(declaration.name),
+    asset_spec = dg.AssetSpec(
+        backtest_asset_name(declaration.name),
         group_name=BACKTEST_GROUP,
-        partitions_def=instrument_partitions,
         deps=[
             index_dep(universe, backtest_inputs_asset_name(declaration.name), declaration.index_instrument),
             *([ADJUSTMENT_FACTORS] if adjusts else []),
         ],
         code_version=declared_code_version(declaration),
         kinds={"nautilus", "parquet"},
+        skippable=True,
         description=(
             f"{declaration.name}: {strategy.strategy_path} long only on {spec} bars of "
             f"{', '.join(declaration.instruments)}, {declaration.window.start}..{declaration.window.end}, "
             f"{declaration.costs.commission} commissions; buy-and-hold of the instrument and "
             f"{declaration.index_instrument} as benchmarks. Declared in {declarations_path.name}."
         ),
-        compute=compute,
-        inputs=inputs,
-        config_class=build_config_class(declaration, declarations_path),
     )
+    return ChainStep(asset_spec, compute, inputs)
 
 
 def _run(
@@ -201,8 +187,24 @@ def _run(
     )
 
 
-def backtest_artifact_dir(storage: StorageResource, name: str, instrument_id: str):
-    return artifact_directory(storage.backtests_dir, name, instrument_id)
+def build_backtest_chain(
+    declaration: BacktestDeclaration,
+    universe: Universe,
+    declarations_path: Path,
+    instrument_partitions: dg.StaticPartitionsDefinition,
+) -> dg.AssetsDefinition:
+    """The declaration's inputs → backtest → metrics → report, one step per run."""
+    return instrument_chain(
+        name=declaration.name,
+        steps=[
+            inputs_step(declaration),
+            backtest_step(declaration, universe, declarations_path),
+            metrics_step(declaration),
+            report_step(declaration),
+        ],
+        partitions_def=instrument_partitions,
+        config_class=build_config_class(declaration, declarations_path),
+    )
 
 
 def build_backtest_assets(
@@ -211,4 +213,4 @@ def build_backtest_assets(
     declarations_path: Path,
     instrument_partitions: dg.StaticPartitionsDefinition,
 ) -> list[dg.AssetsDefinition]:
-    return [build_backtest_asset(d, universe, declarations_path, instrument_partitions) for d in declarations]
+    return [build_backtest_chain(d, universe, declarations_path, instrument_partitions) for d in declarations]

@@ -1,16 +1,15 @@
-"""One factory for the instrument-partitioned assets downstream of the bars (data versions, adjustment
-factors, backtests, metrics, reports): a run may cover one instrument (a click in the UI) or a range of
-them (the nightly refresh: one run for every instrument whose data changed).
+"""One factory for each declared backtest's chain downstream of the bars (its inputs' data version, the
+backtest, its metrics and report): one step, partitioned by instrument, covering one instrument (a click
+in the UI) or a range of them (the nightly refresh: one run for every instrument whose data changed).
 
-Each partition is computed by a plain function and recorded as its own materialization the moment it is
-done, with the provenance Dagster's staleness reads (code version, data version, the upstream events it
+Each asset × partition is computed by a plain function and recorded as its own materialization the moment it
+is done, with the provenance Dagster's staleness reads (code version, data version, the upstream events it
 saw), so "unsynced" works per instrument as for a one-partition run. A partition whose function returns
 None is left as it is (e.g. not declared for this asset). In a run over several instruments, a partition
 whose inputs, code and config are those of its last materialization is not recomputed: the nightly
 refresh does work in proportion to what changed. A partition that fails does not stop the others: the
 step fails at the end naming each failed instrument.
 """
-
 
 import hashlib
 import json
@@ -111,98 +110,119 @@ def _seen(tags: Mapping[str, str], name: str, newest: Any) -> bool:
     return version is not None and tags.get(INPUT_DATA_VERSION_PREFIX + name) == version
 
 
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def _config_hash(config: Any) -> str:
     if config is None:
-        return ""
-    return hashlib.sha256(json.dumps(config.model_dump(), sort_keys=True, default=str).encode()).hexdigest()[
-        :16
-    ]
+        return "none"
+    return _short_hash(json.dumps(config.model_dump(), sort_keys=True, default=str))
 
 
-def materialize_instruments(
+@dataclass(frozen=True)
+class ChainStep:
+    """One asset of a chain: its spec, how to compute a partition, and what a partition reads."""
+
+    spec: dg.AssetSpec
+    compute: Compute
+    inputs: Inputs
+
+
+def _record(
     context: dg.AssetExecutionContext,
-    compute: Compute,
-    inputs: Inputs,
-    config: Any = None,
-    code_version: str | None = None,
+    step: ChainStep,
+    instrument_id: str,
+    result: PartitionResult,
+    read: Mapping[dg.AssetKey, Sequence[str]],
+    config_hash: str,
+) -> dg.AssetMaterialization:
+    # Without a declared code version every run is new code (Dagster's own rule); our own tag keeps the
+    # definition's, so a range run can tell an unchanged partition.
+    tags = provenance_tags(
+        context.instance, step.spec.code_version or context.run_id, result.data_version, read
+    )
+    tags[CONFIG_HASH_TAG] = config_hash
+    tags[STABLE_CODE_VERSION_TAG] = _stable_version(step)
+    return dg.AssetMaterialization(
+        asset_key=step.spec.key, partition=instrument_id, metadata=result.metadata, tags=tags
+    )
+
+
+def _stable_version(step: ChainStep) -> str:
+    return _short_hash(step.spec.code_version or "unversioned")  # a tag value: [A-Za-z0-9_.-], ≤ 63
+
+
+def materialize_chain(
+    context: dg.AssetExecutionContext, steps: Sequence[ChainStep], config: Any = None
 ) -> Iterator[dg.AssetMaterialization]:
-    """Run `compute` for each instrument partition of the run; yield each result as it is done."""
+    """For each instrument of the run, each selected step in order; yield each result as it is done."""
+    selected = [step for step in steps if step.spec.key in context.selected_asset_keys]
     failures: list[str] = []
-    key = context.assets_def.key
-    # without a declared code version every run is new code (Dagster's own rule): compare the asset's
-    # definition instead, so a range run can tell an unchanged partition
-    version = code_version or context.run_id
-    stable_version = code_version or "unversioned"
     config_hash = _config_hash(config)
     ranged = len(context.partition_keys) > 1
     for instrument_id in context.partition_keys:
-        read = inputs(instrument_id)
-        if ranged and is_current(context.instance, key, instrument_id, stable_version, read, config_hash):
-            context.log.info(f"{key.to_user_string()} {instrument_id}: inputs unchanged, not recomputed")
-            continue
-        try:
-            result = compute(context, instrument_id, config)
-        except dg.Failure as exc:
-            if len(context.partition_keys) == 1:
-                raise
-            failures.append(f"{instrument_id}: {exc.description}")
-            context.log.error(f"{context.assets_def.key.to_user_string()} {instrument_id}: {exc.description}")
-            continue
-        if result is None:
-            continue
-        tags = provenance_tags(context.instance, version, result.data_version, read)
-        tags[CONFIG_HASH_TAG] = config_hash
-        tags[STABLE_CODE_VERSION_TAG] = stable_version
-        yield dg.AssetMaterialization(
-            asset_key=key, partition=instrument_id, metadata=result.metadata, tags=tags
-        )
+        upstream_recomputed = False
+        for step in selected:
+            read = step.inputs(instrument_id)
+            if (
+                ranged
+                and not upstream_recomputed
+                and is_current(
+                    context.instance, step.spec.key, instrument_id, _stable_version(step), read, config_hash
+                )
+            ):
+                context.log.info(f"{step.spec.key.to_user_string()} {instrument_id}: inputs unchanged, kept")
+                continue
+            try:
+                result = step.compute(context, instrument_id, config)
+            except dg.Failure as exc:
+                if not ranged:
+                    raise
+                failures.append(f"{step.spec.key.to_user_string()} {instrument_id}: {exc.description}")
+                context.log.error(failures[-1])
+                break  # the rest of this instrument's chain would read what failed
+            if result is None:
+                break  # not this chain's instrument
+            upstream_recomputed = True
+            yield _record(context, step, instrument_id, result, read, config_hash)
     if failures:
         raise dg.Failure(
-            description=f"{len(failures)} of {len(context.partition_keys)} instruments failed: {failures[0]}",
+            description=(
+                f"{len(failures)} instruments failed; the others were refreshed. First: {failures[0]}"
+            ),
             metadata={"failures": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures))},
         )
 
 
-def instrument_asset(
+def instrument_chain(
     *,
     name: str,
-    group_name: str,
+    steps: Sequence[ChainStep],
     partitions_def: dg.StaticPartitionsDefinition,
-    deps: Sequence[dg.AssetDep | str],
-    description: str,
-    kinds: set[str],
-    compute: Compute,
-    inputs: Inputs,
-    code_version: str | None = None,
-    automation_condition: dg.AutomationCondition | None = None,
     config_class: type[dg.Config] | None = None,
 ) -> dg.AssetsDefinition:
-    """An instrument-partitioned asset computed per partition by `compute(context, instrument_id,
-    config)`; one run covers one instrument or a range of them. With `config_class`, the launchpad shows
-    and validates the run's config (one config for every partition of the run)."""
-
+    """The chain's assets as one step (a subset may be selected), partitioned by instrument: one run
+    covers one instrument or a range of them. No output is yielded (each partition is recorded as it is
+    done), so an asset that must run after the chain in the same run is skipped: the comparison runs in
+    its own job. With `config_class`, the launchpad shows and validates the run's config."""
     if config_class is None:
 
-        def _asset(context: dg.AssetExecutionContext) -> Iterator[dg.AssetMaterialization]:
-            yield from materialize_instruments(context, compute, inputs, None, code_version)
+        def _chain(context: dg.AssetExecutionContext) -> Iterator[dg.AssetMaterialization]:
+            yield from materialize_chain(context, steps)
 
     else:
 
-        def _asset(context: dg.AssetExecutionContext, config) -> Iterator[dg.AssetMaterialization]:
-            yield from materialize_instruments(context, compute, inputs, config, code_version)
+        def _chain(context: dg.AssetExecutionContext, config) -> Iterator[dg.AssetMaterialization]:
+            yield from materialize_chain(context, steps, config)
 
-        _asset.__annotations__["config"] = config_class  # Dagster reads the config class off the signature
+        _chain.__annotations__["config"] = config_class  # Dagster reads the config class off the signature
 
-    return dg.asset(
+    return dg.multi_asset(
         name=name,
-        group_name=group_name,
+        specs=[step.spec for step in steps],
         partitions_def=partitions_def,
-        deps=list(deps),
         backfill_policy=dg.BackfillPolicy.single_run(),
-        output_required=False,
-        code_version=code_version,
-        automation_condition=automation_condition,
-        kinds=kinds,
-        description=description,
+        can_subset=True,
         required_resource_keys={"storage"},
-    )(_asset)
+    )(_chain)

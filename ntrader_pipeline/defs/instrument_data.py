@@ -18,8 +18,10 @@ from ntrader_pipeline.backtest.versions import catalog_files, data_version
 from ntrader_pipeline.backtest.window_inputs import window_data_version
 from ntrader_pipeline.catalog.hash_index import HashIndex
 from ntrader_pipeline.defs.bars import bars_asset_name
-from ntrader_pipeline.defs.instrument_assets import PartitionResult, instrument_asset
+from ntrader_pipeline.defs.instrument_assets import ChainStep, PartitionResult
+from ntrader_pipeline.defs.names import backtest_inputs_asset_name
 from ntrader_pipeline.defs.partitions import INSTRUMENT_DIMENSION, bar_partition_key
+from ntrader_pipeline.defs.resources import StorageResource
 from ntrader_pipeline.markets.session_months import month_start, next_month
 from ntrader_pipeline.markets.universe import BarSpec, Universe
 
@@ -30,10 +32,6 @@ _AFTER_BARS_UPDATE = dg.AutomationCondition.any_deps_updated() & ~dg.AutomationC
 
 def instrument_data_asset_name(spec: BarSpec) -> str:
     return f"{bars_asset_name(spec)}_version"
-
-
-def backtest_inputs_asset_name(name: str) -> str:
-    return f"{name}_inputs"
 
 
 def _bars_dep(spec: BarSpec) -> dg.AssetDep:
@@ -64,9 +62,7 @@ def index_dep(universe: Universe, asset_name: str, index_instrument: str) -> dg.
     return dg.AssetDep(asset_name, partition_mapping=dg.StaticPartitionMapping(mapping))
 
 
-def build_backtest_inputs_asset(
-    declaration: BacktestDeclaration, instrument_partitions: dg.StaticPartitionsDefinition
-) -> dg.AssetsDefinition:
+def inputs_step(declaration: BacktestDeclaration) -> ChainStep:
     spec = declaration.spec
     bars = dg.AssetKey(bars_asset_name(spec))
     months = window_months(declaration.window.start.isoformat(), declaration.window.end.isoformat())
@@ -86,40 +82,25 @@ def build_backtest_inputs_asset(
         needed = dict.fromkeys([instrument_id, declaration.index_instrument])
         return {bars: [str(bar_partition_key(m, i)) for i in needed for m in months]}
 
-    return instrument_asset(
-        name=backtest_inputs_asset_name(declaration.name),
+    asset_spec = dg.AssetSpec(
+        backtest_inputs_asset_name(declaration.name),
         group_name=INSTRUMENT_DATA_GROUP,
-        partitions_def=instrument_partitions,
         deps=[_bars_dep(spec)],
         kinds={"parquet"},
+        skippable=True,
         description=(
             f"{declaration.name}: data version of the catalog files it reads over "
             f"{declaration.window.start}..{declaration.window.end} (bars of the instrument and "
             f"{declaration.index_instrument}, definitions, adjustment factors)."
         ),
-        compute=compute,
-        inputs=inputs,
     )
+    return ChainStep(asset_spec, compute, inputs)
 
 
 def build_instrument_data_asset(
     spec: BarSpec, instrument_partitions: dg.StaticPartitionsDefinition
 ) -> dg.AssetsDefinition:
-    def compute(context: dg.AssetExecutionContext, instrument_id: str, _: None) -> PartitionResult:
-        store = context.resources.storage.catalog_store()
-        paths = sorted(store.bar_directory(spec.bar_type(instrument_id)).glob("*.parquet"))
-        paths += store.definition_files(instrument_id)
-        index = HashIndex(store.path) if store.location.is_local else None
-        files = catalog_files(store.path, paths, index)
-        if index is not None:
-            index.save()
-        version = data_version(files)
-        return PartitionResult(
-            metadata={"files": len(files), "bytes": sum(f.bytes for f in files), "data_version": version},
-            data_version=version,
-        )
-
-    return instrument_asset(
+    @dg.asset(
         name=instrument_data_asset_name(spec),
         group_name=INSTRUMENT_DATA_GROUP,
         partitions_def=instrument_partitions,
@@ -127,20 +108,28 @@ def build_instrument_data_asset(
         automation_condition=_AFTER_BARS_UPDATE,
         kinds={"parquet"},
         description=f"Data version of each instrument's stored {spec} bars: a hash of its catalog files.",
-        compute=compute,
-        inputs=lambda instrument_id: {dg.AssetKey(bars_asset_name(spec)): []},
     )
+    def _instrument_data(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
+        store = storage.catalog_store()
+        paths = sorted(store.bar_directory(spec.bar_type(context.partition_key)).glob("*.parquet"))
+        paths += store.definition_files(context.partition_key)
+        index = HashIndex(store.path) if store.location.is_local else None
+        files = catalog_files(store.path, paths, index)
+        if index is not None:
+            index.save()
+        version = data_version(files)
+        return dg.MaterializeResult(
+            data_version=dg.DataVersion(version),
+            metadata={"files": len(files), "bytes": sum(f.bytes for f in files), "data_version": version},
+        )
+
+    return _instrument_data
 
 
 def build_instrument_data_assets(
-    universe: Universe,
-    instrument_partitions: dg.StaticPartitionsDefinition,
-    declarations: Sequence[BacktestDeclaration] = (),
+    universe: Universe, instrument_partitions: dg.StaticPartitionsDefinition
 ) -> list[dg.AssetsDefinition]:
-    return [
-        *(build_instrument_data_asset(spec, instrument_partitions) for spec in universe.all_bar_specs),
-        *(build_backtest_inputs_asset(d, instrument_partitions) for d in declarations),
-    ]
+    return [build_instrument_data_asset(spec, instrument_partitions) for spec in universe.all_bar_specs]
 
 
 def instrument_data_dep(universe: Universe, spec: BarSpec, index_instrument: str) -> dg.AssetDep:

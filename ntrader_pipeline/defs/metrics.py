@@ -5,17 +5,16 @@ import dagster as dg
 from ntrader_pipeline.analytics.backtest_metrics import write_backtest_metrics
 from ntrader_pipeline.backtest.declarations import BacktestDeclaration
 from ntrader_pipeline.backtest.manifest import read_manifest
-from ntrader_pipeline.defs.backtests import BACKTEST_GROUP, backtest_artifact_dir, backtest_asset_name
-from ntrader_pipeline.defs.instrument_assets import PartitionResult, instrument_asset
+from ntrader_pipeline.defs.instrument_assets import ChainStep, PartitionResult
+from ntrader_pipeline.defs.names import (
+    BACKTEST_GROUP,
+    backtest_artifact_dir,
+    backtest_asset_name,
+    metrics_asset_name,
+)
 
 
-def metrics_asset_name(name: str) -> str:
-    return f"{name}_metrics"
-
-
-def build_metrics_asset(
-    declaration: BacktestDeclaration, instrument_partitions: dg.StaticPartitionsDefinition
-) -> dg.AssetsDefinition:
+def metrics_step(declaration: BacktestDeclaration) -> ChainStep:
     backtest = dg.AssetKey(backtest_asset_name(declaration.name))
 
     def compute(context: dg.AssetExecutionContext, instrument_id: str, _: None) -> PartitionResult | None:
@@ -33,22 +32,15 @@ def build_metrics_asset(
             }
         )
 
-    return instrument_asset(
-        name=metrics_asset_name(declaration.name),
+    spec = dg.AssetSpec(
+        metrics_asset_name(declaration.name),
         group_name=BACKTEST_GROUP,
-        partitions_def=instrument_partitions,
         deps=[backtest],
         kinds={"polars"},
+        skippable=True,
         description=(
             f"{declaration.name}: performance metrics from the equity curve and fills (vectorized), "
             f"relative to buy-and-hold of {declaration.index_instrument}; also as numeric metadata."
         ),
-        compute=compute,
-        inputs=lambda instrument_id: {backtest: [instrument_id]},
     )
-
-
-def build_metrics_assets(
-    declarations: list[BacktestDeclaration], instrument_partitions: dg.StaticPartitionsDefinition
-) -> list[dg.AssetsDefinition]:
-    return [build_metrics_asset(d, instrument_partitions) for d in declarations]
+    return ChainStep(spec, compute, lambda instrument_id: {backtest: [instrument_id]})
