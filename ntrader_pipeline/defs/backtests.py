@@ -121,7 +121,7 @@ def backtest_step(declaration: BacktestDeclaration, universe: Universe, declarat
             raise dg.Failure(description=str(exc)) from exc
         return _run(context.resources.storage, effective, instrument_id, universe)
 
-    def inputs(instrument_id: str) -> dict[dg.AssetKey, list[str]]:
+    def inputs(instrument_id: str, _: object) -> dict[dg.AssetKey, list[str]]:
         read = {inputs_key: [instrument_id]}
         return read | ({dg.AssetKey(ADJUSTMENT_FACTORS): [instrument_id]} if adjusts else {})
 

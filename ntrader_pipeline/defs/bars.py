@@ -89,14 +89,19 @@ def _failure(spec: BarSpec, failures: list[str], stored_months: int, total_month
 def build_bars_asset(spec: BarSpec, universe: Universe, partitions: BarPartitions) -> dg.AssetsDefinition:
     asset_name = bars_asset_name(spec)
 
-    @dg.asset(
+    @dg.multi_asset(
         name=asset_name,
-        group_name=MARKET_DATA_GROUP,
-        partitions_def=partitions.bars,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        pool="ibkr",
-        kinds={"nautilus", "parquet"},
-        output_required=False,
+        specs=[
+            dg.AssetSpec(
+                asset_name,
+                group_name=MARKET_DATA_GROUP,
+                kinds={"nautilus", "parquet"},
+                skippable=True,  # recorded per month partition as it settles, not as an output
+                description=(
+                    f"{spec} bars from IB (or an instrument's files), one catalog file per instrument-month."
+                ),
+            )
+        ],
         check_specs=[
             dg.AssetCheckSpec(
                 BAR_QUALITY_CHECK,
@@ -109,7 +114,10 @@ def build_bars_asset(spec: BarSpec, universe: Universe, partitions: BarPartition
                 ),
             )
         ],
-        description=f"{spec} bars from IB (or an instrument's files), one catalog file per instrument-month.",
+        partitions_def=partitions.bars,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool="ibkr",
+        can_subset=True,  # the check alone re-checks what is stored (the UI's "Execute check")
     )
     def _bars(
         context: dg.AssetExecutionContext, config: BarsConfig, ib: IBGatewayResource, storage: StorageResource
@@ -117,6 +125,9 @@ def build_bars_asset(spec: BarSpec, universe: Universe, partitions: BarPartition
         store = storage.catalog_store()
         months = _applicable(universe, spec, split_bar_partition_keys(context.partition_keys))
         now = dt.datetime.now(dt.UTC)
+        if dg.AssetKey(asset_name) not in context.selected_asset_keys:
+            yield bar_quality_result(store, universe, spec, months, partitions.sessions, now)
+            return
 
         def is_stored(instrument_id: str, date: str) -> bool:
             bar_type, session = spec.bar_type(instrument_id), session_for(date)
@@ -128,7 +139,7 @@ def build_bars_asset(spec: BarSpec, universe: Universe, partitions: BarPartition
         failures: list[str] = []
         recorded = 0
         for month in tally.without_sessions():
-            yield _materialization(context.assets_def.key, month)
+            yield _materialization(dg.AssetKey(asset_name), month)
             recorded += 1
         run_pid = context.instance.get_run_by_id(context.run_id).tags.get(RUN_PID_TAG, "")
         progress = Progress(sum(len(dates) for dates in plan.values()))
@@ -143,7 +154,7 @@ def build_bars_asset(spec: BarSpec, universe: Universe, partitions: BarPartition
                         failures.append(record.detail or f"{record.instrument_id} {record.date}: not stored")
                     month = tally.add(record)
                     if month is not None and not month.failed:
-                        yield _materialization(context.assets_def.key, month)
+                        yield _materialization(dg.AssetKey(asset_name), month)
                         recorded += 1
                     if line := progress.add(record.bars):
                         context.log.info(line)

@@ -30,8 +30,8 @@ NULL_EVENT_POINTER = "NULL"
 CONFIG_HASH_TAG = "ntrader/config_hash"
 STABLE_CODE_VERSION_TAG = "ntrader/code_version"
 
-# instrument id → the upstream assets and partitions its computation reads
-Inputs = Callable[[str], Mapping[dg.AssetKey, Sequence[str]]]
+# (instrument id, the run's config or None) → the upstream assets and partitions its computation reads
+Inputs = Callable[[str, Any], Mapping[dg.AssetKey, Sequence[str]]]
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,7 @@ def materialize_chain(
     for instrument_id in context.partition_keys:
         upstream_recomputed = False
         for step in selected:
-            read = step.inputs(instrument_id)
+            read = step.inputs(instrument_id, config)
             if (
                 ranged
                 and not upstream_recomputed

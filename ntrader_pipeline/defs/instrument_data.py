@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from ntrader_pipeline.backtest.declarations import BacktestDeclaration
+from ntrader_pipeline.backtest.declarations import BacktestDeclaration, Window
 from ntrader_pipeline.backtest.versions import catalog_files, data_version
 from ntrader_pipeline.backtest.window_inputs import window_data_version
 from ntrader_pipeline.catalog.hash_index import HashIndex
@@ -62,23 +62,33 @@ def index_dep(universe: Universe, asset_name: str, index_instrument: str) -> dg.
     return dg.AssetDep(asset_name, partition_mapping=dg.StaticPartitionMapping(mapping))
 
 
+def _windowed(declaration: BacktestDeclaration, config: object) -> BacktestDeclaration:
+    """The declaration over the run's window (the launchpad's `start`/`end`, when the run has them)."""
+    start, end = getattr(config, "start", None), getattr(config, "end", None)
+    if start is None or end is None:
+        return declaration
+    return declaration.model_copy(update={"window": Window(start=start, end=end)})
+
+
 def inputs_step(declaration: BacktestDeclaration) -> ChainStep:
     spec = declaration.spec
     bars = dg.AssetKey(bars_asset_name(spec))
-    months = window_months(declaration.window.start.isoformat(), declaration.window.end.isoformat())
 
-    def compute(context: dg.AssetExecutionContext, instrument_id: str, _: None) -> PartitionResult | None:
+    def compute(
+        context: dg.AssetExecutionContext, instrument_id: str, config: object
+    ) -> PartitionResult | None:
         if instrument_id not in declaration.instruments:
             return None
-        version, files = window_data_version(
-            context.resources.storage.catalog_store(), declaration, instrument_id
-        )
+        store = context.resources.storage.catalog_store()
+        version, files = window_data_version(store, _windowed(declaration, config), instrument_id)
         return PartitionResult(
             metadata={"files": len(files), "bytes": sum(f.bytes for f in files), "data_version": version},
             data_version=version,
         )
 
-    def inputs(instrument_id: str) -> dict[dg.AssetKey, Sequence[str]]:
+    def inputs(instrument_id: str, config: object) -> dict[dg.AssetKey, Sequence[str]]:
+        window = _windowed(declaration, config).window
+        months = window_months(window.start.isoformat(), window.end.isoformat())
         needed = dict.fromkeys([instrument_id, declaration.index_instrument])
         return {bars: [str(bar_partition_key(m, i)) for i in needed for m in months]}
 

@@ -43,4 +43,4 @@ def metrics_step(declaration: BacktestDeclaration) -> ChainStep:
             f"relative to buy-and-hold of {declaration.index_instrument}; also as numeric metadata."
         ),
     )
-    return ChainStep(spec, compute, lambda instrument_id: {backtest: [instrument_id]})
+    return ChainStep(spec, compute, lambda instrument_id, _: {backtest: [instrument_id]})

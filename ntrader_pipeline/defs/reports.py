@@ -65,7 +65,7 @@ def report_step(declaration: BacktestDeclaration) -> ChainStep:
             f"{declaration.index_instrument}, drawdown, trades, metrics, provenance."
         ),
     )
-    return ChainStep(spec, compute, lambda instrument_id: {metrics: [instrument_id]})
+    return ChainStep(spec, compute, lambda instrument_id, _: {metrics: [instrument_id]})
 
 
 class ComparisonConfig(dg.Config):

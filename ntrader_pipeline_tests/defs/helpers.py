@@ -101,3 +101,9 @@ def check_evaluations(result: dg.ExecuteInProcessResult) -> list:
         for e in result.all_events
         if e.event_type_value == "ASSET_CHECK_EVALUATION"
     ]
+
+
+def materializations_of(result: dg.ExecuteInProcessResult, asset: str) -> list[dg.AssetMaterialization]:
+    """The run's materializations of one asset (a backtest chain's step records four assets)."""
+    events = (e.materialization for e in result.get_asset_materialization_events())
+    return [m for m in events if m.asset_key.to_user_string() == asset]

@@ -105,10 +105,16 @@ def test_only_missing_fetches_only_what_is_not_stored(ib_gateway, ib_resource, s
         ib_resource,
         storage,
         partition_key=month,
-        run_config={"ops": {"bars_1_minute": {"config": {"last_session": "2024-01-05", "only_missing": True}}}},
+        run_config={
+            "ops": {"bars_1_minute": {"config": {"last_session": "2024-01-05", "only_missing": True}}}
+        },
     )
     assert second.success
-    assert [r.end_date_time[:8] for r in ib_gateway.requests.historical()] == ["20240102", "20240104", "20240105"]
+    assert [r.end_date_time[:8] for r in ib_gateway.requests.historical()] == [
+        "20240102",
+        "20240104",
+        "20240105",
+    ]
     (event,) = second.asset_materializations_for_node("bars_1_minute")
     assert event.metadata["sessions"].value == 3
 
@@ -120,7 +126,11 @@ def test_bad_session_bounds_are_refused_by_name(ib_resource, storage):
         ib_resource,
         storage,
         partition_key=month,
-        run_config={"ops": {"bars_1_minute": {"config": {"first_session": "2024-01-09", "last_session": "2024-01-02"}}}},
+        run_config={
+            "ops": {
+                "bars_1_minute": {"config": {"first_session": "2024-01-09", "last_session": "2024-01-02"}}
+            }
+        },
     )
     assert not result.success
     message = result.failure_data_for_node("bars_1_minute").user_failure_data.description
@@ -180,7 +190,11 @@ def test_a_failing_instrument_does_not_hold_the_others_back(ib_gateway, ib_resou
         selection=dg.AssetSelection.assets(MINUTE_BARS),
         resources={"ib": ib_resource, "storage": storage},
         tags=partition_range_tags("2024-01-05", "2024-01-05", "SPY.ARCA", "IWM.ARCA"),
-        run_config={"ops": {"bars_1_minute": {"config": {"first_session": "2024-01-05", "last_session": "2024-01-05"}}}},
+        run_config={
+            "ops": {
+                "bars_1_minute": {"config": {"first_session": "2024-01-05", "last_session": "2024-01-05"}}
+            }
+        },
         instance=instance,
         raise_on_error=False,
     )

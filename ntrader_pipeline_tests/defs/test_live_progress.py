@@ -5,8 +5,8 @@ import time
 
 import dagster as dg
 
-from ntrader_pipeline.ingest.progress import Progress
 from ntrader_pipeline.gateway import Fault
+from ntrader_pipeline.ingest.progress import Progress
 from ntrader_pipeline.markets.sessions import sessions_between
 from ntrader_pipeline_tests.defs.helpers import MINUTE_BARS, materialize
 

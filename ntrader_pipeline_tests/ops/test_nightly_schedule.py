@@ -6,7 +6,11 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from ntrader_pipeline.defs import build_definitions
-from ntrader_pipeline.defs.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG, build_partitions
+from ntrader_pipeline.defs.partitions import (
+    PARTITION_RANGE_END_TAG,
+    PARTITION_RANGE_START_TAG,
+    build_partitions,
+)
 from ntrader_pipeline.defs.schedules import SESSION_TAG
 from ntrader_pipeline.markets.closes import holiday_name
 from ntrader_pipeline_tests.defs.helpers import code_location
@@ -40,7 +44,9 @@ def test_friday_requests_that_session_for_every_instrument_as_one_run() -> None:
     assert request.tags[SESSION_TAG] == "2024-01-05"
     assert {k.to_user_string() for k in request.asset_selection} == {"bars_1_minute", "bars_1_day"}
     narrowed = {"first_session": "2024-01-05", "last_session": "2024-01-05"}
-    assert request.run_config == {"ops": {"bars_1_minute": {"config": narrowed}, "bars_1_day": {"config": narrowed}}}
+    assert request.run_config == {
+        "ops": {"bars_1_minute": {"config": narrowed}, "bars_1_day": {"config": narrowed}}
+    }
     # The run key makes a re-evaluated tick idempotent.
     assert request.run_key == "nightly:2024-01-05"
 
