@@ -20,7 +20,14 @@ import structlog
 from pydantic import Field
 
 from ntrader_pipeline.defs.checks import BAR_QUALITY_CHECK, bar_quality_result
-from ntrader_pipeline.defs.partitions import BarPartitions, bar_partition_key, split_bar_partition_keys
+from ntrader_pipeline.defs.partitions import (
+    PARTITION_RANGE_END_TAG,
+    PARTITION_RANGE_START_TAG,
+    PARTITION_TAG,
+    BarPartitions,
+    bar_partition_key,
+    split_bar_partition_keys,
+)
 from ntrader_pipeline.defs.resources import IBGatewayResource, StorageResource
 from ntrader_pipeline.defs.run_guard import RUN_PID_TAG, StepWatchdog
 from ntrader_pipeline.defs.run_tags import tag_bars_run
@@ -65,6 +72,21 @@ def _applicable(universe: Universe, spec: BarSpec, months: dict[str, list[str]])
     if len(months) < 2:
         return months
     return {i: m for i, m in months.items() if universe.provides(universe.instrument(i), spec)}
+
+
+def _run_partition_keys(context: dg.AssetExecutionContext, partitions: BarPartitions) -> list[str]:
+    """The run's month partitions; a run of the check alone (the UI's "Execute check") is not a
+    partitioned run to Dagster, so its partition (or range) comes from the run's tags."""
+    try:
+        return list(context.partition_keys)
+    except dg.DagsterInvariantViolationError:
+        tags = context.run.tags
+    if PARTITION_TAG in tags:
+        return [tags[PARTITION_TAG]]
+    if PARTITION_RANGE_START_TAG in tags and PARTITION_RANGE_END_TAG in tags:
+        span = dg.PartitionKeyRange(tags[PARTITION_RANGE_START_TAG], tags[PARTITION_RANGE_END_TAG])
+        return list(partitions.bars.get_partition_keys_in_range(span))
+    raise dg.Failure(description="bar_quality needs a partition: pick a month × instrument (or a range)")
 
 
 def _materialization(asset_key: dg.AssetKey, month: MonthSummary) -> dg.AssetMaterialization:
@@ -123,7 +145,9 @@ def build_bars_asset(spec: BarSpec, universe: Universe, partitions: BarPartition
         context: dg.AssetExecutionContext, config: BarsConfig, ib: IBGatewayResource, storage: StorageResource
     ) -> Iterator[dg.AssetMaterialization | dg.AssetCheckResult]:
         store = storage.catalog_store()
-        months = _applicable(universe, spec, split_bar_partition_keys(context.partition_keys))
+        months = _applicable(
+            universe, spec, split_bar_partition_keys(_run_partition_keys(context, partitions))
+        )
         now = dt.datetime.now(dt.UTC)
         if dg.AssetKey(asset_name) not in context.selected_asset_keys:
             yield bar_quality_result(store, universe, spec, months, partitions.sessions, now)
