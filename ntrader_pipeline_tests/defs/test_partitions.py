@@ -88,6 +88,7 @@ def test_partitions_follow_the_universe_given(tmp_path) -> None:
     assert {k.to_user_string() for k in defs.resolve_all_asset_keys()} == {
         "bars_1_day",
         "bars_1_day_version",
+        "daily_sma_inputs",
         "daily_sma_backtest",
         "daily_sma_metrics",
         "daily_sma_report",
