@@ -24,6 +24,6 @@ def materialize_results(ib_resource, storage) -> None:
             ib_resource,
             storage,
             partition_key="SPY.ARCA",
-            run_config={"ops": {f"{name}_backtest": {"config": WINDOW}}},
+            run_config={"ops": {name: {"config": WINDOW}}},
         )
         assert run.success

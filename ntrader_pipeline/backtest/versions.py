@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from ntrader_pipeline.catalog.file_cache import IdentityCache, file_identity, is_local, settled
+from ntrader_pipeline.catalog.hash_index import HashIndex
 
 PACKAGE = "ntrader_pipeline"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -56,9 +57,12 @@ def _hash_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def catalog_files(catalog_root: Path, paths: Iterable[Path]) -> list[CatalogFile]:
+def catalog_files(
+    catalog_root: Path, paths: Iterable[Path], index: HashIndex | None = None
+) -> list[CatalogFile]:
     """Sorted, de-duplicated provenance entries of existing `paths` under `catalog_root`: local paths, or
-    `UPath`s on an object store (as `CatalogStore` gives them)."""
+    `UPath`s on an object store (as `CatalogStore` gives them). With `index`, hashes of unchanged files
+    come from the catalog's persistent hash index."""
     local = isinstance(catalog_root, Path)
     root = catalog_root.resolve() if local else catalog_root
     found: dict[str, Path] = {}
@@ -75,8 +79,9 @@ def catalog_files(catalog_root: Path, paths: Iterable[Path]) -> list[CatalogFile
             resolved = path
         if resolved.exists():
             found[resolved.relative_to(root).as_posix()] = resolved
+    hashed = file_sha256 if index is None or not local else (lambda p: index.sha256(p, file_sha256))
     return [
-        CatalogFile(path=relative, bytes=p.stat().st_size, sha256=file_sha256(p))
+        CatalogFile(path=relative, bytes=p.stat().st_size, sha256=hashed(p))
         for relative, p in sorted(found.items())
     ]
 

@@ -259,6 +259,10 @@ class CatalogStore:
             return []
         return self.catalog.bars(bar_types=[str(bar_type)], files=files)
 
+    def bar_files(self, bar_type: BarType | str, sessions: Iterable[TradingSession]) -> list[Path]:
+        """The stored files holding `sessions` of `bar_type`."""
+        return [p for s in sessions if (p := self.session_file(bar_type, s)).exists()]
+
     def has_session(self, bar_type: BarType | str, session: TradingSession) -> bool:
         return self.session_file(bar_type, session).exists()
 

@@ -88,9 +88,9 @@ def elapsed(started: float) -> str:
 
 
 def advance(progress: Progress, task: TaskID, *, base: int = 0) -> Callable[[RunProgress], None]:
-    """A run's progress callback moving `task` to `base` + the partitions that run has stored."""
+    """A run's progress callback moving `task` to `base` + the sessions (or partitions) the run stored."""
 
     def update(state: RunProgress) -> None:
-        progress.update(task, completed=base + len(state.partitions), detail=f"{state.bars:,} bars")
+        progress.update(task, completed=base + state.sessions, detail=f"{state.bars:,} bars")
 
     return update

@@ -11,14 +11,14 @@ import dagster as dg
 
 from ntrader_pipeline.cli.console import polled
 from ntrader_pipeline.defs.partitions import partition_range_tags
-
-_FLAGS = ("empty_reason", "closed", "not_listed")
+from ntrader_pipeline.defs.schedules import sessions_run_config
 
 
 @dataclass(frozen=True)
 class StoredPartition:
     bars: int
-    flagged: bool  # stored with a note: IB had no data, closed, not listed, or minutes missing
+    sessions: int  # sessions a bars partition (an instrument-month) stored in the run; 1 for others
+    flagged: int  # of which stored with a note: IB had no data, closed, not listed, or minutes missing
 
 
 @dataclass
@@ -40,8 +40,12 @@ class RunProgress:
     def flagged(self) -> int:
         return sum(p.flagged for p in self.stored.values())
 
+    @property
+    def sessions(self) -> int:
+        return sum(p.sessions for p in self.stored.values())
+
     def of_instrument(self, instrument_id: str) -> RunProgress:
-        """The partitions of one instrument (keys `date|instrument`, or the instrument itself)."""
+        """The partitions of one instrument (keys `month|instrument`, or the instrument itself)."""
         mine = {k: p for k, p in self.stored.items() if k[1].rsplit("|", 1)[-1] == instrument_id}
         return RunProgress(self.run_id, mine)
 
@@ -55,16 +59,19 @@ class RunProgress:
             if materialization.partition is None:
                 continue
             key = (materialization.asset_key.to_user_string(), materialization.partition)
-            metadata = materialization.metadata
-            # a range run records each session as it is written, then its summary (`sessions` > 1, the
-            # run's totals) on every partition: the first event of a partition is its own
-            if key in stored:
-                continue
-            summary = "sessions" in metadata and int(metadata["sessions"].value) > 1
-            bars = 0 if summary or "bars" not in metadata else int(metadata["bars"].value)
-            missing = int(metadata["missing_bars"].value) if "missing_bars" in metadata else 0
-            stored[key] = StoredPartition(bars, any(k in metadata for k in _FLAGS) or missing > 0)
+            stored[key] = _stored(materialization.metadata)
         self.stored = stored
+
+
+def _stored(metadata: Mapping[str, dg.MetadataValue]) -> StoredPartition:
+    """A partition's counts from its metadata: a bars month carries `flagged_sessions`."""
+
+    def number(name: str, default: int) -> int:
+        return int(metadata[name].value) if name in metadata else default
+
+    if "flagged_sessions" not in metadata:
+        return StoredPartition(bars=number("bars", 0), sessions=1, flagged=0)
+    return StoredPartition(number("bars", 0), number("sessions", 0), number("flagged_sessions", 0))
 
 
 def run_job(
@@ -111,11 +118,19 @@ def fetch_range(
     on_progress: Callable[[RunProgress], None] | None = None,
     extra_tags: Mapping[str, str] | None = None,
 ) -> tuple[dg.ExecuteInProcessResult, RunProgress]:
-    """One run of `market_data_job` over `start`..`end` of one instrument (a single-run backfill), or of
-    the universe's instruments from `instrument_id` to `last_instrument_id` (they take turns in it)."""
+    """One run of `market_data_job` over the sessions `start`..`end` of one instrument (a single-run
+    backfill of their months, narrowed to those sessions), or of the universe's instruments from
+    `instrument_id` to `last_instrument_id` (they take turns in it)."""
     tags = {**partition_range_tags(start, end, instrument_id, last_instrument_id), **(extra_tags or {})}
+    run_config = sessions_run_config([key.to_user_string() for key in asset_keys], start, end)
     return run_job(
-        defs, "market_data_job", instance, on_progress=on_progress, tags=tags, asset_selection=asset_keys
+        defs,
+        "market_data_job",
+        instance,
+        on_progress=on_progress,
+        tags=tags,
+        asset_selection=asset_keys,
+        run_config=run_config,
     )
 
 

@@ -23,8 +23,7 @@ from ntrader_pipeline.cli.dagster_runs import RunProgress, failure_message, fetc
 from ntrader_pipeline.cli.fetch import session_keys
 from ntrader_pipeline.defs import build_definitions
 from ntrader_pipeline.defs.adjustments import ADJUSTMENT_FACTORS
-from ntrader_pipeline.defs.backtests import backtest_asset_name
-from ntrader_pipeline.defs.sensors import backtest_chain_keys
+from ntrader_pipeline.defs.sensors import chain_keys, instrument_range_tags
 from ntrader_pipeline.defs.sweeps import sweep_job_name
 from ntrader_pipeline.gateway import EmbeddedGateway
 from ntrader_pipeline.logs import configure_logging
@@ -122,28 +121,23 @@ def _backtests(
     end: str,
     bars: Progress,
 ) -> list[Path]:
+    """Every declared backtest's chain over the demo's window, on every instrument, in one run."""
     window = {"start": start, "end": end}
-    run_config = {"ops": {backtest_asset_name(d.name): {"config": window} for d in declarations}}
-    per_instrument = {
-        i: sum(CHAIN_ASSETS_PER_DECLARATION for d in declarations if i in d.instruments)
-        for i in universe.instrument_ids
-    }
-    task = bars.add_task("backtests, metrics, reports", total=sum(per_instrument.values()), detail="")
-    done, reports = 0, []
-    for instrument_id, expected in per_instrument.items():
-        if not expected:
-            continue
-        result, _ = run_job(
-            defs, "backtests_job", instance, on_progress=_chain_progress(bars, task, done),
-            partition_key=instrument_id, run_config=run_config, tags={DEMO_TAG: "true"},
-            asset_selection=backtest_chain_keys(declarations, instrument_id),
-        )  # fmt: skip
-        _check(result, f"backtests of {instrument_id}")
-        done += expected
-        for event in result.get_asset_materialization_events():
-            report = event.materialization.metadata.get("report")
-            if report is not None:
-                reports.append(Path(report.value))
+    run_config = {"ops": {d.name: {"config": window} for d in declarations}}
+    instruments = {i for d in declarations for i in d.instruments}
+    total = sum(CHAIN_ASSETS_PER_DECLARATION * len(d.instruments) for d in declarations)
+    task = bars.add_task("backtests, metrics, reports", total=total, detail="")
+    result, _ = run_job(
+        defs, "backtests_job", instance, on_progress=_chain_progress(bars, task),
+        run_config=run_config, asset_selection=chain_keys(universe, declarations),
+        tags={**instrument_range_tags(universe, instruments), DEMO_TAG: "true"},
+    )  # fmt: skip
+    _check(result, "the backtests")
+    reports = []
+    for event in result.get_asset_materialization_events():
+        report = event.materialization.metadata.get("report")
+        if report is not None:
+            reports.append(Path(report.value))
     return reports
 
 
@@ -176,12 +170,12 @@ def _step_progress(bars: Progress, task: TaskID, base: int) -> Callable[[RunProg
     return update
 
 
-def _chain_progress(bars: Progress, task: TaskID, base: int) -> Callable[[RunProgress], None]:
-    """Counts the backtest chain's assets (not the data versions or factors the run also materializes)."""
+def _chain_progress(bars: Progress, task: TaskID) -> Callable[[RunProgress], None]:
+    """Counts the backtest chains' assets (not the inputs' data versions or factors the run records)."""
 
     def update(state: RunProgress) -> None:
-        chain = [a for a, _ in state.partitions if not a.endswith("_version") and a != ADJUSTMENT_FACTORS]
-        bars.update(task, completed=base + len(chain))
+        chain = [a for a, _ in state.partitions if not a.endswith("_inputs") and a != ADJUSTMENT_FACTORS]
+        bars.update(task, completed=len(chain))
 
     return update
 
@@ -190,11 +184,11 @@ def print_summary(
     settings: Settings, fetched: list[FetchSummary], reports: list[Path], seconds: float
 ) -> None:
     data = Table(title="data", title_justify="left")
-    for column in ("instrument", "partitions stored", "bars", "flagged sessions"):
+    for column in ("instrument", "sessions stored", "bars", "flagged sessions"):
         data.add_column(column, justify="left" if column == "instrument" else "right")
     for row in fetched:
         p = row.progress
-        data.add_row(row.instrument_id, str(len(p.partitions)), f"{p.bars:,}", str(p.flagged))
+        data.add_row(row.instrument_id, str(p.sessions), f"{p.bars:,}", str(p.flagged))
     console.print(data)
     by_name = {(path.parent.name, path.stem): path for path in reports}
     results = list_backtests(artifacts=settings.ntrader.artifacts).sort(

@@ -20,9 +20,11 @@ from ntrader_pipeline.settings import Settings
 
 
 def session_keys(universe: Universe, settings: Settings, start: str, end: str) -> list[str]:
-    """The date partitions from `start` to `end` (either may fall on a weekend or a holiday)."""
-    dates = build_partitions(universe, settings.ntrader.first_session).sessions.get_partition_keys()
-    return [d for d in dates if start <= d <= end]
+    """The closed sessions from `start` to `end` (either may fall on a weekend or a holiday)."""
+    sessions = build_partitions(universe, settings.ntrader.first_session).sessions
+    now = dt.datetime.now(dt.UTC)
+    dates = [d.isoformat() for d in sessions.dates if start <= d.isoformat() <= end]
+    return [d for d in dates if d in set(sessions.in_month(d, now))]
 
 
 def run_fetch(
@@ -60,11 +62,11 @@ def run_fetch(
             result, state = fetch_range(
                 defs, instance, instrument_id, keys[0], keys[-1], asset_keys, on_progress=advance(bars, task)
             )
-            rows.append((instrument_id, len(state.partitions), state.bars, state.flagged, result))
+            rows.append((instrument_id, state.sessions, state.bars, state.flagged, result))
             if not result.success:
                 failures.append(f"{instrument_id}: {failure_message(result)}")
     table = Table(title=f"fetched {keys[0]}..{keys[-1]} ({len(keys)} sessions)", title_justify="left")
-    for column in ("instrument", "partitions stored", "bars", "flagged", "run"):
+    for column in ("instrument", "sessions stored", "bars", "flagged", "run"):
         table.add_column(column)
     for instrument_id, stored, bar_count, flagged, result in rows:
         status = "[green]ok[/]" if result.success else "[red]failed[/]"

@@ -9,13 +9,11 @@ from ntrader_pipeline.backtest.declarations import BacktestDeclaration
 from ntrader_pipeline.defs.adjustments import build_adjustment_factors_asset, builds_adjustment_factors
 from ntrader_pipeline.defs.backtests import build_backtest_assets
 from ntrader_pipeline.defs.bars import build_bars_assets
-from ntrader_pipeline.defs.checks import build_bar_quality_checks
 from ntrader_pipeline.defs.executors import executor_named
 from ntrader_pipeline.defs.instrument_data import build_instrument_data_assets
 from ntrader_pipeline.defs.jobs import build_jobs
-from ntrader_pipeline.defs.metrics import build_metrics_assets
 from ntrader_pipeline.defs.partitions import build_partitions
-from ntrader_pipeline.defs.reports import build_comparison_asset, build_report_assets
+from ntrader_pipeline.defs.reports import build_comparison_asset
 from ntrader_pipeline.defs.resources import build_resources
 from ntrader_pipeline.defs.run_guard import guarded_executor
 from ntrader_pipeline.defs.schedules import build_nightly_schedule
@@ -40,14 +38,12 @@ def build_assets(
         *bars,
         *build_instrument_data_assets(universe, partitions.instruments),
         *build_backtest_assets(declarations, universe, path, partitions.instruments),
-        *build_metrics_assets(declarations, partitions.instruments),
-        *build_report_assets(declarations, partitions.instruments),
         build_comparison_asset(declarations),
         *build_sweep_assets(sweeps or [], universe, partitions.instruments),
     ]
     if builds_adjustment_factors(universe):
         assets.append(build_adjustment_factors_asset(universe, partitions.instruments))
-    return assets, build_bar_quality_checks(universe, partitions, bars)
+    return assets, []  # the bars assets' `bar_quality` checks run in their own steps (defs/bars.py)
 
 
 def build_definitions(

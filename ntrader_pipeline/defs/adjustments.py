@@ -5,6 +5,8 @@ an instrument without an adjusted twin materializes with nothing stored. A backt
 `adjustment: splits | splits_and_dividends` depends on it.
 """
 
+from collections.abc import Iterator
+
 import dagster as dg
 
 from ntrader_pipeline.adjustments.factors import corporate_actions
@@ -28,6 +30,7 @@ def build_adjustment_factors_asset(
 ) -> dg.AssetsDefinition:
     @dg.asset(
         name=ADJUSTMENT_FACTORS,
+        backfill_policy=dg.BackfillPolicy.single_run(),
         # beside the data versions: prepared from stored bars for the backtests (the market-data job's
         # assets are all session × instrument partitioned; this one is per instrument)
         group_name=INSTRUMENT_DATA_GROUP,
@@ -47,30 +50,37 @@ def build_adjustment_factors_asset(
     )
     def _adjustment_factors(
         context: dg.AssetExecutionContext, storage: StorageResource
-    ) -> dg.MaterializeResult:
-        instrument_id = context.partition_key
-        twin = (
-            adjusted_twin(universe, instrument_id)
-            if not universe.instrument(instrument_id).adjusted
-            else None
-        )
-        if twin is None:
-            return dg.MaterializeResult(
-                metadata={"sessions": 0, "note": f"{instrument_id} has no adjusted series in the universe"}
-            )
-        factors = refresh_adjustment_factors(storage.catalog_store(), instrument_id, twin)
-        actions = corporate_actions(factors)
-        return dg.MaterializeResult(
-            metadata={
-                "sessions": factors.height,
-                "adjusted_series": twin,
-                "splits": sum(a.kind == "split" for a in actions),
-                "dividends": sum(a.kind == "dividend" for a in actions),
-                "corporate_actions": dg.MetadataValue.md(
-                    "\n".join(f"- {a.describe()}" for a in actions) or "none"
-                ),
-                "file": dg.MetadataValue.path(str(storage.catalog_store().adjustment_file(instrument_id))),
-            }
-        )
+    ) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
+        per_instrument = {
+            instrument_id: adjustment_metadata(universe, storage, instrument_id)
+            for instrument_id in context.partition_keys
+        }
+        if len(per_instrument) == 1:
+            yield dg.MaterializeResult(metadata=next(iter(per_instrument.values())))
+            return
+        # A range (the nightly refresh): the output lets the backtests of the same run start; each
+        # instrument's own metadata follows as its latest materialization.
+        yield dg.MaterializeResult(metadata={"instruments": len(per_instrument)})
+        for instrument_id, metadata in per_instrument.items():
+            yield dg.AssetMaterialization(context.assets_def.key, partition=instrument_id, metadata=metadata)
 
     return _adjustment_factors
+
+
+def adjustment_metadata(
+    universe: Universe, storage: StorageResource, instrument_id: str
+) -> dict[str, object]:
+    """Refresh one instrument's factors (when it has an adjusted twin) and describe them."""
+    twin = adjusted_twin(universe, instrument_id) if not universe.instrument(instrument_id).adjusted else None
+    if twin is None:
+        return {"sessions": 0, "note": f"{instrument_id} has no adjusted series in the universe"}
+    factors = refresh_adjustment_factors(storage.catalog_store(), instrument_id, twin)
+    actions = corporate_actions(factors)
+    return {
+        "sessions": factors.height,
+        "adjusted_series": twin,
+        "splits": sum(a.kind == "split" for a in actions),
+        "dividends": sum(a.kind == "dividend" for a in actions),
+        "corporate_actions": dg.MetadataValue.md("\n".join(f"- {a.describe()}" for a in actions) or "none"),
+        "file": dg.MetadataValue.path(str(storage.catalog_store().adjustment_file(instrument_id))),
+    }

@@ -1,8 +1,10 @@
 """One backtest asset per declaration of the backtests file, partitioned by instrument.
 
 The launchpad config of each asset defaults to its declaration; an override is validated like the file
-(same messages). The asset depends on the per-instrument data-version assets of its bar spec (its own
-instrument and the benchmark index), so a re-fetched session makes it show as unsynced.
+(same messages). The asset depends on its `<name>_inputs` data versions (its own instrument and the
+benchmark index), so a re-fetched session inside its window makes it show as unsynced. A run may cover a
+range of instruments (the nightly refresh): instruments the backtest does not trade are left out, and
+those whose inputs did not change are not rerun (defs/instrument_assets.py).
 """
 
 import hashlib
@@ -18,25 +20,19 @@ from ntrader_pipeline.backtest.declarations import (
     BacktestDeclarationError,
     declaration_from,
 )
-from ntrader_pipeline.backtest.run import (
-    BacktestInputError,
-    artifact_directory,
-    declared_code_version,
-    run_declared_backtest,
-)
+from ntrader_pipeline.backtest.run import BacktestInputError, declared_code_version, run_declared_backtest
 from ntrader_pipeline.defs.adjustments import ADJUSTMENT_FACTORS
 from ntrader_pipeline.defs.bars import bars_asset_name
-from ntrader_pipeline.defs.instrument_data import instrument_data_dep
+from ntrader_pipeline.defs.instrument_assets import ChainStep, PartitionResult, instrument_chain
+from ntrader_pipeline.defs.instrument_data import index_dep, inputs_step
+from ntrader_pipeline.defs.metrics import metrics_step
+from ntrader_pipeline.defs.names import BACKTEST_GROUP, backtest_asset_name, backtest_inputs_asset_name
+from ntrader_pipeline.defs.reports import report_step
 from ntrader_pipeline.defs.resources import StorageResource
 from ntrader_pipeline.defs.run_tags import tag_run
 from ntrader_pipeline.markets.universe import Universe
 
-BACKTEST_GROUP = "backtests"
 _SCALARS = (bool, int, float, str)
-
-
-def backtest_asset_name(name: str) -> str:
-    return f"{name}_backtest"
 
 
 def build_config_class(declaration: BacktestDeclaration, declarations_path: Path) -> type[dg.Config]:
@@ -102,26 +98,43 @@ def effective_declaration(
     return declaration_from(f"{declarations_path} (launchpad config)", declaration.name, raw, universe)
 
 
-def build_backtest_asset(
-    declaration: BacktestDeclaration,
-    universe: Universe,
-    declarations_path: Path,
-    instrument_partitions: dg.StaticPartitionsDefinition,
-) -> dg.AssetsDefinition:
-    config_class = build_config_class(declaration, declarations_path)
+def backtest_step(declaration: BacktestDeclaration, universe: Universe, declarations_path: Path) -> ChainStep:
     spec = declaration.spec
     strategy = declaration.strategy_classes()
+    inputs_key = dg.AssetKey(backtest_inputs_asset_name(declaration.name))
+    adjusts = declaration.adjustment is not Adjustment.NONE
 
-    @dg.asset(
-        name=backtest_asset_name(declaration.name),
+    def compute(
+        context: dg.AssetExecutionContext, instrument_id: str, config: dg.Config
+    ) -> PartitionResult | None:
+        if instrument_id not in declaration.instruments:
+            if len(context.partition_keys) > 1:
+                return None  # a range over the universe: not this backtest's instrument
+            raise dg.Failure(
+                f"{instrument_id} is not declared for backtest {declaration.name} "
+                f"({', '.join(declaration.instruments)}); add it to {declarations_path}"
+            )
+        tag_run(context, [instrument_id], [config.start, config.end])
+        try:
+            effective = effective_declaration(declaration, config, declarations_path, universe)
+        except BacktestDeclarationError as exc:
+            raise dg.Failure(description=str(exc)) from exc
+        return _run(context.resources.storage, effective, instrument_id, universe)
+
+    def inputs(instrument_id: str, _: object) -> dict[dg.AssetKey, list[str]]:
+        read = {inputs_key: [instrument_id]}
+        return read | ({dg.AssetKey(ADJUSTMENT_FACTORS): [instrument_id]} if adjusts else {})
+
+    asset_spec = dg.AssetSpec(
+        backtest_asset_name(declaration.name),
         group_name=BACKTEST_GROUP,
-        partitions_def=instrument_partitions,
         deps=[
-            instrument_data_dep(universe, spec, declaration.index_instrument),
-            *([ADJUSTMENT_FACTORS] if declaration.adjustment is not Adjustment.NONE else []),
+            index_dep(universe, backtest_inputs_asset_name(declaration.name), declaration.index_instrument),
+            *([ADJUSTMENT_FACTORS] if adjusts else []),
         ],
         code_version=declared_code_version(declaration),
         kinds={"nautilus", "parquet"},
+        skippable=True,
         description=(
             f"{declaration.name}: {strategy.strategy_path} long only on {spec} bars of "
             f"{', '.join(declaration.instruments)}, {declaration.window.start}..{declaration.window.end}, "
@@ -129,62 +142,69 @@ def build_backtest_asset(
             f"{declaration.index_instrument} as benchmarks. Declared in {declarations_path.name}."
         ),
     )
-    def _backtest(context: dg.AssetExecutionContext, config: config_class, storage: StorageResource):  # type: ignore[valid-type]
-        instrument_id = context.partition_key
-        tag_run(context, [instrument_id], [config.start, config.end])
-        if instrument_id not in declaration.instruments:
-            raise dg.Failure(
-                f"{instrument_id} is not declared for backtest {declaration.name} "
-                f"({', '.join(declaration.instruments)}); add it to {declarations_path}"
-            )
-        try:
-            effective = effective_declaration(declaration, config, declarations_path, universe)
-        except BacktestDeclarationError as exc:
-            raise dg.Failure(description=str(exc)) from exc
-        started = time.monotonic()
-        try:
-            run = run_declared_backtest(
-                effective,
-                instrument_id,
-                storage.catalog_store(),
-                storage.backtests_dir,
-                bars_asset_name(spec),
-                max_missing_fraction={i.instrument_id: i.max_missing_fraction for i in universe.instruments},
-            )
-        except BacktestInputError as exc:
-            raise dg.Failure(description=str(exc)) from exc
-        elapsed = time.monotonic() - started
-        manifest = run.manifest
-        output_version = hashlib.sha256(
-            f"{manifest.config_hash}|{manifest.code_version}|{manifest.data_version}".encode()
-        ).hexdigest()[:16]
-        return dg.MaterializeResult(
-            data_version=dg.DataVersion(output_version),
-            metadata={
-                "bars": manifest.bars,
-                "sessions": manifest.sessions,
-                "adjustment": manifest.adjustment,
-                "corporate_actions": len(manifest.corporate_actions),
-                "fills": run.result.fills.height,
-                "trades": run.result.trades.height,
-                "orders_denied": manifest.orders_denied,
-                "final_equity": float(run.result.equity["equity"][-1]),
-                "buy_and_hold_final_equity": float(run.benchmarks["instrument_equity"][-1]),
-                "index_final_equity": float(run.benchmarks["index_equity"][-1]),
-                "backtest_seconds": round(elapsed, 3),
-                "config_hash": manifest.config_hash,
-                "code_version": manifest.code_version,
-                "data_version": manifest.data_version,
-                "catalog_files": len(manifest.catalog_files),
-                "artifacts": dg.MetadataValue.path(str(run.directory)),
-            },
+    return ChainStep(asset_spec, compute, inputs)
+
+
+def _run(
+    storage: StorageResource, declaration: BacktestDeclaration, instrument_id: str, universe: Universe
+) -> PartitionResult:
+    started = time.monotonic()
+    try:
+        run = run_declared_backtest(
+            declaration,
+            instrument_id,
+            storage.catalog_store(),
+            storage.backtests_dir,
+            bars_asset_name(declaration.spec),
+            max_missing_fraction={i.instrument_id: i.max_missing_fraction for i in universe.instruments},
         )
+    except BacktestInputError as exc:
+        raise dg.Failure(description=str(exc)) from exc
+    manifest = run.manifest
+    output_version = hashlib.sha256(
+        f"{manifest.config_hash}|{manifest.code_version}|{manifest.data_version}".encode()
+    ).hexdigest()[:16]
+    return PartitionResult(
+        data_version=output_version,
+        metadata={
+            "bars": manifest.bars,
+            "sessions": manifest.sessions,
+            "adjustment": manifest.adjustment,
+            "corporate_actions": len(manifest.corporate_actions),
+            "fills": run.result.fills.height,
+            "trades": run.result.trades.height,
+            "orders_denied": manifest.orders_denied,
+            "final_equity": float(run.result.equity["equity"][-1]),
+            "buy_and_hold_final_equity": float(run.benchmarks["instrument_equity"][-1]),
+            "index_final_equity": float(run.benchmarks["index_equity"][-1]),
+            "backtest_seconds": round(time.monotonic() - started, 3),
+            "config_hash": manifest.config_hash,
+            "code_version": manifest.code_version,
+            "data_version": manifest.data_version,
+            "catalog_files": len(manifest.catalog_files),
+            "artifacts": dg.MetadataValue.path(str(run.directory)),
+        },
+    )
 
-    return _backtest
 
-
-def backtest_artifact_dir(storage: StorageResource, name: str, instrument_id: str):
-    return artifact_directory(storage.backtests_dir, name, instrument_id)
+def build_backtest_chain(
+    declaration: BacktestDeclaration,
+    universe: Universe,
+    declarations_path: Path,
+    instrument_partitions: dg.StaticPartitionsDefinition,
+) -> dg.AssetsDefinition:
+    """The declaration's inputs → backtest → metrics → report, one step per run."""
+    return instrument_chain(
+        name=declaration.name,
+        steps=[
+            inputs_step(declaration),
+            backtest_step(declaration, universe, declarations_path),
+            metrics_step(declaration),
+            report_step(declaration),
+        ],
+        partitions_def=instrument_partitions,
+        config_class=build_config_class(declaration, declarations_path),
+    )
 
 
 def build_backtest_assets(
@@ -193,4 +213,4 @@ def build_backtest_assets(
     declarations_path: Path,
     instrument_partitions: dg.StaticPartitionsDefinition,
 ) -> list[dg.AssetsDefinition]:
-    return [build_backtest_asset(d, universe, declarations_path, instrument_partitions) for d in declarations]
+    return [build_backtest_chain(d, universe, declarations_path, instrument_partitions) for d in declarations]

@@ -1,88 +1,103 @@
-"""Blocking data-quality checks on the bars assets: a failed session never reaches a backtest."""
+"""The blocking `bar_quality` check of the bars assets, evaluated in the asset's own step over every
+stored session of the run's months: a failed session never reaches a backtest. Its metadata lists the
+flagged sessions and why (missing bars, IB's "no data", closed, not listed yet)."""
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
 
 import dagster as dg
 
-from ntrader_pipeline.defs.partitions import BarPartitions, split_bar_partition_keys
-from ntrader_pipeline.defs.resources import StorageResource
+from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.ingest.run import split_not_listed
+from ntrader_pipeline.markets.session_months import UnionSessions
 from ntrader_pipeline.markets.universe import BarSpec, Universe
 from ntrader_pipeline.quality.catalog_quality import check_stored_sessions, failure_counts, warning_counts
-from ntrader_pipeline.quality.session_quality import GAPS_RULE, SAMPLE_ROWS, SPLIT_RULE
+from ntrader_pipeline.quality.session_quality import GAPS_RULE, SAMPLE_ROWS, SPLIT_RULE, SessionQuality
 
 BAR_QUALITY_CHECK = "bar_quality"
 
 
-def build_bar_quality_check(
-    spec: BarSpec, asset: dg.AssetsDefinition, universe: Universe, partitions: BarPartitions
-) -> dg.AssetChecksDefinition:
-    @dg.asset_check(
-        asset=asset,
-        name=BAR_QUALITY_CHECK,
-        blocking=True,
-        partitions_def=partitions.bars,
-        description=(
-            "pandera BarFrame rules (OHLC, prices, volume, timestamps, in session); missing bars and "
-            "split-like overnight jumps as warnings (missing bars block above the instrument's "
-            "max_missing_fraction)."
-        ),
+def _gaps_table(gaps: list[SessionQuality]) -> str:
+    return "| session | bars | expected | missing | longest gap | blocking |\n|---|---|---|---|---|---|\n" + (
+        "\n".join(
+            f"| {r.session} | {r.bar_count} | {r.expected_bars} | {r.missing_bars} "
+            f"({r.missing_fraction:.1%}) | {r.longest_gap} | {'yes' if GAPS_RULE in r.failures else 'no'} |"
+            for r in gaps
+        )
     )
-    def _check(context: dg.AssetCheckExecutionContext, storage: StorageResource) -> dg.AssetCheckResult:
-        store = storage.catalog_store()
-        keys = list(context.op_execution_context.partition_keys)
-        results = []
-        closed_days = not_listed_days = 0
-        for instrument_id, dates in split_bar_partition_keys(keys).items():
-            sessions, closed = universe.split_sessions(instrument_id, dates)  # closed: nothing to check
-            closed_days += len(closed)
-            sessions, not_listed = split_not_listed(store, instrument_id, spec, sessions)  # before the head
-            not_listed_days += len(not_listed)
-            threshold = universe.instrument(instrument_id).max_missing_fraction
-            results.extend(
-                check_stored_sessions(store, instrument_id, spec, sessions, max_missing_fraction=threshold)
-            )
-        failed = [r for r in results if not r.passed]
+
+
+def _notes_table(notes: list[tuple[str, str, str]]) -> str:
+    """(instrument, session, why) rows: closed days, sessions before the listing, IB's "no data"."""
+    rows = "\n".join(f"| {i} | {d} | {why.replace('|', '/')} |" for i, d, why in notes)
+    return "| instrument | session | why |\n|---|---|---|\n" + rows
+
+
+def bar_quality_result(
+    store: CatalogStore,
+    universe: Universe,
+    spec: BarSpec,
+    months: Mapping[str, Sequence[str]],
+    sessions: UnionSessions,
+    now: dt.datetime,
+) -> dg.AssetCheckResult:
+    """The rules over the stored sessions of `months` ({instrument: [month keys]}); a closed session of
+    those months that is not stored yet (a run narrowed to some sessions) is counted, not failed."""
+    results: list[SessionQuality] = []
+    notes: list[tuple[str, str, str]] = []
+    not_stored = 0
+    for instrument_id, keys in months.items():
+        dates = [d for month in keys for d in sessions.in_month(month, now)]
+        checked, closed = universe.split_sessions(instrument_id, dates)  # closed: nothing to check
+        notes += [(instrument_id, d, "closed: " + universe.closed_reason(instrument_id, d)) for d in closed]
+        checked, not_listed = split_not_listed(store, instrument_id, spec, checked)  # before the head
+        notes += [(instrument_id, s.key, "not listed yet (before IB's head timestamp)") for s in not_listed]
+        bar_type = spec.bar_type(instrument_id)
+        stored = [s for s in checked if store.has_session(bar_type, s) or store.empty_reason(bar_type, s)]
+        not_stored += len(checked) - len(stored)
+        checked = stored
+        notes += [
+            (instrument_id, s.key, f"IB has no data: {reason}")
+            for s in checked
+            if (reason := store.empty_reason(bar_type, s)) is not None
+        ]
+        threshold = universe.instrument(instrument_id).max_missing_fraction
+        results.extend(
+            check_stored_sessions(store, instrument_id, spec, checked, max_missing_fraction=threshold)
+        )
+    return dg.AssetCheckResult(
+        check_name=BAR_QUALITY_CHECK,
+        passed=all(r.passed for r in results),
+        metadata=_metadata(results, notes) | {"sessions_not_stored": not_stored},
+    )
+
+
+def _metadata(results: list[SessionQuality], notes: list[tuple[str, str, str]]) -> dict[str, object]:
+    failed = [r for r in results if not r.passed]
+    gaps = [r for r in results if r.missing_bars]
+    metadata: dict[str, object] = {
+        "sessions_checked": len(results),
+        "closed_days": sum(1 for _, _, why in notes if why.startswith("closed")),
+        "not_listed_days": sum(1 for _, _, why in notes if why.startswith("not listed")),
+        "sessions_failed": len(failed),
+        "bars_checked": sum(r.bar_count for r in results),
+        **{f"failures_{rule}": count for rule, count in failure_counts(results).items()},
+        "sessions_with_gaps": len(gaps),
+        "missing_bars": sum(r.missing_bars for r in gaps),
+        "longest_gap": max((r.longest_gap for r in gaps), default=0),
+        **{f"warnings_{rule}": count for rule, count in warning_counts(results).items()},
+    }
+    if gaps:
+        metadata["gaps"] = dg.MetadataValue.md(_gaps_table(gaps))
+    if notes:
+        metadata["flagged_sessions"] = dg.MetadataValue.md(_notes_table(notes))
+    splits = [r for r in results if SPLIT_RULE in r.warnings]
+    if splits:
+        metadata["possible_splits"] = dg.MetadataValue.md(
+            "\n".join(f"- {r.warnings[SPLIT_RULE]}" for r in splits)
+        )
+    if failed:
         samples = [dict(s, session=str(r.session)) for r in failed for s in r.samples][:SAMPLE_ROWS]
-        metadata: dict[str, object] = {
-            "sessions_checked": len(results),
-            "closed_days": closed_days,
-            "not_listed_days": not_listed_days,
-            "sessions_failed": len(failed),
-            "bars_checked": sum(r.bar_count for r in results),
-            **{f"failures_{rule}": count for rule, count in failure_counts(results).items()},
-        }
-        gaps = [r for r in results if r.missing_bars]
-        metadata["sessions_with_gaps"] = len(gaps)
-        metadata["missing_bars"] = sum(r.missing_bars for r in gaps)
-        metadata["longest_gap"] = max((r.longest_gap for r in gaps), default=0)
-        metadata.update({f"warnings_{rule}": count for rule, count in warning_counts(results).items()})
-        if gaps:
-            metadata["gaps"] = dg.MetadataValue.md(
-                "| session | bars | expected | missing | longest gap | blocking |\n"
-                "|---|---|---|---|---|---|\n"
-                + "\n".join(
-                    f"| {r.session} | {r.bar_count} | {r.expected_bars} | {r.missing_bars} "
-                    f"({r.missing_fraction:.1%}) | {r.longest_gap} | "
-                    f"{'yes' if GAPS_RULE in r.failures else 'no'} |"
-                    for r in gaps
-                )
-            )
-        splits = [r for r in results if SPLIT_RULE in r.warnings]
-        if splits:
-            metadata["possible_splits"] = dg.MetadataValue.md(
-                "\n".join(f"- {r.warnings[SPLIT_RULE]}" for r in splits)
-            )
-        if failed:
-            metadata["failed_sessions"] = dg.MetadataValue.md("\n".join(f"- {r.describe()}" for r in failed))
-            metadata["sample_rows"] = dg.MetadataValue.json(samples)
-        return dg.AssetCheckResult(passed=not failed, metadata=metadata)
-
-    return _check
-
-
-def build_bar_quality_checks(
-    universe: Universe, partitions: BarPartitions, bars_assets: list[dg.AssetsDefinition]
-) -> list[dg.AssetChecksDefinition]:
-    return [
-        build_bar_quality_check(spec, asset, universe, partitions)
-        for spec, asset in zip(universe.all_bar_specs, bars_assets, strict=True)
-    ]
+        metadata["failed_sessions"] = dg.MetadataValue.md("\n".join(f"- {r.describe()}" for r in failed))
+        metadata["sample_rows"] = dg.MetadataValue.json(samples)
+    return metadata

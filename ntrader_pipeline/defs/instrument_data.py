@@ -1,23 +1,32 @@
 """Per-instrument data versions of the catalog: what lets Dagster see that a backtest is out of date.
 
-A backtest reads 60+ sessions; as a dependency on the session-partitioned bars that is more than the
-100 upstream partitions Dagster tracks staleness for. So each bar spec gets an instrument-partitioned
-asset whose data version is a hash of the instrument's stored files (bars of the spec and the instrument
-definition). A re-fetch that changes a file changes the version on the next materialization, and every
-backtest that read the instrument shows as unsynced. It materializes by itself after its bars are
-updated when the automation sensor is on, and first in `backtests_job`.
+A backtest reads years of sessions; as a dependency on the month-partitioned bars that is more than the
+100 upstream partitions Dagster tracks staleness for. So each declared backtest gets an
+instrument-partitioned `<name>_inputs` asset whose data version is a hash of the catalog files it reads
+over its window (its instrument's and its benchmark index's bars, their definitions, its adjustment
+factors): a re-fetched session inside the window changes it and the backtest shows as unsynced; one
+outside the window does not. Each bar spec also gets `<bars>_version` over all of an instrument's files
+(the sweeps depend on it). Unchanged files are not re-hashed (`catalog.hash_index`).
 """
+
+from collections.abc import Sequence
 
 import dagster as dg
 
+from ntrader_pipeline.backtest.declarations import BacktestDeclaration, Window
 from ntrader_pipeline.backtest.versions import catalog_files, data_version
+from ntrader_pipeline.backtest.window_inputs import window_data_version
+from ntrader_pipeline.catalog.hash_index import HashIndex
 from ntrader_pipeline.defs.bars import bars_asset_name
-from ntrader_pipeline.defs.partitions import INSTRUMENT_DIMENSION
+from ntrader_pipeline.defs.instrument_assets import ChainStep, PartitionResult
+from ntrader_pipeline.defs.names import backtest_inputs_asset_name
+from ntrader_pipeline.defs.partitions import INSTRUMENT_DIMENSION, bar_partition_key
 from ntrader_pipeline.defs.resources import StorageResource
+from ntrader_pipeline.markets.session_months import month_start, next_month
 from ntrader_pipeline.markets.universe import BarSpec, Universe
 
 INSTRUMENT_DATA_GROUP = "backtests"
-# Not `eager()`: it waits while any upstream partition is missing, and most sessions never are fetched.
+# Not `eager()`: it waits while any upstream partition is missing, and most months never are fetched.
 _AFTER_BARS_UPDATE = dg.AutomationCondition.any_deps_updated() & ~dg.AutomationCondition.in_progress()
 
 
@@ -25,15 +34,77 @@ def instrument_data_asset_name(spec: BarSpec) -> str:
     return f"{bars_asset_name(spec)}_version"
 
 
-def instrument_data_dep(universe: Universe, spec: BarSpec, index_instrument: str) -> dg.AssetDep:
-    """Dependency of a backtest partition on its own instrument's version and the benchmark index's."""
+def _bars_dep(spec: BarSpec) -> dg.AssetDep:
+    return dg.AssetDep(
+        bars_asset_name(spec),
+        partition_mapping=dg.MultiToSingleDimensionPartitionMapping(INSTRUMENT_DIMENSION),
+    )
+
+
+def window_months(first: str, last: str) -> list[str]:
+    """Month keys from the month of `first` to the month of `last`."""
+    months, month, end = [], month_start(first), month_start(last)
+    while month <= end:
+        months.append(month.isoformat())
+        month = next_month(month)
+    return months
+
+
+def index_dep(universe: Universe, asset_name: str, index_instrument: str) -> dg.AssetDep:
+    """Dependency of a backtest partition on its own instrument's partition of `asset_name` and the
+    benchmark index's."""
     mapping = {
         instrument_id: sorted(
             {instrument_id} | ({*universe.instrument_ids} if instrument_id == index_instrument else set())
         )
         for instrument_id in universe.instrument_ids
     }
-    return dg.AssetDep(instrument_data_asset_name(spec), partition_mapping=dg.StaticPartitionMapping(mapping))
+    return dg.AssetDep(asset_name, partition_mapping=dg.StaticPartitionMapping(mapping))
+
+
+def _windowed(declaration: BacktestDeclaration, config: object) -> BacktestDeclaration:
+    """The declaration over the run's window (the launchpad's `start`/`end`, when the run has them)."""
+    start, end = getattr(config, "start", None), getattr(config, "end", None)
+    if start is None or end is None:
+        return declaration
+    return declaration.model_copy(update={"window": Window(start=start, end=end)})
+
+
+def inputs_step(declaration: BacktestDeclaration) -> ChainStep:
+    spec = declaration.spec
+    bars = dg.AssetKey(bars_asset_name(spec))
+
+    def compute(
+        context: dg.AssetExecutionContext, instrument_id: str, config: object
+    ) -> PartitionResult | None:
+        if instrument_id not in declaration.instruments:
+            return None
+        store = context.resources.storage.catalog_store()
+        version, files = window_data_version(store, _windowed(declaration, config), instrument_id)
+        return PartitionResult(
+            metadata={"files": len(files), "bytes": sum(f.bytes for f in files), "data_version": version},
+            data_version=version,
+        )
+
+    def inputs(instrument_id: str, config: object) -> dict[dg.AssetKey, Sequence[str]]:
+        window = _windowed(declaration, config).window
+        months = window_months(window.start.isoformat(), window.end.isoformat())
+        needed = dict.fromkeys([instrument_id, declaration.index_instrument])
+        return {bars: [str(bar_partition_key(m, i)) for i in needed for m in months]}
+
+    asset_spec = dg.AssetSpec(
+        backtest_inputs_asset_name(declaration.name),
+        group_name=INSTRUMENT_DATA_GROUP,
+        deps=[_bars_dep(spec)],
+        kinds={"parquet"},
+        skippable=True,
+        description=(
+            f"{declaration.name}: data version of the catalog files it reads over "
+            f"{declaration.window.start}..{declaration.window.end} (bars of the instrument and "
+            f"{declaration.index_instrument}, definitions, adjustment factors)."
+        ),
+    )
+    return ChainStep(asset_spec, compute, inputs)
 
 
 def build_instrument_data_asset(
@@ -43,22 +114,19 @@ def build_instrument_data_asset(
         name=instrument_data_asset_name(spec),
         group_name=INSTRUMENT_DATA_GROUP,
         partitions_def=instrument_partitions,
-        deps=[
-            dg.AssetDep(
-                bars_asset_name(spec),
-                partition_mapping=dg.MultiToSingleDimensionPartitionMapping(INSTRUMENT_DIMENSION),
-            )
-        ],
+        deps=[_bars_dep(spec)],
         automation_condition=_AFTER_BARS_UPDATE,
         kinds={"parquet"},
         description=f"Data version of each instrument's stored {spec} bars: a hash of its catalog files.",
     )
     def _instrument_data(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
-        instrument_id = context.partition_key
         store = storage.catalog_store()
-        paths = sorted(store.bar_directory(spec.bar_type(instrument_id)).glob("*.parquet"))
-        paths += store.definition_files(instrument_id)
-        files = catalog_files(store.path, paths)
+        paths = sorted(store.bar_directory(spec.bar_type(context.partition_key)).glob("*.parquet"))
+        paths += store.definition_files(context.partition_key)
+        index = HashIndex(store.path) if store.location.is_local else None
+        files = catalog_files(store.path, paths, index)
+        if index is not None:
+            index.save()
         version = data_version(files)
         return dg.MaterializeResult(
             data_version=dg.DataVersion(version),
@@ -72,3 +140,8 @@ def build_instrument_data_assets(
     universe: Universe, instrument_partitions: dg.StaticPartitionsDefinition
 ) -> list[dg.AssetsDefinition]:
     return [build_instrument_data_asset(spec, instrument_partitions) for spec in universe.all_bar_specs]
+
+
+def instrument_data_dep(universe: Universe, spec: BarSpec, index_instrument: str) -> dg.AssetDep:
+    """Dependency of a sweep point on the data versions of its instrument and benchmark index."""
+    return index_dep(universe, instrument_data_asset_name(spec), index_instrument)

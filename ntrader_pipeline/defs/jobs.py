@@ -5,9 +5,8 @@ from typing import Any
 
 import dagster as dg
 
-from ntrader_pipeline.defs.backtests import BACKTEST_GROUP
 from ntrader_pipeline.defs.bars import MARKET_DATA_GROUP
-from ntrader_pipeline.defs.reports import COMPARISON_ASSET
+from ntrader_pipeline.defs.names import BACKTEST_GROUP, COMPARISON_ASSET
 
 # What `define_asset_job` returns; Dagster does not export its type.
 AssetJob = Any

@@ -5,33 +5,25 @@ import dagster as dg
 from ntrader_pipeline.analytics.backtest_metrics import write_backtest_metrics
 from ntrader_pipeline.backtest.declarations import BacktestDeclaration
 from ntrader_pipeline.backtest.manifest import read_manifest
-from ntrader_pipeline.defs.backtests import BACKTEST_GROUP, backtest_artifact_dir, backtest_asset_name
-from ntrader_pipeline.defs.resources import StorageResource
+from ntrader_pipeline.defs.instrument_assets import ChainStep, PartitionResult
+from ntrader_pipeline.defs.names import (
+    BACKTEST_GROUP,
+    backtest_artifact_dir,
+    backtest_asset_name,
+    metrics_asset_name,
+)
 
 
-def metrics_asset_name(name: str) -> str:
-    return f"{name}_metrics"
+def metrics_step(declaration: BacktestDeclaration) -> ChainStep:
+    backtest = dg.AssetKey(backtest_asset_name(declaration.name))
 
-
-def build_metrics_asset(
-    declaration: BacktestDeclaration, instrument_partitions: dg.StaticPartitionsDefinition
-) -> dg.AssetsDefinition:
-    @dg.asset(
-        name=metrics_asset_name(declaration.name),
-        group_name=BACKTEST_GROUP,
-        partitions_def=instrument_partitions,
-        deps=[backtest_asset_name(declaration.name)],
-        kinds={"polars"},
-        description=(
-            f"{declaration.name}: performance metrics from the equity curve and fills (vectorized), "
-            f"relative to buy-and-hold of {declaration.index_instrument}; also as numeric metadata."
-        ),
-    )
-    def _metrics(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
-        directory = backtest_artifact_dir(storage, declaration.name, context.partition_key)
+    def compute(context: dg.AssetExecutionContext, instrument_id: str, _: None) -> PartitionResult | None:
+        if instrument_id not in declaration.instruments:
+            return None
+        directory = backtest_artifact_dir(context.resources.storage, declaration.name, instrument_id)
         metrics, paths = write_backtest_metrics(directory)
         manifest = read_manifest(directory)
-        return dg.MaterializeResult(
+        return PartitionResult(
             metadata={
                 **metrics.numeric(),
                 "config_hash": manifest.config_hash,
@@ -40,10 +32,15 @@ def build_metrics_asset(
             }
         )
 
-    return _metrics
-
-
-def build_metrics_assets(
-    declarations: list[BacktestDeclaration], instrument_partitions: dg.StaticPartitionsDefinition
-) -> list[dg.AssetsDefinition]:
-    return [build_metrics_asset(d, instrument_partitions) for d in declarations]
+    spec = dg.AssetSpec(
+        metrics_asset_name(declaration.name),
+        group_name=BACKTEST_GROUP,
+        deps=[backtest],
+        kinds={"polars"},
+        skippable=True,
+        description=(
+            f"{declaration.name}: performance metrics from the equity curve and fills (vectorized), "
+            f"relative to buy-and-hold of {declaration.index_instrument}; also as numeric metadata."
+        ),
+    )
+    return ChainStep(spec, compute, lambda instrument_id, _: {backtest: [instrument_id]})

@@ -1,29 +1,23 @@
-"""Partitions: trading sessions × instruments of a universe. Keys look like `2024-01-03|SPY.ARCA`.
+"""Partitions: months of trading sessions × instruments of a universe. Keys look like `2024-01-01|SPY.ARCA`.
 
-The date dimension is the union of the universe's calendars: NYSE alone gives NYSE sessions (weekends and
-NYSE holidays excluded); an FX pair or a future adds the weekdays its calendar trades (e.g. US holidays
-for FX, MLK day's short CME session). A date on which an instrument's own calendar has no session (SPY on
-MLK day) is a *closed* partition: materialized with no IB request and no file, and its check says so.
+Why months (docs/concepts/partitions-at-scale.md has the measurements): a session × instrument grid gives
+1,373,500 partitions for 500 stocks from 2016, more than ten times Dagster's advised 100,000 per asset;
+months give 60,000 at that scale, one catalog file per instrument × month, and one materialization event
+per month. A session's quality stays visible in the partition's metadata and its check.
 
-Only closed sessions are offered. A daily partition appears once its window has ended (`end_offset=0`),
-and the windows are days of `PARTITION_TIMEZONE`, UTC+2: the window of key D ends at 22:00 UTC on D,
-which is 17:00 New York in winter and 18:00 in summer — after the close of every calendar the pipeline
-knows (NYSE 16:00 or 13:00 on half days, FX 17:00, CME Globex 17:00 New York). The key is still the
-session's date. So on a weekday the session appears one or two hours after its close (before the 18:30
-nightly schedule), on Saturday the last key is Friday's, and on a holiday it is the session before.
-`end_offset=1` would offer today's session while it trades, and with weekend/holiday exclusions even the
-next one (dagster issue 33551). `ingest.completeness.ensure_closed` refuses a fetch before the close too.
+The month dimension offers the current month while it trades (`end_offset=1`); a month partition covers
+the sessions of `markets.session_months.UnionSessions` that have closed (`in_month(month, now)`). A run
+narrows the sessions with the bars assets' config (`first_session`, `last_session`, `only_missing`): the
+nightly run fetches the session that just closed for every instrument of the current month.
 """
 
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from ntrader_pipeline.markets.calendars import get_session_calendar
-from ntrader_pipeline.markets.sessions import nyse_calendar
+from ntrader_pipeline.markets.session_months import UnionSessions, month_key, month_start
 from ntrader_pipeline.markets.universe import Universe
 
 DATE_DIMENSION = "date"
@@ -38,17 +32,18 @@ PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
 PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
-def bar_partition_key(date: str, instrument_id: str) -> dg.MultiPartitionKey:
-    return dg.MultiPartitionKey({DATE_DIMENSION: date, INSTRUMENT_DIMENSION: instrument_id})
+def bar_partition_key(date: str | dt.date, instrument_id: str) -> dg.MultiPartitionKey:
+    """The partition holding the session of `date` (any day of the month names the month)."""
+    return dg.MultiPartitionKey({DATE_DIMENSION: month_key(date), INSTRUMENT_DIMENSION: instrument_id})
 
 
 def split_bar_partition_keys(keys: Iterable[str]) -> dict[str, list[str]]:
-    """`date|instrument` keys → {instrument: [dates…]} (sorted), for runs that cover many partitions."""
-    by_instrument: dict[str, list[str]] = {}
+    """`month|instrument` keys → {instrument: [months…]} (sorted), for runs that cover many partitions."""
+    by_instrument: dict[str, set[str]] = {}
     for key in keys:
         dimensions = _dimensions(key)
-        by_instrument.setdefault(dimensions[INSTRUMENT_DIMENSION], []).append(dimensions[DATE_DIMENSION])
-    return {instrument: sorted(dates) for instrument, dates in by_instrument.items()}
+        by_instrument.setdefault(dimensions[INSTRUMENT_DIMENSION], set()).add(dimensions[DATE_DIMENSION])
+    return {instrument: sorted(months) for instrument, months in by_instrument.items()}
 
 
 def _dimensions(key: str) -> dict[str, str]:
@@ -62,9 +57,10 @@ def _dimensions(key: str) -> dict[str, str]:
 def partition_range_tags(
     first_date: str, last_date: str, instrument_id: str, last_instrument_id: str | None = None
 ) -> dict[str, str]:
-    """Tags that make one run cover `first_date`..`last_date` of one instrument (a single-run backfill),
-    or of the universe's instruments from `instrument_id` to `last_instrument_id` in its order (a range of
-    multi-partition keys is every date of the range × every instrument between the two)."""
+    """Tags that make one run cover the months of `first_date`..`last_date` of one instrument (a
+    single-run backfill), or of the universe's instruments from `instrument_id` to `last_instrument_id`
+    in its order (a range of multi-partition keys is every month of the range × every instrument between
+    the two)."""
     return {
         PARTITION_RANGE_START_TAG: str(bar_partition_key(first_date, instrument_id)),
         PARTITION_RANGE_END_TAG: str(bar_partition_key(last_date, last_instrument_id or instrument_id)),
@@ -77,39 +73,22 @@ def calendar_names(universe: Universe) -> list[str]:
     return sorted(names, key=lambda n: (n != "NYSE", n))
 
 
-def closed_weekdays(first: dt.date, names: list[str]) -> list[dt.date]:
-    """Weekdays from `first` to the end of the NYSE calendar on which none of the calendars trades."""
-    last = nyse_calendar().last_session.date()
-    calendars = [get_session_calendar(name) for name in names]
-    open_days: set[dt.date] = set()
-    for calendar in calendars:
-        open_days.update(s.date for s in calendar.sessions_between(first, min(last, calendar.last_session)))
-    days = (first + dt.timedelta(days=i) for i in range((last - first).days + 1))
-    return [d for d in days if d.weekday() < 5 and d not in open_days]
-
-
 @dataclass(frozen=True)
 class BarPartitions:
-    """The partitions of one code location: sessions, instruments and their product."""
+    """The partitions of one code location: months, instruments, their product, and the sessions."""
 
-    sessions: dg.DailyPartitionsDefinition
+    months: dg.MonthlyPartitionsDefinition
     instruments: dg.StaticPartitionsDefinition
     bars: dg.MultiPartitionsDefinition
+    sessions: UnionSessions
 
 
 def build_partitions(universe: Universe, first_session: dt.date) -> BarPartitions:
-    zone = ZoneInfo(PARTITION_TIMEZONE)
-    holidays = [
-        dt.datetime.combine(d, dt.time(), tzinfo=zone)
-        for d in closed_weekdays(first_session, calendar_names(universe))
-    ]
-    # end_offset=0: a session is offered once its window (ending after every close) has ended.
-    sessions = dg.DailyPartitionsDefinition(
-        start_date=first_session.isoformat(),
-        timezone=PARTITION_TIMEZONE,
-        end_offset=0,
-        exclusions=["0 0 * * 6", "0 0 * * 0", *holidays],
+    # end_offset=1: the current month is offered while its sessions close one by one.
+    months = dg.MonthlyPartitionsDefinition(
+        start_date=month_start(first_session).isoformat(), timezone=PARTITION_TIMEZONE, end_offset=1
     )
     instruments = dg.StaticPartitionsDefinition(universe.instrument_ids)
-    bars = dg.MultiPartitionsDefinition({DATE_DIMENSION: sessions, INSTRUMENT_DIMENSION: instruments})
-    return BarPartitions(sessions=sessions, instruments=instruments, bars=bars)
+    bars = dg.MultiPartitionsDefinition({DATE_DIMENSION: months, INSTRUMENT_DIMENSION: instruments})
+    sessions = UnionSessions(calendar_names(universe), first_session)
+    return BarPartitions(months=months, instruments=instruments, bars=bars, sessions=sessions)

@@ -10,14 +10,18 @@ from ntrader_pipeline.analytics import load_metrics
 from ntrader_pipeline.backtest.artifacts import load_backtest_artifacts
 from ntrader_pipeline.backtest.declarations import BacktestDeclaration
 from ntrader_pipeline.backtest.manifest import read_manifest
-from ntrader_pipeline.defs.backtests import BACKTEST_GROUP, backtest_artifact_dir
-from ntrader_pipeline.defs.metrics import metrics_asset_name
+from ntrader_pipeline.defs.instrument_assets import ChainStep, PartitionResult
+from ntrader_pipeline.defs.names import (
+    BACKTEST_GROUP,
+    COMPARISON_ASSET,
+    backtest_artifact_dir,
+    metrics_asset_name,
+    report_asset_name,
+)
 from ntrader_pipeline.defs.resources import StorageResource
 from ntrader_pipeline.reports import write_comparison_report
 from ntrader_pipeline.reports.assets import ASSETS_DIR_NAME
 from ntrader_pipeline.reports.backtest_report import write_backtest_report
-
-COMPARISON_ASSET = "backtest_comparison"
 
 
 def reports_assets_dir(storage: StorageResource) -> Path:
@@ -25,27 +29,13 @@ def reports_assets_dir(storage: StorageResource) -> Path:
     return storage.reports_dir / ASSETS_DIR_NAME
 
 
-def report_asset_name(name: str) -> str:
-    return f"{name}_report"
+def report_step(declaration: BacktestDeclaration) -> ChainStep:
+    metrics = dg.AssetKey(metrics_asset_name(declaration.name))
 
-
-def build_report_asset(
-    declaration: BacktestDeclaration, instrument_partitions: dg.StaticPartitionsDefinition
-) -> dg.AssetsDefinition:
-    @dg.asset(
-        name=report_asset_name(declaration.name),
-        group_name=BACKTEST_GROUP,
-        partitions_def=instrument_partitions,
-        deps=[metrics_asset_name(declaration.name)],
-        kinds={"plotly", "html"},
-        description=(
-            f"{declaration.name}: offline HTML report (plotly.js shared in the reports directory's "
-            f"assets/) — headline numbers, equity vs buy-and-hold of the instrument and "
-            f"{declaration.index_instrument}, drawdown, trades, metrics, provenance."
-        ),
-    )
-    def _report(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
-        instrument_id = context.partition_key
+    def compute(context: dg.AssetExecutionContext, instrument_id: str, _: None) -> PartitionResult | None:
+        if instrument_id not in declaration.instruments:
+            return None
+        storage: StorageResource = context.resources.storage
         directory = backtest_artifact_dir(storage, declaration.name, instrument_id)
         path = write_backtest_report(
             directory,
@@ -53,18 +43,29 @@ def build_report_asset(
             storage.reports_dir / declaration.name / f"{instrument_id}.html",
             assets_dir=reports_assets_dir(storage),
         )
-        manifest = read_manifest(directory)
         context.log.info(f"report for {declaration.name} on {instrument_id}: {path}")
-        return dg.MaterializeResult(
+        return PartitionResult(
             metadata={
                 "report": dg.MetadataValue.path(str(path)),
                 "report_url": dg.MetadataValue.url(storage.report_url(path)),
                 "size_bytes": path.stat().st_size,
-                "config_hash": manifest.config_hash,
+                "config_hash": read_manifest(directory).config_hash,
             }
         )
 
-    return _report
+    spec = dg.AssetSpec(
+        report_asset_name(declaration.name),
+        group_name=BACKTEST_GROUP,
+        deps=[metrics],
+        kinds={"plotly", "html"},
+        skippable=True,
+        description=(
+            f"{declaration.name}: offline HTML report (plotly.js shared in the reports directory's "
+            f"assets/) — headline numbers, equity vs buy-and-hold of the instrument and "
+            f"{declaration.index_instrument}, drawdown, trades, metrics, provenance."
+        ),
+    )
+    return ChainStep(spec, compute, lambda instrument_id, _: {metrics: [instrument_id]})
 
 
 class ComparisonConfig(dg.Config):
@@ -137,9 +138,3 @@ def _compare(
             "size_bytes": path.stat().st_size,
         }
     )
-
-
-def build_report_assets(
-    declarations: list[BacktestDeclaration], instrument_partitions: dg.StaticPartitionsDefinition
-) -> list[dg.AssetsDefinition]:
-    return [build_report_asset(d, instrument_partitions) for d in declarations]

@@ -3,9 +3,9 @@
 Added from inside the asset because a UI launch, a backfill and the CLI all start runs without them.
 """
 
-import dagster as dg
+from collections.abc import Mapping, Sequence
 
-from ntrader_pipeline.defs.partitions import split_bar_partition_keys
+import dagster as dg
 
 INSTRUMENT_TAG = "ntrader/instrument"
 SESSIONS_TAG = "ntrader/sessions"
@@ -22,7 +22,7 @@ def tag_run(context: dg.AssetExecutionContext, instruments: list[str], sessions:
     context.instance.add_run_tags(context.run_id, tags)
 
 
-def tag_bars_run(context: dg.AssetExecutionContext) -> None:
-    """Tags from the run's `date|instrument` partition keys (one key, or a single-run range)."""
-    by_instrument = split_bar_partition_keys(list(context.partition_keys))
-    tag_run(context, list(by_instrument), [d for dates in by_instrument.values() for d in dates])
+def tag_bars_run(context: dg.AssetExecutionContext, requested: Mapping[str, Sequence[str]]) -> None:
+    """Tags from the sessions a bars run fetches ({instrument: [dates]}); its months when it fetches none."""
+    sessions = [d for dates in requested.values() for d in dates]
+    tag_run(context, list(requested), sessions or list(context.partition_keys))

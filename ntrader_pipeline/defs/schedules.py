@@ -1,18 +1,17 @@
 """Nightly refresh: after the US close, fetch the session that just closed for every instrument.
 
-One run per instrument (partition `date|instrument`) so one slow or failing instrument does not hold
-up the others; every run goes through the `ibkr` pool, so they still reach IB one at a time. The
-backtests, metrics and reports are refreshed by `sensors.refresh_backtests_after_bars` once an
-instrument's bars have landed.
+One run covers the current month of every instrument (a partition range from the universe's first
+instrument to its last), narrowed by run config to the session that closed: one IB connection with
+concurrent requests, one materialization per instrument-month. An instrument that fails does not stop the
+others: their months are recorded, and the run fails naming it. The backtests, metrics and reports are
+refreshed by `sensors.refresh_backtests_after_bars` once the run has ended.
 """
 
 import dagster as dg
 
 from ntrader_pipeline.defs.bars import bars_asset_name
-from ntrader_pipeline.defs.checks import BAR_QUALITY_CHECK
 from ntrader_pipeline.defs.jobs import AssetJob
-from ntrader_pipeline.defs.partitions import bar_partition_key
-from ntrader_pipeline.defs.run_tags import INSTRUMENT_TAG
+from ntrader_pipeline.defs.partitions import partition_range_tags
 from ntrader_pipeline.markets.closes import NoSession, session_closed_on
 from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE
 from ntrader_pipeline.markets.universe import Universe
@@ -21,26 +20,26 @@ NIGHTLY_CRON = "30 18 * * 1-5"  # 18:30 New York, Mon-Fri: the close (16:00, 13:
 SESSION_TAG = "ntrader/session"
 
 
-def nightly_run_requests(universe: Universe, session_key: str) -> list[dg.RunRequest]:
-    """One request per universe instrument, for the bars assets that instrument provides (+ their checks)."""
-    requests = []
-    for instrument in universe.instruments:
-        keys = [
-            dg.AssetKey(bars_asset_name(spec))
-            for spec in universe.all_bar_specs
-            if universe.provides(instrument, spec)
-        ]
-        partition_key = bar_partition_key(session_key, instrument.instrument_id)
-        requests.append(
-            dg.RunRequest(
-                run_key=f"nightly:{partition_key}",  # a re-evaluated tick never launches a second run
-                partition_key=partition_key,
-                asset_selection=keys,
-                asset_check_keys=[dg.AssetCheckKey(key, BAR_QUALITY_CHECK) for key in keys],
-                tags={INSTRUMENT_TAG: instrument.instrument_id, SESSION_TAG: session_key},
-            )
-        )
-    return requests
+def sessions_run_config(asset_names: list[str], first: str, last: str) -> dict:
+    """Run config narrowing each bars asset of a run to the sessions `first`..`last`."""
+    config = {"first_session": first, "last_session": last}
+    return {"ops": {name: {"config": config} for name in asset_names}}
+
+
+def nightly_run_request(universe: Universe, session_key: str) -> dg.RunRequest:
+    """One run: the bars assets (with their checks) over every instrument's month, for one session."""
+    names = [
+        bars_asset_name(spec)
+        for spec in universe.all_bar_specs
+        if any(universe.provides(instrument, spec) for instrument in universe.instruments)
+    ]
+    ids = universe.instrument_ids
+    return dg.RunRequest(
+        run_key=f"nightly:{session_key}",  # a re-evaluated tick never launches a second run
+        asset_selection=[dg.AssetKey(name) for name in names],
+        run_config=sessions_run_config(names, session_key, session_key),
+        tags={**partition_range_tags(session_key, session_key, ids[0], ids[-1]), SESSION_TAG: session_key},
+    )
 
 
 def build_nightly_schedule(universe: Universe, market_data_job: AssetJob) -> dg.ScheduleDefinition:
@@ -50,12 +49,12 @@ def build_nightly_schedule(universe: Universe, market_data_job: AssetJob) -> dg.
         execution_timezone=EXCHANGE_TIMEZONE,
         job=market_data_job,
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="18:30 New York, Mon-Fri: the session that just closed, all instruments; skips holidays.",
+        description="18:30 New York, Mon-Fri: the session that just closed, every instrument in one run.",
     )
     def nightly_bars_schedule(context: dg.ScheduleEvaluationContext) -> dg.SkipReason | list[dg.RunRequest]:
         closed = session_closed_on(context.scheduled_execution_time)
         if isinstance(closed, NoSession):
             return dg.SkipReason(closed.reason)
-        return nightly_run_requests(universe, closed.key)
+        return [nightly_run_request(universe, closed.key)]
 
     return nightly_bars_schedule

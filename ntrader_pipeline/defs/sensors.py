@@ -1,78 +1,134 @@
-"""Downstream refresh: when a bars run succeeds, rerun its instruments' backtests, metrics and reports,
-and when those succeed, the comparison report.
+"""Downstream refresh: when a bars run ends, ONE run refreshes the backtests whose declared window holds a
+session the run stored, and when that run ends, ONE run re-ranks the comparison.
 
-Why a run-status sensor rather than automation conditions on the backtest assets: the backtests are
-partitioned by instrument while bars are date × instrument, and a backtest should run once per
-successful bars run (the nightly one or a backfill), never half-way through one. The sensor reads
-the instrument off the finished run, so it is deterministic to test and needs no change to the
-backtest assets (the job selects them by group, whatever the declared backtests are named).
+A bars run that fails for some instruments still stored the others' months (defs/bars.py), so the
+refresh follows failed runs too, for what they stored. The backtests run covers the affected instruments
+as one partition range (universe order); the chains skip instruments they do not trade and those whose
+inputs did not change (defs/instrument_assets.py), so the work is proportional to what changed.
 """
+
+from collections.abc import Iterable
 
 import dagster as dg
 
 from ntrader_pipeline.adjustments.modes import Adjustment
 from ntrader_pipeline.backtest.declarations import BacktestDeclaration
-from ntrader_pipeline.defs.adjustments import ADJUSTMENT_FACTORS
-from ntrader_pipeline.defs.backtests import backtest_asset_name
-from ntrader_pipeline.defs.instrument_data import instrument_data_asset_name
+from ntrader_pipeline.defs.adjustments import ADJUSTMENT_FACTORS, builds_adjustment_factors
 from ntrader_pipeline.defs.jobs import Jobs
-from ntrader_pipeline.defs.metrics import metrics_asset_name
-from ntrader_pipeline.defs.partitions import (
-    PARTITION_RANGE_END_TAG,
-    PARTITION_RANGE_START_TAG,
-    PARTITION_TAG,
-    split_bar_partition_keys,
-)
-from ntrader_pipeline.defs.reports import report_asset_name
-from ntrader_pipeline.defs.run_tags import INSTRUMENT_TAG
+from ntrader_pipeline.defs.names import chain_asset_names
+from ntrader_pipeline.defs.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
+from ntrader_pipeline.defs.run_tags import INSTRUMENT_TAG, SESSIONS_TAG
+from ntrader_pipeline.markets.bar_specs import bars_asset_name
 from ntrader_pipeline.markets.universe import Universe
 
-
-def instruments_of_run(universe: Universe, tags: dict[str, str]) -> list[str]:
-    """The universe instruments a bars run covered, from its partition (or partition-range) tags."""
-    keys = [tags.get(t) for t in (PARTITION_TAG, PARTITION_RANGE_START_TAG, PARTITION_RANGE_END_TAG)]
-    found = set(split_bar_partition_keys(key for key in keys if key and "|" in key))
-    if INSTRUMENT_TAG in tags:
-        found.update(tags[INSTRUMENT_TAG].split(","))
-    return [i for i in universe.instrument_ids if i in found]
+AFTER_RUN_TAG = "ntrader/after_run"
 
 
-def backtest_chain_keys(declarations: list[BacktestDeclaration], instrument_id: str) -> list[dg.AssetKey]:
-    """The data versions (and the adjustment factors, when a backtest adjusts the instrument's bars) and
-    every declared chain (backtest → metrics → report) that trades the instrument; an instrument no
-    backtest declares (an FX pair, say) has none."""
-    declared = [d for d in declarations if instrument_id in d.instruments]
-    names = sorted({instrument_data_asset_name(d.spec) for d in declared})
-    if any(d.adjustment is not Adjustment.NONE for d in declared):
-        names.insert(0, ADJUSTMENT_FACTORS)
-    for d in declared:
-        names += [backtest_asset_name(d.name), metrics_asset_name(d.name), report_asset_name(d.name)]
-    return [dg.AssetKey(name) for name in names]
+def stored_by_run(instance: dg.DagsterInstance, run_id: str) -> dict[str, set[str]]:
+    """{bars asset name: {instrument ids}} of the month partitions a run recorded."""
+    stored: dict[str, set[str]] = {}
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
+        materialization = entry.asset_materialization
+        if (
+            materialization is None
+            or materialization.partition is None
+            or "|" not in materialization.partition
+        ):
+            continue
+        stored.setdefault(materialization.asset_key.to_user_string(), set()).add(
+            materialization.partition.rsplit("|", 1)[-1]
+        )
+    return stored
+
+
+def session_bounds(tags: dict[str, str]) -> tuple[str, str] | None:
+    """The first and last session a bars run fetched (its `ntrader/sessions` tag), when it names dates."""
+    label = tags.get(SESSIONS_TAG, "")
+    first, _, last = label.partition("...")
+    last = last or first
+    if len(first) != 10 or len(last) != 10 or "|" in label:
+        return None
+    return first, last
+
+
+def affected(
+    declarations: Iterable[BacktestDeclaration],
+    stored: dict[str, set[str]],
+    sessions: tuple[str, str] | None,
+) -> dict[str, set[str]]:
+    """{backtest name: {instruments}} whose bars (the instrument's or the benchmark index's) the run
+    stored inside the backtest's window; all stored when the run's sessions are unknown."""
+    found: dict[str, set[str]] = {}
+    for d in declarations:
+        if sessions is not None and (
+            sessions[1] < d.window.start.isoformat() or sessions[0] > d.window.end.isoformat()
+        ):
+            continue  # the changed sessions are outside the window: nothing to rerun
+        changed = stored.get(bars_asset_name(d.spec), set())
+        instruments = set(d.instruments) if d.index_instrument in changed else changed & set(d.instruments)
+        if instruments:
+            found[d.name] = instruments
+    return found
+
+
+def chain_keys(universe: Universe, declarations: Iterable[BacktestDeclaration]) -> list[dg.AssetKey]:
+    """The declarations' chains, after the adjustment factors when one of them adjusts its bars."""
+    declarations = list(declarations)
+    adjusts = any(d.adjustment is not Adjustment.NONE for d in declarations)
+    factors = [dg.AssetKey(ADJUSTMENT_FACTORS)] if adjusts and builds_adjustment_factors(universe) else []
+    return factors + [dg.AssetKey(name) for d in declarations for name in chain_asset_names(d.name)]
+
+
+def instrument_range_tags(universe: Universe, instruments: Iterable[str]) -> dict[str, str]:
+    """A partition range over the instruments (universe order) and a short tag naming them."""
+    wanted = set(instruments)
+    ordered = [i for i in universe.instrument_ids if i in wanted]
+    return {
+        PARTITION_RANGE_START_TAG: ordered[0],
+        PARTITION_RANGE_END_TAG: ordered[-1],
+        INSTRUMENT_TAG: ",".join(ordered) if len(ordered) <= 10 else f"{ordered[0]}...{ordered[-1]}",
+    }
+
+
+def refresh_request(
+    universe: Universe,
+    declarations: list[BacktestDeclaration],
+    run: dg.DagsterRun,
+    instance: dg.DagsterInstance,
+) -> dg.RunRequest | dg.SkipReason:
+    """One run of the affected backtests' chains over the range of affected instruments."""
+    chains = affected(declarations, stored_by_run(instance, run.run_id), session_bounds(dict(run.tags)))
+    if not chains:
+        return dg.SkipReason(f"run {run.run_id} stored nothing inside a declared backtest's window")
+    return dg.RunRequest(
+        run_key=f"after:{run.run_id}",
+        asset_selection=chain_keys(universe, [d for d in declarations if d.name in chains]),
+        tags={**instrument_range_tags(universe, set().union(*chains.values())), AFTER_RUN_TAG: run.run_id},
+    )
 
 
 def build_sensors(
     universe: Universe, declarations: list[BacktestDeclaration], jobs: Jobs
 ) -> list[dg.SensorDefinition]:
-    @dg.run_status_sensor(
+    def after_bars(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
+        return refresh_request(universe, declarations, context.dagster_run, context.instance)
+
+    refresh_after_success = dg.run_status_sensor(
         name="refresh_backtests_after_bars",
         run_status=dg.DagsterRunStatus.SUCCESS,
         monitored_jobs=[jobs.market_data],
         request_job=jobs.backtests,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="After a successful market_data_job run, refresh each covered instrument's backtests.",
-    )
-    def refresh_backtests_after_bars(context: dg.RunStatusSensorContext) -> list[dg.RunRequest]:
-        run = context.dagster_run
-        return [
-            dg.RunRequest(
-                run_key=f"after:{run.run_id}:{instrument}",
-                partition_key=instrument,
-                asset_selection=keys,
-                tags={INSTRUMENT_TAG: instrument, "ntrader/after_run": run.run_id},
-            )
-            for instrument in instruments_of_run(universe, dict(run.tags))
-            if (keys := backtest_chain_keys(declarations, instrument))
-        ]
+        description="After a market_data_job run, one run refreshes the backtests its sessions affect.",
+    )(after_bars)
+    refresh_after_failure = dg.run_status_sensor(
+        name="refresh_backtests_after_partial_bars",
+        run_status=dg.DagsterRunStatus.FAILURE,
+        monitored_jobs=[jobs.market_data],
+        request_job=jobs.backtests,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="After a failed market_data_job run, refresh the backtests of what it did store.",
+    )(after_bars)
 
     @dg.run_status_sensor(
         name="refresh_comparison_after_backtests",
@@ -84,6 +140,6 @@ def build_sensors(
     )
     def refresh_comparison_after_backtests(context: dg.RunStatusSensorContext) -> dg.RunRequest:
         run = context.dagster_run
-        return dg.RunRequest(run_key=f"after:{run.run_id}", tags={"ntrader/after_run": run.run_id})
+        return dg.RunRequest(run_key=f"after:{run.run_id}", tags={AFTER_RUN_TAG: run.run_id})
 
-    return [refresh_backtests_after_bars, refresh_comparison_after_backtests]
+    return [refresh_after_success, refresh_after_failure, refresh_comparison_after_backtests]

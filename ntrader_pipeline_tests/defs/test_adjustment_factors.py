@@ -38,7 +38,6 @@ def test_factors_from_the_daily_series_are_stored_per_instrument(ib_resource, st
     factors = storage.catalog_store().adjustment_factors("SPY.ARCA")
     assert factors is not None and factors.height == 7
     # the sma backtest with an adjustment depends on the factors of its instrument
-    backtest = next(
-        a for a in assets if isinstance(a, dg.AssetsDefinition) and a.key.path == ["sma_backtest"]
-    )
-    assert FACTORS in backtest.dependency_keys
+    backtest = dg.AssetKey("sma_backtest")
+    chain = next(a for a in assets if isinstance(a, dg.AssetsDefinition) and backtest in a.keys)
+    assert FACTORS in chain.asset_deps[backtest]

@@ -9,14 +9,19 @@ import pytest
 
 from ntrader_pipeline.markets.sessions import session_for
 from ntrader_pipeline.reports import plotly_js_name
-from ntrader_pipeline_tests.defs.helpers import MINUTE_BARS, check_evaluations, materialize
+from ntrader_pipeline_tests.defs.helpers import (
+    MINUTE_BARS,
+    check_evaluations,
+    materializations_of,
+    materialize,
+)
 
 BACKTEST_CHAIN = dg.AssetSelection.assets(
     "bars_1_minute_version", "sma_cross_backtest", "sma_cross_metrics", "sma_cross_report"
 )
-MINUTE_QUALITY = dg.AssetSelection.checks(dg.AssetCheckKey(MINUTE_BARS, "bar_quality"))
+MINUTE_QUALITY = dg.AssetSelection.checks(dg.AssetCheckKey(MINUTE_BARS, "bar_quality"))  # the check alone
 WINDOW = {"start": "2024-01-02", "end": "2024-01-05"}
-RUN_CONFIG = {"ops": {"sma_cross_backtest": {"config": WINDOW}}}
+RUN_CONFIG = {"ops": {"sma_cross": {"config": WINDOW}}}
 
 
 @pytest.fixture
@@ -50,7 +55,7 @@ def test_backtest_metrics_and_report(ib_resource, spy_window):
         BACKTEST_CHAIN, ib_resource, storage, partition_key="SPY.ARCA", run_config=RUN_CONFIG
     )
     assert result.success
-    backtest = result.asset_materializations_for_node("sma_cross_backtest")[0].metadata
+    backtest = materializations_of(result, "sma_cross_backtest")[0].metadata
     assert backtest["bars"].value == 4 * 390 and backtest["sessions"].value == 4
     assert backtest["fills"].value > 0
     directory = storage.backtests_dir / "sma_cross" / "SPY.ARCA"
@@ -66,7 +71,7 @@ def test_backtest_metrics_and_report(ib_resource, spy_window):
         "missing_bars": 0,
     }
     assert (manifest["adjustment"], manifest["corporate_actions"]) == ("none", [])
-    metrics = result.asset_materializations_for_node("sma_cross_metrics")[0].metadata
+    metrics = materializations_of(result, "sma_cross_metrics")[0].metadata
     saved = json.loads((directory / "metrics.json").read_text())
     assert metrics["total_return"].value == pytest.approx(saved["total_return"])
     assert saved["final_equity"] == pytest.approx(backtest["final_equity"].value)
@@ -76,7 +81,7 @@ def test_backtest_metrics_and_report(ib_resource, spy_window):
     # plotly.js is one shared file of the reports directory, loaded relatively
     assert f'src="../assets/{plotly_js_name()}"' in html
     assert (storage.reports_dir / "assets" / plotly_js_name()).is_file()
-    report_metadata = result.asset_materializations_for_node("sma_cross_report")[0].metadata
+    report_metadata = materializations_of(result, "sma_cross_report")[0].metadata
     assert report_metadata["report_url"].value == report.resolve().as_uri()
     assert report_metadata["size_bytes"].value == report.stat().st_size < 1_000_000
 
@@ -103,17 +108,17 @@ def test_high_below_low_fails_the_blocking_check_and_no_backtest_runs(ib_resourc
         BACKTEST_CHAIN, ib_resource, storage, partition_key="SPY.ARCA", run_config=RUN_CONFIG
     )
     assert not backtest.success
-    message = backtest.failure_data_for_node("sma_cross_backtest").error.message
+    message = backtest.failure_data_for_node("sma_cross").error.message
     assert "1 sessions fail the quality rules" in message
     assert "session 2024-01-04 fails high_is_bar_maximum" in message
     assert not (storage.backtests_dir / "sma_cross" / "SPY.ARCA").exists()
-    assert backtest.asset_materializations_for_node("sma_cross_report") == []
+    assert materializations_of(backtest, "sma_cross_report") == []
 
 
 def test_backtest_names_sessions_missing_from_the_catalog(ib_resource, spy_window):
-    config = {"ops": {"sma_cross_backtest": {"config": {"start": "2024-01-02", "end": "2024-01-09"}}}}
+    config = {"ops": {"sma_cross": {"config": {"start": "2024-01-02", "end": "2024-01-09"}}}}
     result = materialize(BACKTEST_CHAIN, ib_resource, spy_window, partition_key="SPY.ARCA", run_config=config)
     assert not result.success
-    message = result.failure_data_for_node("sma_cross_backtest").error.message
+    message = result.failure_data_for_node("sma_cross").error.message
     assert "2 sessions are not in the catalog: 2024-01-08, 2024-01-09" in message
     assert "Materialize bars_1_minute" in message

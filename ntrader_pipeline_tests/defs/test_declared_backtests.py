@@ -11,18 +11,18 @@ from nautilus_trader.model.data import Bar
 from nautilus_trader.model.objects import Price
 
 from ntrader_pipeline.markets.sessions import session_for
-from ntrader_pipeline_tests.defs.helpers import MINUTE_BARS, all_assets, materialize
+from ntrader_pipeline_tests.defs.helpers import MINUTE_BARS, all_assets, materializations_of, materialize
 
 WINDOW = {"start": "2024-01-02", "end": "2024-01-03"}
-VERSION = dg.AssetKey("bars_1_minute_version")
+INPUTS = dg.AssetKey("sma_cross_inputs")
 
 
 def _chain(name: str) -> dg.AssetSelection:
-    return dg.AssetSelection.assets(VERSION, f"{name}_backtest", f"{name}_metrics")
+    return dg.AssetSelection.assets(f"{name}_inputs", f"{name}_backtest", f"{name}_metrics")
 
 
 def _config(name: str, **overrides) -> dict:
-    return {"ops": {f"{name}_backtest": {"config": {**WINDOW, **overrides}}}}
+    return {"ops": {name: {"config": {**WINDOW, **overrides}}}}
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def test_rerun_writes_byte_identical_artefacts(ib_resource, spy_window):
             run_config=_config("mean_reversion"),
         )  # fmt: skip
         assert result.success
-        event = result.asset_materializations_for_node("mean_reversion_backtest")[0]
+        event = materializations_of(result, "mean_reversion_backtest")[0]
         runs.append((_file_hashes(directory), event.metadata, event.tags))
     (first, meta1, tags1), (second, meta2, tags2) = runs
     assert set(first) >= {
@@ -76,7 +76,7 @@ def test_launchpad_override_changes_the_config_hash(ib_resource, spy_window):
             run_config=_config("sma_cross", fast_period=fast),
         )  # fmt: skip
         assert result.success
-        hashes.append(result.asset_materializations_for_node("sma_cross_backtest")[0].metadata["config_hash"])
+        hashes.append(materializations_of(result, "sma_cross_backtest")[0].metadata["config_hash"])
     assert hashes[0] != hashes[1]
 
 
@@ -86,13 +86,13 @@ def test_bad_launchpad_override_names_backtest_and_field(ib_resource, spy_window
         run_config=_config("momentum", sizing="all_in"),
     )  # fmt: skip
     assert not result.success
-    message = result.failure_data_for_node("momentum_backtest").error.message
+    message = result.failure_data_for_node("momentum").error.message
     assert "backtest 'momentum'" in message and "field sizing.method" in message
 
 
 def test_refetched_session_marks_the_backtest_stale(ib_resource, spy_window):
     instance = dg.DagsterInstance.ephemeral()
-    selection = dg.AssetSelection.assets(VERSION, "sma_cross_backtest")
+    selection = dg.AssetSelection.assets(INPUTS, "sma_cross_backtest")
     run = materialize(
         selection, ib_resource, spy_window, partition_key="SPY.ARCA",
         run_config=_config("sma_cross"), instance=instance,
@@ -108,10 +108,11 @@ def test_refetched_session_marks_the_backtest_stale(ib_resource, spy_window):
         partition_key="2024-01-03|SPY.ARCA", instance=instance,
     )  # fmt: skip
     version = materialize(
-        dg.AssetSelection.assets(VERSION),
+        dg.AssetSelection.assets(INPUTS),
         ib_resource,
         spy_window,
         partition_key="SPY.ARCA",
+        run_config=_config("sma_cross"),
         instance=instance,
     )
     assert refetch.success and version.success
@@ -127,10 +128,11 @@ def test_refetched_session_marks_the_backtest_stale(ib_resource, spy_window):
                    b.volume, b.ts_event, b.ts_init) for b in bars]  # fmt: skip
     store.write_session_bars(bars[0].bar_type, session, shifted)
     refresh = materialize(
-        dg.AssetSelection.assets(VERSION),
+        dg.AssetSelection.assets(INPUTS),
         ib_resource,
         spy_window,
         partition_key="SPY.ARCA",
+        run_config=_config("sma_cross"),
         instance=instance,
     )
     assert refresh.success
@@ -138,4 +140,30 @@ def test_refetched_session_marks_the_backtest_stale(ib_resource, spy_window):
     resolver = get_stale_status_resolver(instance, all_assets())
     assert resolver.get_status(backtest, "SPY.ARCA") == StaleStatus.STALE
     causes = resolver.get_stale_causes(backtest, "SPY.ARCA")
-    assert any(cause.dependency and cause.dependency.asset_key == VERSION for cause in causes)
+    assert any(cause.dependency and cause.dependency.asset_key == INPUTS for cause in causes)
+
+
+def test_a_session_outside_the_window_does_not_make_the_backtest_stale(ib_resource, spy_window):
+    instance = dg.DagsterInstance.ephemeral()
+    run = materialize(
+        dg.AssetSelection.assets(INPUTS, "sma_cross_backtest"), ib_resource, spy_window,
+        partition_key="SPY.ARCA", run_config=_config("sma_cross"), instance=instance,
+    )  # fmt: skip
+    assert run.success
+    # A later month is fetched (the nightly): the window's files and data version do not change.
+    later = materialize(
+        dg.AssetSelection.assets(MINUTE_BARS), ib_resource, spy_window,
+        partition_key="2024-02-05|SPY.ARCA", instance=instance,
+    )  # fmt: skip
+    refresh = materialize(
+        dg.AssetSelection.assets(INPUTS), ib_resource, spy_window,
+        partition_key="SPY.ARCA", run_config=_config("sma_cross"), instance=instance,
+    )  # fmt: skip
+    assert later.success and refresh.success
+    before, after = (
+        m.metadata["data_version"].value for m in (*materializations_of(run, "sma_cross_inputs"),
+                                                    *materializations_of(refresh, "sma_cross_inputs"))
+    )  # fmt: skip
+    assert before == after
+    resolver = get_stale_status_resolver(instance, all_assets())
+    assert resolver.get_status(dg.AssetKey("sma_cross_backtest"), "SPY.ARCA") == StaleStatus.FRESH

@@ -1,22 +1,23 @@
-"""Live progress: a range run records each session's partition as soon as the session is stored."""
+"""Live progress: a range run records each month's partition as soon as its last session is stored."""
 
 import threading
 import time
 
 import dagster as dg
 
-from ntrader_pipeline.defs.bars import Progress
 from ntrader_pipeline.gateway import Fault
+from ntrader_pipeline.ingest.progress import Progress
 from ntrader_pipeline.markets.sessions import sessions_between
 from ntrader_pipeline_tests.defs.helpers import MINUTE_BARS, materialize
 
-FIRST, LAST = "2024-01-02", "2024-01-12"  # 9 sessions
+FIRST, LAST = "2024-01-24", "2024-02-06"  # 10 sessions: 6 in January, 4 in February
 BOUND_S = 120  # the whole run, on a busy machine
 
 
 def test_materialized_partition_count_rises_while_the_range_run_goes_on(ib_gateway, ib_resource, storage):
     ib_gateway.faults.script("SPY", Fault(delay=0.4))  # each session's answer is slow
-    keys = [f"{s.key}|SPY.ARCA" for s in sessions_between(FIRST, LAST)]
+    sessions = [s.key for s in sessions_between(FIRST, LAST)]
+    keys = ["2024-01-01|SPY.ARCA", "2024-02-01|SPY.ARCA"]
     results: list[dg.ExecuteInProcessResult] = []
     with dg.instance_for_test() as instance:
         run = threading.Thread(
@@ -25,7 +26,7 @@ def test_materialized_partition_count_rises_while_the_range_run_goes_on(ib_gatew
                     dg.AssetSelection.assets(MINUTE_BARS),
                     ib_resource,
                     storage,
-                    partition_range=(keys[0], keys[-1]),
+                    partition_range=(f"{FIRST}|SPY.ARCA", f"{LAST}|SPY.ARCA"),
                     instance=instance,
                 )
             ),
@@ -46,20 +47,19 @@ def test_materialized_partition_count_rises_while_the_range_run_goes_on(ib_gatew
         assert any(0 < n < len(keys) for n in seen_while_running), sorted(seen_while_running)
         assert instance.get_materialized_partitions(MINUTE_BARS) == set(keys)
 
-        # One live event per session with its own metadata, then the step's result for the range.
+        # One event per month partition, with its own sessions and bars (no summary on top).
         events = result.asset_materializations_for_node("bars_1_minute")
-        live, summary = events[: len(keys)], events[len(keys) :]
-        assert [e.partition for e in live] == keys
-        assert all(e.metadata["bars"].value == 390 and "file" in e.metadata for e in live)
-        assert all(e.metadata["attempts"].value == 1 for e in live)
-        assert sorted(e.partition for e in summary) == keys
-        assert summary[-1].metadata["sessions"].value == len(keys)
+        assert [e.partition for e in events] == keys
+        assert [e.metadata["sessions"].value for e in events] == [6, 4]
+        assert [e.metadata["bars"].value for e in events] == [6 * 390, 4 * 390]
+        assert all("max_attempts" not in e.metadata for e in events)
 
         # Progress lines in the run's own log: done/total, bars and an ETA.
         messages = [
             e.user_message for e in instance.all_logs(result.run_id) if e.user_message.startswith("progress:")
         ]
-        assert messages[-1].startswith(f"progress: {len(keys)}/{len(keys)} sessions, {390 * len(keys)} bars")
+        total = len(sessions)
+        assert messages[-1].startswith(f"progress: {total}/{total} sessions, {390 * total} bars")
         assert "ETA 0 s" in messages[-1]
 
 

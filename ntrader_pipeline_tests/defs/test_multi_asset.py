@@ -34,20 +34,19 @@ def test_fx_range_over_a_us_holiday_and_spy_closed_that_day(ib_resource, storage
         instance=instance,
     )
     assert spy.success
-    # three partitions recorded as materialized: two sessions and MLK day, closed for SPY
-    materialized = instance.get_materialized_partitions(MINUTE_BARS)
-    assert sorted(k for k in materialized if k.endswith("SPY.ARCA")) == [
-        "2024-01-12|SPY.ARCA",
-        "2024-01-15|SPY.ARCA",
-        "2024-01-16|SPY.ARCA",
-    ]
+    # January is recorded with three sessions: two stored and MLK day, closed for SPY (flagged so)
+    assert instance.get_materialized_partitions(MINUTE_BARS) >= {"2024-01-01|SPY.ARCA"}
+    (event,) = spy.asset_materializations_for_node("bars_1_minute")
+    assert (event.metadata["sessions"].value, event.metadata["flagged_sessions"].value) == (3, 1)
+    assert "| 2024-01-15 | closed |" in event.metadata["flagged"].value
+    [evaluation] = check_evaluations(spy)
+    assert "2024-01-15" in evaluation.metadata["flagged_sessions"].value
     store = storage.catalog_store()
     for date in ("2024-01-12", "2024-01-15", "2024-01-16"):
         session = session_for(date, "FX24x5")
         assert len(store.read_session_bars("EUR/USD.IDEALPRO-1-MINUTE-MID-EXTERNAL", session)) == 1440
     assert len(store.read_session_bars("SPY.ARCA-1-MINUTE-LAST-EXTERNAL", session_for("2024-01-16"))) == 390
-    spy_files = list(store.bar_directory("SPY.ARCA-1-MINUTE-LAST-EXTERNAL").glob("*.parquet"))
-    assert len(spy_files) == 2  # nothing fetched or written for MLK day
+    assert not store.has_session("SPY.ARCA-1-MINUTE-LAST-EXTERNAL", session_for("2024-01-15", "FX24x5"))
     assert store.instrument("EUR/USD.IDEALPRO") is not None
 
 

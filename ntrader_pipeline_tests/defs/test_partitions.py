@@ -23,6 +23,7 @@ from ntrader_pipeline.defs.partitions import (
 )
 from ntrader_pipeline.markets.calendars import get_session_calendar
 from ntrader_pipeline.markets.sessions import session_for
+from ntrader_pipeline.markets.universe import load_universe
 from ntrader_pipeline_tests.defs.helpers import code_location
 
 
@@ -35,21 +36,37 @@ def test_tag_names_are_dagsters_own() -> None:
 def test_keys_are_dagsters_multi_partition_keys() -> None:
     settings, universe, _ = code_location()
     partitions = build_partitions(universe, settings.ntrader.first_session)
-    key = bar_partition_key("2024-01-03", "SPY.ARCA")
+    key = bar_partition_key("2024-01-03", "SPY.ARCA")  # a session names its month
     assert isinstance(key, dg.MultiPartitionKey)
-    assert key == "2024-01-03|SPY.ARCA"
+    assert key == "2024-01-01|SPY.ARCA"
     assert partitions.bars.has_partition_key(key)
-    assert partition_range_tags("2024-01-02", "2024-01-05", "SPY.ARCA") == {
-        PARTITION_RANGE_START_TAG: "2024-01-02|SPY.ARCA",
-        PARTITION_RANGE_END_TAG: "2024-01-05|SPY.ARCA",
+    assert partition_range_tags("2024-01-02", "2024-03-05", "SPY.ARCA") == {
+        PARTITION_RANGE_START_TAG: "2024-01-01|SPY.ARCA",
+        PARTITION_RANGE_END_TAG: "2024-03-01|SPY.ARCA",
     }
 
 
-def test_split_groups_dates_by_instrument_whatever_the_key_type() -> None:
-    keys = ["2024-01-04|SPY.ARCA", bar_partition_key("2024-01-03", "SPY.ARCA"), "2024-01-03|QQQ.NASDAQ"]
+def test_a_decade_of_500_instruments_stays_within_dagsters_partition_envelope(tmp_path) -> None:
+    universe_file = tmp_path / "universe.yaml"
+    symbols = [f"S{i:03d}" for i in range(500)]
+    universe_file.write_text(
+        "bar_specs: [1-MINUTE-LAST]\ninstruments:\n"
+        + "".join(f"  - {{symbol: {s}, primary_exchange: NYSE}}\n" for s in symbols)
+    )
+    universe = load_universe(universe_file)
+    partitions = build_partitions(universe, dt.date(2016, 1, 4))
+    now = dt.datetime(2025, 12, 31, 12, tzinfo=dt.UTC)
+    months = partitions.months.get_partition_keys(current_time=now)
+    assert (months[0], months[-1], len(months)) == ("2016-01-01", "2025-12-01", 120)
+    assert len(months) * len(universe.instrument_ids) == 60_000  # Dagster advises at most 100,000
+    assert len(partitions.sessions.in_month("2016-01-01", now)) == 19  # from the 4th; MLK day closed
+
+
+def test_split_groups_months_by_instrument_whatever_the_key_type() -> None:
+    keys = ["2024-02-01|SPY.ARCA", bar_partition_key("2024-01-03", "SPY.ARCA"), "2024-01-01|QQQ.NASDAQ"]
     assert split_bar_partition_keys(keys) == {
-        "SPY.ARCA": ["2024-01-03", "2024-01-04"],
-        "QQQ.NASDAQ": ["2024-01-03"],
+        "SPY.ARCA": ["2024-01-01", "2024-02-01"],
+        "QQQ.NASDAQ": ["2024-01-01"],
     }
 
 
@@ -71,6 +88,7 @@ def test_partitions_follow_the_universe_given(tmp_path) -> None:
     assert {k.to_user_string() for k in defs.resolve_all_asset_keys()} == {
         "bars_1_day",
         "bars_1_day_version",
+        "daily_sma_inputs",
         "daily_sma_backtest",
         "daily_sma_metrics",
         "daily_sma_report",
@@ -105,7 +123,8 @@ def test_partitions_offer_only_sessions_that_have_closed(new_york_time, last_key
     settings, universe, _ = code_location()
     sessions = build_partitions(universe, settings.ntrader.first_session).sessions
     now = dt.datetime.strptime(new_york_time, "%Y-%m-%d %H:%M").replace(tzinfo=NEW_YORK)
-    keys = sessions.get_partition_keys(current_time=now)
+    assert sessions.last_offered(now).isoformat() == last_key
+    keys = sessions.in_month(last_key, now)
     assert keys[-1] == last_key
     for key in keys[-3:]:  # every offered session has closed by `now`
         assert session_for(key).close <= now

@@ -88,7 +88,7 @@ def test_csv_and_parquet_instruments_reach_backtests_and_reports(project):
 
     for instrument in ("ACME.XNAS", "BETA.XNYS"):
         done = project.run(
-            CHAIN, partition_key=instrument, run_config={"ops": {"sma_cross_backtest": {"config": WINDOW}}}
+            CHAIN, partition_key=instrument, run_config={"ops": {"sma_cross": {"config": WINDOW}}}
         )
         assert done.success
         report = project.reports / "sma_cross" / f"{instrument}.html"

@@ -6,7 +6,11 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from ntrader_pipeline.defs import build_definitions
-from ntrader_pipeline.defs.run_tags import INSTRUMENT_TAG
+from ntrader_pipeline.defs.partitions import (
+    PARTITION_RANGE_END_TAG,
+    PARTITION_RANGE_START_TAG,
+    build_partitions,
+)
 from ntrader_pipeline.defs.schedules import SESSION_TAG
 from ntrader_pipeline.markets.closes import holiday_name
 from ntrader_pipeline_tests.defs.helpers import code_location
@@ -30,19 +34,21 @@ def test_cron_is_after_the_close_on_weekdays_in_new_york() -> None:
     assert nightly_bars_schedule.execution_timezone == "America/New_York"
 
 
-def test_friday_requests_that_session_for_every_instrument_as_one_run_each() -> None:
+def test_friday_requests_that_session_for_every_instrument_as_one_run() -> None:
     data = evaluate(2024, 1, 5)  # a Friday session
     assert data.skip_message is None
-    requests = data.run_requests
-    assert [r.partition_key for r in requests] == [f"2024-01-05|{i}" for i in UNIVERSE.instrument_ids]
-    for request, instrument in zip(requests, UNIVERSE.instrument_ids, strict=True):
-        assert request.tags[INSTRUMENT_TAG] == instrument
-        assert request.tags[SESSION_TAG] == "2024-01-05"
-        provided = {"bars_1_day"} if instrument.endswith("-ADJ.NASDAQ") else {"bars_1_minute", "bars_1_day"}
-        assert {k.to_user_string() for k in request.asset_selection} == provided  # what the instrument has
-        assert {k.name for k in request.asset_check_keys} == {"bar_quality"}
-    # Run keys make a re-evaluated tick idempotent.
-    assert len({r.run_key for r in requests}) == len(requests)
+    (request,) = data.run_requests
+    ids = UNIVERSE.instrument_ids
+    assert request.tags[PARTITION_RANGE_START_TAG] == f"2024-01-01|{ids[0]}"  # the month of every instrument
+    assert request.tags[PARTITION_RANGE_END_TAG] == f"2024-01-01|{ids[-1]}"
+    assert request.tags[SESSION_TAG] == "2024-01-05"
+    assert {k.to_user_string() for k in request.asset_selection} == {"bars_1_minute", "bars_1_day"}
+    narrowed = {"first_session": "2024-01-05", "last_session": "2024-01-05"}
+    assert request.run_config == {
+        "ops": {"bars_1_minute": {"config": narrowed}, "bars_1_day": {"config": narrowed}}
+    }
+    # The run key makes a re-evaluated tick idempotent.
+    assert request.run_key == "nightly:2024-01-05"
 
 
 def test_holiday_skips_naming_the_holiday() -> None:
@@ -58,7 +64,7 @@ def test_day_after_a_half_day_requests_its_own_full_session() -> None:
     assert {r.tags[SESSION_TAG] for r in half_day.run_requests} == {"2024-07-03"}
     data = evaluate(2024, 7, 5)  # after the half day and the holiday
     assert data.skip_message is None
-    assert {r.partition_key.split("|")[0] for r in data.run_requests} == {"2024-07-05"}
+    assert {r.tags[SESSION_TAG] for r in data.run_requests} == {"2024-07-05"}
 
 
 def test_saturday_skips() -> None:
@@ -73,14 +79,14 @@ def test_holiday_names_come_from_the_calendar() -> None:
     assert holiday_name(dt.date(2024, 7, 5)) is None
 
 
-def test_the_nightly_session_is_an_offered_partition_at_the_tick() -> None:
-    """Partitions appear only after the close (18:00 New York in summer, 17:00 in winter); the 18:30
-    tick's session is already among them, in both seasons and after a half day."""
-    sessions = defs.resolve_assets_def("bars_1_minute").partitions_def.get_partitions_def_for_dimension(
-        "date"
-    )
-    for year, month, day in ((2024, 1, 5), (2024, 7, 5), (2024, 7, 3), (2024, 11, 29)):
+def test_the_nightly_session_is_offered_in_an_offered_month_at_the_tick() -> None:
+    """Sessions are offered only after the close (18:00 New York in summer, 17:00 in winter); the 18:30
+    tick's session is already offered, and its month is a partition, in both seasons and after a half day."""
+    months = defs.resolve_assets_def("bars_1_minute").partitions_def.get_partitions_def_for_dimension("date")
+    sessions = build_partitions(UNIVERSE, SETTINGS.ntrader.first_session).sessions
+    for year, month, day in ((2024, 1, 5), (2024, 7, 5), (2024, 7, 3), (2024, 11, 29), (2024, 2, 1)):
         tick = dt.datetime(year, month, day, 18, 30, tzinfo=NEW_YORK)
-        offered = sessions.get_partition_keys(current_time=tick)
-        for request in evaluate(year, month, day).run_requests:
-            assert request.partition_key.split("|")[0] == offered[-1]
+        (request,) = evaluate(year, month, day).run_requests
+        session = request.tags[SESSION_TAG]
+        assert sessions.last_offered(tick).isoformat() == session
+        assert months.get_partition_keys(current_time=tick)[-1] == session[:8] + "01"

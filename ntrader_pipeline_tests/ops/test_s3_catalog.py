@@ -20,7 +20,13 @@ from ntrader_pipeline.markets.sessions import session_for
 from ntrader_pipeline.markets.universe import BarSpec
 from ntrader_pipeline.quality.catalog_quality import check_stored_sessions
 from ntrader_pipeline_tests.backtest.bar_fixtures import ib_equity, minute_bars
-from ntrader_pipeline_tests.defs.helpers import BAR_QUALITY, MINUTE_BARS, check_evaluations, materialize
+from ntrader_pipeline_tests.defs.helpers import (
+    BAR_QUALITY,
+    MINUTE_BARS,
+    check_evaluations,
+    materializations_of,
+    materialize,
+)
 
 BUCKET = "ntrader-test"
 SESSION = session_for("2024-01-02")
@@ -176,7 +182,7 @@ def test_definition_is_in_the_data_version_and_the_backtest_manifest(s3: str, ib
     assert fetched.success
     version_asset = dg.AssetSelection.assets("bars_1_minute_version")
     chain = version_asset | dg.AssetSelection.assets("sma_cross_backtest")
-    window = {"ops": {"sma_cross_backtest": {"config": {"start": "2024-01-02", "end": "2024-01-05"}}}}
+    window = {"ops": {"sma_cross": {"config": {"start": "2024-01-02", "end": "2024-01-05"}}}}
     result = materialize(chain, ib_resource, storage, partition_key="SPY.ARCA", run_config=window)
     assert result.success
 
@@ -186,7 +192,7 @@ def test_definition_is_in_the_data_version_and_the_backtest_manifest(s3: str, ib
     manifest = json.loads((tmp_path / "backtests" / "sma_cross" / "SPY.ARCA" / "manifest.json").read_text())
     listed = [entry["path"] for entry in manifest["catalog_files"]]
     assert definition_key in listed and len(listed) == 4 + 1
-    [backtest] = result.asset_materializations_for_node("sma_cross_backtest")
+    [backtest] = materializations_of(result, "sma_cross_backtest")
     assert backtest.metadata["catalog_files"].value == 4 + 1
     assert manifest["data_version"] == backtest.metadata["data_version"].value
 

@@ -18,8 +18,8 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from ntrader_pipeline.defs.backtests import BACKTEST_GROUP
 from ntrader_pipeline.defs.bars import MARKET_DATA_GROUP
+from ntrader_pipeline.defs.names import BACKTEST_GROUP
 from ntrader_pipeline.markets.bar_specs import bars_asset_name
 from ntrader_pipeline.markets.sessions import sessions_between
 from ntrader_pipeline_tests.cli import IN_PROCESS
