@@ -17,8 +17,16 @@ def sessions_label(sessions: list[str]) -> str:
     return ordered[0] if len(ordered) == 1 else f"{ordered[0]}...{ordered[-1]}"
 
 
+def instruments_label(instruments: list[str]) -> str:
+    """A few instruments listed; many (a universe) as `first...last (N)`, so the tag stays short."""
+    ordered = sorted(set(instruments))
+    if len(ordered) <= 10:
+        return ",".join(ordered)
+    return f"{ordered[0]}...{ordered[-1]} ({len(ordered)})"
+
+
 def tag_run(context: dg.AssetExecutionContext, instruments: list[str], sessions: list[str]) -> None:
-    tags = {INSTRUMENT_TAG: ",".join(sorted(set(instruments))), SESSIONS_TAG: sessions_label(sessions)}
+    tags = {INSTRUMENT_TAG: instruments_label(instruments), SESSIONS_TAG: sessions_label(sessions)}
     context.instance.add_run_tags(context.run_id, tags)
 
 

@@ -17,7 +17,7 @@ from ntrader_pipeline.defs.adjustments import ADJUSTMENT_FACTORS, builds_adjustm
 from ntrader_pipeline.defs.jobs import Jobs
 from ntrader_pipeline.defs.names import chain_asset_names
 from ntrader_pipeline.defs.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
-from ntrader_pipeline.defs.run_tags import INSTRUMENT_TAG, SESSIONS_TAG
+from ntrader_pipeline.defs.run_tags import INSTRUMENT_TAG, SESSIONS_TAG, instruments_label
 from ntrader_pipeline.markets.bar_specs import bars_asset_name
 from ntrader_pipeline.markets.universe import Universe
 
@@ -86,7 +86,7 @@ def instrument_range_tags(universe: Universe, instruments: Iterable[str]) -> dic
     return {
         PARTITION_RANGE_START_TAG: ordered[0],
         PARTITION_RANGE_END_TAG: ordered[-1],
-        INSTRUMENT_TAG: ",".join(ordered) if len(ordered) <= 10 else f"{ordered[0]}...{ordered[-1]}",
+        INSTRUMENT_TAG: instruments_label(ordered),
     }
 
 
