@@ -1,5 +1,6 @@
 """Running the `dagster` command line against the code location, as users and CI do."""
 
+import json
 import os
 import shutil
 import signal
@@ -16,6 +17,15 @@ from ntrader_pipeline.settings import REPO_ROOT
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 CLI_TIMEOUT_S = 240
 IN_PROCESS = '{"execution": {"config": {"in_process": {}}}}'
+
+
+def sessions_config(first: str, last: str, *assets: str, in_process: bool = True) -> str:
+    """`--config-json` narrowing the bars assets' month partitions to the sessions `first`..`last`, as the
+    README documents it (in process by default, as the tests run)."""
+    config: dict = {"ops": {a: {"config": {"first_session": first, "last_session": last}} for a in assets}}
+    if in_process:
+        config["execution"] = {"config": {"in_process": {}}}
+    return json.dumps(config)
 
 
 def tree_pythonpath(existing: str | None = None) -> str:

@@ -158,7 +158,8 @@ def build_bars_asset(spec: BarSpec, universe: Universe, partitions: BarPartition
             return store.has_session(bar_type, session) or store.empty_reason(bar_type, session) is not None
 
         plan = plan_sessions(months, partitions.sessions, now, _selection(config), is_stored)
-        tag_bars_run(context, requested_dates(plan))
+        requested = requested_dates(plan)
+        tag_bars_run(context, requested)
         tally = MonthTally(plan)
         failures: list[str] = []
         recorded = 0
@@ -170,9 +171,7 @@ def build_bars_asset(spec: BarSpec, universe: Universe, partitions: BarPartition
         structlog.contextvars.bind_contextvars(run_id=context.run_id)
         try:
             with StepWatchdog(int(run_pid) if run_pid.isdigit() else None) as watchdog:
-                records = ingest_sessions(
-                    universe, spec, requested_dates(plan), store, ib.fetcher, now=lambda: now
-                )
+                records = ingest_sessions(universe, spec, requested, store, ib.fetcher, now=lambda: now)
                 for record in records:
                     if not record.stored:
                         failures.append(record.detail or f"{record.instrument_id} {record.date}: not stored")
@@ -195,7 +194,7 @@ def build_bars_asset(spec: BarSpec, universe: Universe, partitions: BarPartition
             failures.insert(0, str(exc))
         finally:
             structlog.contextvars.clear_contextvars()
-        yield bar_quality_result(store, universe, spec, months, partitions.sessions, now)
+        yield bar_quality_result(store, universe, spec, months, partitions.sessions, now, only=requested)
         if failures:
             raise _failure(spec, failures, recorded, len(plan))
 

@@ -40,14 +40,18 @@ def bar_quality_result(
     months: Mapping[str, Sequence[str]],
     sessions: UnionSessions,
     now: dt.datetime,
+    only: Mapping[str, Sequence[str]] | None = None,
 ) -> dg.AssetCheckResult:
-    """The rules over the stored sessions of `months` ({instrument: [month keys]}); a closed session of
-    those months that is not stored yet (a run narrowed to some sessions) is counted, not failed."""
+    """The rules over the stored sessions of `months` ({instrument: [month keys]}), or of `only` those
+    ({instrument: [dates]}: what a run fetched, so the nightly checks one session, not a month); a closed
+    session of the months that is not stored yet (a run narrowed to some sessions) is counted, not failed."""
     results: list[SessionQuality] = []
     notes: list[tuple[str, str, str]] = []
     not_stored = 0
     for instrument_id, keys in months.items():
         dates = [d for month in keys for d in sessions.in_month(month, now)]
+        if only is not None:
+            dates = [d for d in dates if d in set(only.get(instrument_id, ()))]
         checked, closed = universe.split_sessions(instrument_id, dates)  # closed: nothing to check
         notes += [(instrument_id, d, "closed: " + universe.closed_reason(instrument_id, d)) for d in closed]
         checked, not_listed = split_not_listed(store, instrument_id, spec, checked)  # before the head

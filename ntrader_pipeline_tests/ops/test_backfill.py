@@ -1,5 +1,4 @@
-"""A CLI backfill over a range: one run per instrument, tagged, logged as JSON lines, rerunnable without
-duplicates."""
+"""A CLI backfill over a range: one run, tagged, logged as JSON lines, rerunnable without duplicates."""
 
 import json
 from pathlib import Path
@@ -9,9 +8,10 @@ import pytest
 
 from ntrader_pipeline.defs.run_tags import INSTRUMENT_TAG, SESSIONS_TAG
 from ntrader_pipeline.markets.sessions import sessions_between
-from ntrader_pipeline_tests.cli import IN_PROCESS, dagster_home, materialize_cli
+from ntrader_pipeline_tests.cli import dagster_home, materialize_cli, sessions_config
 
-RANGE = "2024-01-02|SPY.ARCA...2024-01-05|SPY.ARCA"  # exactly as the README documents it
+RANGE = "2024-01-01|SPY.ARCA...2024-01-01|SPY.ARCA"  # exactly as the README documents it: months
+SESSIONS = sessions_config("2024-01-02", "2024-01-05", "bars_1_minute")  # ... narrowed to these sessions
 BAR_TYPE = "SPY.ARCA-1-MINUTE-LAST-EXTERNAL"
 
 
@@ -32,14 +32,14 @@ def test_range_backfill_is_one_tagged_run_and_a_rerun_duplicates_nothing(
         "IB_PORT": str(ib_gateway.port),
         "NTRADER_CATALOG": storage.catalog,
     }
-    args = ("--select", "bars_1_minute", "--partition-range", RANGE, "--config-json", IN_PROCESS)
+    args = ("--select", "bars_1_minute", "--partition-range", RANGE, "--config-json", SESSIONS)
     first = materialize_cli(home, env, *args)
     assert first.returncode == 0, first.stderr[-3000:]
     store = storage.catalog_store()
     sessions = sessions_between("2024-01-02", "2024-01-05")
     files = sorted(p.name for p in store.bar_directory(BAR_TYPE).glob("*.parquet"))
     bars = len(store.read_bars(BAR_TYPE, sessions))
-    assert len(files) == 4 and bars == 4 * 390
+    assert len(files) == 1 and bars == 4 * 390  # one month file
 
     second = materialize_cli(home, env, *args)
     assert second.returncode == 0, second.stderr[-3000:]
@@ -63,4 +63,4 @@ def test_range_backfill_is_one_tagged_run_and_a_rerun_duplicates_nothing(
         metadata = record.asset_materialization.metadata
         assert metadata["sessions"] == dg.IntMetadataValue(4)
         assert metadata["bars"] == dg.IntMetadataValue(4 * 390)
-        assert isinstance(metadata["fetch_seconds"], dg.FloatMetadataValue)
+        assert record.partition_key == "2024-01-01|SPY.ARCA"
