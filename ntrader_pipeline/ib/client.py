@@ -214,6 +214,13 @@ class IBConnection:
             errors = [IBError(-1, 0, f"no answer within {self.settings.request_timeout_s:.0f} s (timed out)")]
         return bars or [], errors
 
+    def fetch_adjusted_bars(
+        self, spec: InstrumentSpec, bar_spec: BarSpec, duration: str
+    ) -> tuple[list[Bar], list[IBError]]:
+        """One ADJUSTED_LAST request of `duration` ("3 Y", "200 D") ending now, as IB requires, for the
+        adjusted series `spec` (`adjusted: true`): every bar shares the one anchor of this moment."""
+        return self._fetch_adjusted_bars(spec, bar_spec.for_instrument(spec.instrument_id), duration)
+
     def _fetch_adjusted_bars(
         self, spec: InstrumentSpec, bar_spec: BarSpec, duration: str
     ) -> tuple[list[Bar], list[IBError]]:

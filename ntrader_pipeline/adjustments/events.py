@@ -1,0 +1,218 @@
+"""Corporate actions as events, detected from what IB gives: one row per ex-date with its kind, split
+ratio and cash dividend.
+
+Inputs, per session: the TRADES daily bar (`open`, `close`, `volume`; unadjusted) and IB's ADJUSTED_LAST
+daily close (`adjusted_close`, from ONE request ending now, so every session shares one anchor). The rule:
+
+1. **Where.** The raw factor F = adjusted_close / close is constant between events except for IB rounding
+   both closes to cents. An event's ex-date is a session whose F differs from the previous session's by
+   more than that rounding can explain: half a cent on each of the four prices, doubled
+   (`rounding_bound`). At low prices the bound is wide, so rounding never becomes a "dividend".
+2. **How big.** The step s = F(after) / F(before) is measured between the medians of F over the runs of
+   sessions between events (not two single rounded sessions). A split p:q alone gives s = p/q; a cash
+   dividend D on the previous unadjusted close C gives s = 1 / (1 - D/C); both on one day multiply.
+3. **Split or dividend.** A dividend moves the price (as a split does) but not the number of shares
+   traded; a split multiplies the TRADES volume by p/q. The volume ratio v = median volume of up to five
+   sessions from the ex-date ÷ median of up to five before it decides: a split when log v is nearer
+   log s than 0. So a 20 % special dividend (s = 1.25, v ≈ 1) stays a dividend and a 5:4 split
+   (s = 1.25, v ≈ 1.25) is a split. A step below 1 can only be a (reverse) split — a dividend never
+   lowers F — and without volumes a step is a split only when it is below 1 or exactly a split ratio of
+   at least 3:2.
+4. **Which ratio.** The split ratio p:q is the simplest fraction (ratios.simplest_ratio) equal to s within
+   the rounding bound; failing that, the simplest one in [s × (1 - 10 %), s]: a split with a dividend of
+   up to 10 % of the price on the same day. Whatever s leaves over is that dividend:
+   D = (1 - (p/q) / s) × C.
+5. **The overnight gap** (previous close ÷ the ex-date's open in TRADES) should repeat s up to the day's
+   move; an event whose gap is off by more than half of |log s| (and 10 %) is kept, with a note.
+
+The factor of a session is then built from the events after it (factors.factors_from_events), so it is
+piecewise constant and the newest session's factor is exactly 1.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import polars as pl
+
+from ntrader_pipeline.adjustments.ratios import SplitRatio, simplest_ratio
+
+TICK = 0.01  # IB rounds stock prices (also ADJUSTED_LAST) to cents
+MAX_SAME_DAY_DIVIDEND = 0.10  # a split's same-day dividend, as a share of the price
+VOLUME_SESSIONS = 5  # sessions each side of an ex-date whose median volume is compared
+MIN_PURE_SPLIT_WITHOUT_VOLUME = 1.5
+
+EVENT_SCHEMA = {
+    "ex_date": pl.Date,
+    "kind": pl.Utf8,  # split | dividend | split+dividend
+    "split_ratio": pl.Utf8,  # "7:1", "1:8"; null for a dividend
+    "dividend": pl.Float64,  # cash per unadjusted share (the previous close's currency); null for a split
+    "dividend_share": pl.Float64,  # the dividend as a share of the previous close (0.2 = 20 %)
+    "factor_step": pl.Float64,  # s = F(after) / F(before)
+    "volume_ratio": pl.Float64,  # median TRADES volume after ÷ before (null without volumes)
+    "overnight_gap": pl.Float64,  # previous TRADES close ÷ the ex-date's TRADES open
+    "previous_close": pl.Float64,  # the unadjusted TRADES close before the ex-date
+    "note": pl.Utf8,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CorporateEvent:
+    ex_date: object  # dt.date
+    kind: str
+    split: SplitRatio | None
+    dividend_share: float  # 0 for a split alone
+
+    @property
+    def price_factor(self) -> float:
+        """What this event multiplies earlier prices by (splits and dividends)."""
+        return self.split_factor * (1 - self.dividend_share)
+
+    @property
+    def split_factor(self) -> float:
+        return 1 / self.split.value if self.split else 1.0
+
+
+def rounding_bound(closes: list[float], adjusted: list[float], i: int) -> float:
+    """How far F(i) / F(i-1) can stray from 1 through cent rounding alone (doubled, for safety)."""
+    prices = (closes[i], closes[i - 1], adjusted[i], adjusted[i - 1])
+    return 2 * sum(TICK / 2 / p for p in prices)
+
+
+def _event_rows(daily: pl.DataFrame) -> list[int]:
+    closes, adjusted = daily["close"].to_list(), daily["adjusted_close"].to_list()
+    rows = []
+    for i in range(1, daily.height):
+        step = (adjusted[i] / closes[i]) / (adjusted[i - 1] / closes[i - 1])
+        if abs(math.log(step)) > rounding_bound(closes, adjusted, i):
+            rows.append(i)
+    return rows
+
+
+def _median(values: list[float]) -> float | None:
+    clean = sorted(v for v in values if v is not None and v > 0)
+    if not clean:
+        return None
+    mid = len(clean) // 2
+    return clean[mid] if len(clean) % 2 else (clean[mid - 1] + clean[mid]) / 2
+
+
+def _segment_step(factors: list[float], bounds: list[int], k: int) -> float:
+    """s at event k, from the medians of F over the runs of sessions on each side."""
+    start, ex, end = bounds[k], bounds[k + 1], bounds[k + 2]
+    return _median(factors[ex:end]) / _median(factors[start:ex])  # type: ignore[operator]
+
+
+def _volume_ratio(volumes: list[float] | None, i: int) -> float | None:
+    if volumes is None:
+        return None
+    before = _median(volumes[max(0, i - VOLUME_SESSIONS) : i])
+    after = _median(volumes[i : i + VOLUME_SESSIONS])
+    return after / before if before and after else None
+
+
+def _is_split(step: float, volume_ratio: float | None, exact: SplitRatio | None) -> bool:
+    if step < 1:
+        return True  # a dividend never lowers the factor
+    if volume_ratio is None:
+        return exact is not None and step >= MIN_PURE_SPLIT_WITHOUT_VOLUME
+    return abs(math.log(volume_ratio / step)) < abs(math.log(volume_ratio))
+
+
+def classify_step(step: float, bound: float, volume_ratio: float | None) -> CorporateEvent | str:
+    """The event a factor step s is (ex_date left unset), or the reason it cannot be read as one."""
+    exact = simplest_ratio(step * math.exp(-bound), step * math.exp(bound), step)
+    if not _is_split(step, volume_ratio, exact):
+        return CorporateEvent(None, "dividend", None, 1 - 1 / step)
+    ratio = exact or simplest_ratio(step * (1 - MAX_SAME_DAY_DIVIDEND), step * math.exp(bound), step)
+    if ratio is None:
+        return f"a factor step of {step:.5f} that no split ratio up to {50}:1 explains"
+    share = 1 - ratio.value / step
+    if abs(share) <= bound:
+        return CorporateEvent(None, "split", ratio, 0.0)
+    return CorporateEvent(None, "split+dividend", ratio, share)
+
+
+def _gap_note(step: float, gap: float | None) -> str | None:
+    if gap is None or gap <= 0:
+        return None
+    off = abs(math.log(gap / step))
+    if off > max(0.5 * abs(math.log(step)), math.log(1.1)):
+        return f"overnight gap {gap:.4f} does not repeat the factor step {step:.4f}"
+    return None
+
+
+def detect_events(daily: pl.DataFrame) -> pl.DataFrame:
+    """EVENT_SCHEMA rows from `daily` (columns date, open, close, volume, adjusted_close; one row per
+    session, in date order; open/volume may be null)."""
+    daily = daily.sort("date")
+    closes, adjusted = daily["close"].to_list(), daily["adjusted_close"].to_list()
+    factors = [a / c for a, c in zip(adjusted, closes, strict=True)]
+    volumes = daily["volume"].cast(pl.Float64).to_list() if "volume" in daily.columns else None
+    if volumes is not None and not any(v and v > 0 for v in volumes):
+        volumes = None
+    opens = daily["open"].to_list() if "open" in daily.columns else [None] * daily.height
+    rows = _event_rows(daily)
+    bounds = [0, *rows, daily.height]
+    out = []
+    for k, i in enumerate(rows):
+        step = _segment_step(factors, bounds, k)
+        bound = rounding_bound(closes, adjusted, i)
+        volume_ratio = _volume_ratio(volumes, i)
+        event = classify_step(step, bound, volume_ratio)
+        gap = closes[i - 1] / opens[i] if opens[i] else None
+        if isinstance(event, str):
+            out.append(
+                _row(
+                    daily["date"][i], "unexplained", None, 0.0, step, volume_ratio, gap, closes[i - 1], event
+                )
+            )
+            continue
+        out.append(
+            _row(
+                daily["date"][i], event.kind, event.split, event.dividend_share, step, volume_ratio, gap,
+                closes[i - 1], _gap_note(step, gap),
+            )
+        )  # fmt: skip
+    return pl.DataFrame(out, schema=EVENT_SCHEMA, orient="row")
+
+
+def _row(date, kind, split, share, step, volume_ratio, gap, previous_close, note) -> tuple:
+    has_dividend = kind in ("dividend", "split+dividend")
+    return (
+        date,
+        kind,
+        str(split) if split else None,
+        share * previous_close if has_dividend else None,
+        share if has_dividend else None,
+        step,
+        volume_ratio,
+        gap,
+        previous_close,
+        note,
+    )
+
+
+def events_of(frame: pl.DataFrame) -> list[CorporateEvent]:
+    """The EVENT_SCHEMA rows as events (an "unexplained" step is left out: it adjusts nothing)."""
+    events = []
+    for row in frame.iter_rows(named=True):
+        if row["kind"] == "unexplained":
+            continue
+        split = SplitRatio.parse(row["split_ratio"]) if row["split_ratio"] else None
+        events.append(CorporateEvent(row["ex_date"], row["kind"], split, row["dividend_share"] or 0.0))
+    return events
+
+
+def describe_event(row: dict) -> str:
+    """`2014-06-09 split 7:1`, `2024-03-15 dividend 0.4512 (0.38 %)`, `… split+dividend 3:2 + 0.2500`."""
+    date = row["ex_date"].isoformat()
+    if row["kind"] == "split":
+        return f"{date} split {row['split_ratio']}"
+    if row["kind"] == "dividend":
+        return f"{date} dividend {row['dividend']:.4f} ({row['dividend_share']:.2%})"
+    if row["kind"] == "split+dividend":
+        dividend = f"{row['dividend']:.4f} ({row['dividend_share']:.2%})"
+        return f"{date} split {row['split_ratio']} + dividend {dividend}"
+    return f"{date} {row['kind']}: {row['note']}"
