@@ -11,17 +11,18 @@ daily close (`adjusted_close`, from ONE request ending now, so every session sha
 2. **How big.** The step s = F(after) / F(before) is measured between the medians of F over the runs of
    sessions between events (not two single rounded sessions). A split p:q alone gives s = p/q; a cash
    dividend D on the previous unadjusted close C gives s = 1 / (1 - D/C); both on one day multiply.
-3. **Split or dividend.** A dividend moves the price (as a split does) but not the number of shares
+3. **Which ratio could it be.** The candidate split ratio p:q is the simplest fraction
+   (ratios.simplest_ratio: small terms, up to 50:1 and 1:50) equal to s within the rounding bound;
+   failing that, the simplest one in [s × (1 - 10 %), s]: a split with a dividend of up to 10 % of the
+   price on the same day.
+4. **Split or dividend.** A dividend moves the price (as a split does) but not the number of shares
    traded; a split multiplies the TRADES volume by p/q. The volume ratio v = median volume of up to five
    sessions from the ex-date ÷ median of up to five before it decides: a split when log v is nearer
-   log s than 0. So a 20 % special dividend (s = 1.25, v ≈ 1) stays a dividend and a 5:4 split
+   log(p/q) than 0. So a 20 % special dividend (s = 1.25, v ≈ 1) stays a dividend and a 5:4 split
    (s = 1.25, v ≈ 1.25) is a split. A step below 1 can only be a (reverse) split — a dividend never
    lowers F — and without volumes a step is a split only when it is below 1 or exactly a split ratio of
-   at least 3:2.
-4. **Which ratio.** The split ratio p:q is the simplest fraction (ratios.simplest_ratio) equal to s within
-   the rounding bound; failing that, the simplest one in [s × (1 - 10 %), s]: a split with a dividend of
-   up to 10 % of the price on the same day. Whatever s leaves over is that dividend:
-   D = (1 - (p/q) / s) × C.
+   at least 3:2. A dividend's amount is D = (1 - 1/s) × C; whatever a split leaves over is its same-day
+   dividend, D = (1 - (p/q) / s) × C.
 5. **The overnight gap** (previous close ÷ the ex-date's open in TRADES) should repeat s up to the day's
    move; an event whose gap is off by more than half of |log s| (and 10 %) is kept, with a note.
 
@@ -112,22 +113,27 @@ def _volume_ratio(volumes: list[float] | None, i: int) -> float | None:
     return after / before if before and after else None
 
 
-def _is_split(step: float, volume_ratio: float | None, exact: SplitRatio | None) -> bool:
+def _is_split(step: float, ratio: SplitRatio | None, exact: bool, volume_ratio: float | None) -> bool:
+    """A step is a split when a split ratio explains it and the volume moved to that ratio (its log
+    nearer log(p/q) than 0); a step below 1 always (a dividend never lowers the factor)."""
+    if ratio is None:
+        return False
     if step < 1:
-        return True  # a dividend never lowers the factor
+        return True
     if volume_ratio is None:
-        return exact is not None and step >= MIN_PURE_SPLIT_WITHOUT_VOLUME
-    return abs(math.log(volume_ratio / step)) < abs(math.log(volume_ratio))
+        return exact and step >= MIN_PURE_SPLIT_WITHOUT_VOLUME
+    return abs(math.log(volume_ratio / ratio.value)) < abs(math.log(volume_ratio))
 
 
 def classify_step(step: float, bound: float, volume_ratio: float | None) -> CorporateEvent | str:
     """The event a factor step s is (ex_date left unset), or the reason it cannot be read as one."""
     exact = simplest_ratio(step * math.exp(-bound), step * math.exp(bound), step)
-    if not _is_split(step, volume_ratio, exact):
-        return CorporateEvent(None, "dividend", None, 1 - 1 / step)
     ratio = exact or simplest_ratio(step * (1 - MAX_SAME_DAY_DIVIDEND), step * math.exp(bound), step)
-    if ratio is None:
-        return f"a factor step of {step:.5f} that no split ratio up to {50}:1 explains"
+    if not _is_split(step, ratio, exact is not None, volume_ratio):
+        if step < 1:
+            return f"a factor step of {step:.5f} (below 1) that no split ratio up to 50:1 explains"
+        return CorporateEvent(None, "dividend", None, 1 - 1 / step)
+    assert ratio is not None
     share = 1 - ratio.value / step
     if abs(share) <= bound:
         return CorporateEvent(None, "split", ratio, 0.0)
