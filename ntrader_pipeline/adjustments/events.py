@@ -13,13 +13,15 @@ daily close (`adjusted_close`, from ONE request ending now, so every session sha
    dividend D on the previous unadjusted close C gives s = 1 / (1 - D/C); both on one day multiply.
 3. **Which ratio could it be.** The candidate split ratio p:q is the simplest fraction
    (ratios.simplest_ratio: small terms, up to 50:1 and 1:50) equal to s within the rounding bound;
-   failing that, the simplest one in [s × (1 - 10 %), s]: a split with a dividend of up to 10 % of the
-   price on the same day.
+   failing that, the simplest one in [s × (1 - 10 %), s] on the same side of 1 as s: a split with a
+   dividend of up to 10 % of the price on the same day.
 4. **Split or dividend.** A dividend moves the price (as a split does) but not the number of shares
-   traded; a split multiplies the TRADES volume by p/q. The volume ratio v = median volume of up to five
-   sessions from the ex-date ÷ median of up to five before it decides: a split when log v is nearer
-   log(p/q) than 0. So a 20 % special dividend (s = 1.25, v ≈ 1) stays a dividend and a 5:4 split
-   (s = 1.25, v ≈ 1.25) is a split. A step below 1 can only be a (reverse) split — a dividend never
+   traded; a split multiplies the TRADES volume by p/q. The volume ratio v = exp(mean log volume of up
+   to 20 sessions from the ex-date minus that of up to 20 before it, never across another event) decides:
+   a split when log v is nearer log(p/q) than 0 and farther from 0 than 2.5 standard errors (the
+   day-to-day volume noise measured on both sides); an inconclusive change reads as a dividend. So a
+   20 % special dividend (s = 1.25, v ≈ 1) stays a dividend and a 5:4 split (s = 1.25, v ≈ 1.25) is a
+   split. A step below 1 can only be a (reverse) split — a dividend never
    lowers F — and without volumes a step is a split only when it is below 1 or exactly a split ratio of
    at least 3:2. A dividend's amount is D = (1 - 1/s) × C; whatever a split leaves over is its same-day
    dividend, D = (1 - (p/q) / s) × C.
@@ -41,7 +43,8 @@ from ntrader_pipeline.adjustments.ratios import SplitRatio, simplest_ratio
 
 TICK = 0.01  # IB rounds stock prices (also ADJUSTED_LAST) to cents
 MAX_SAME_DAY_DIVIDEND = 0.10  # a split's same-day dividend, as a share of the price
-VOLUME_SESSIONS = 5  # sessions each side of an ex-date whose median volume is compared
+VOLUME_SESSIONS = 20  # sessions each side of an ex-date whose mean log volume is compared
+VOLUME_SIGNIFICANCE = 2.5  # standard errors the volume must move by to call a step a split
 MIN_PURE_SPLIT_WITHOUT_VOLUME = 1.5
 
 EVENT_SCHEMA = {
@@ -51,7 +54,7 @@ EVENT_SCHEMA = {
     "dividend": pl.Float64,  # cash per unadjusted share (the previous close's currency); null for a split
     "dividend_share": pl.Float64,  # the dividend as a share of the previous close (0.2 = 20 %)
     "factor_step": pl.Float64,  # s = F(after) / F(before)
-    "volume_ratio": pl.Float64,  # median TRADES volume after ÷ before (null without volumes)
+    "volume_ratio": pl.Float64,  # geometric mean TRADES volume after ÷ before (null without volumes)
     "overnight_gap": pl.Float64,  # previous TRADES close ÷ the ex-date's TRADES open
     "previous_close": pl.Float64,  # the unadjusted TRADES close before the ex-date
     "note": pl.Utf8,
@@ -105,31 +108,57 @@ def _segment_step(factors: list[float], bounds: list[int], k: int) -> float:
     return _median(factors[ex:end]) / _median(factors[start:ex])  # type: ignore[operator]
 
 
-def _volume_ratio(volumes: list[float] | None, i: int) -> float | None:
+@dataclass(frozen=True, slots=True)
+class VolumeChange:
+    """Geometric mean TRADES volume from the ex-date ÷ before it, and the standard error of its log."""
+
+    ratio: float
+    log_error: float
+
+
+def volume_change(before: list[float], after: list[float]) -> VolumeChange | None:
+    """The change between two runs of daily volumes (None without at least two positive volumes each)."""
+    a = [math.log(v) for v in before if v is not None and v > 0]
+    b = [math.log(v) for v in after if v is not None and v > 0]
+    if len(a) < 2 or len(b) < 2:
+        return None
+    mean_a, mean_b = sum(a) / len(a), sum(b) / len(b)
+    pooled = sum((x - mean_a) ** 2 for x in a) + sum((x - mean_b) ** 2 for x in b)
+    sigma = math.sqrt(pooled / (len(a) + len(b) - 2))
+    return VolumeChange(math.exp(mean_b - mean_a), sigma * math.sqrt(1 / len(a) + 1 / len(b)))
+
+
+def _volume_change(volumes: list[float] | None, bounds: list[int], k: int) -> VolumeChange | None:
+    """Around event k, within the runs of sessions to the neighbouring events (never across another)."""
     if volumes is None:
         return None
-    before = _median(volumes[max(0, i - VOLUME_SESSIONS) : i])
-    after = _median(volumes[i : i + VOLUME_SESSIONS])
-    return after / before if before and after else None
+    start, ex, end = bounds[k], bounds[k + 1], bounds[k + 2]
+    before = volumes[max(start, ex - VOLUME_SESSIONS) : ex]
+    return volume_change(before, volumes[ex : min(end, ex + VOLUME_SESSIONS)])
 
 
-def _is_split(step: float, ratio: SplitRatio | None, exact: bool, volume_ratio: float | None) -> bool:
-    """A step is a split when a split ratio explains it and the volume moved to that ratio (its log
-    nearer log(p/q) than 0); a step below 1 always (a dividend never lowers the factor)."""
+def _is_split(step: float, ratio: SplitRatio | None, exact: bool, volume: VolumeChange | None) -> bool:
+    """A step is a split when a split ratio explains it and the volume moved to that ratio: log v nearer
+    log(p/q) than 0, and farther from 0 than VOLUME_SIGNIFICANCE standard errors (an inconclusive volume
+    change reads as a dividend). A step below 1 always is (a dividend never lowers the factor)."""
     if ratio is None:
         return False
     if step < 1:
         return True
-    if volume_ratio is None:
+    if volume is None:
         return exact and step >= MIN_PURE_SPLIT_WITHOUT_VOLUME
-    return abs(math.log(volume_ratio / ratio.value)) < abs(math.log(volume_ratio))
+    moved = abs(math.log(volume.ratio))
+    return (
+        abs(math.log(volume.ratio / ratio.value)) < moved and moved > VOLUME_SIGNIFICANCE * volume.log_error
+    )
 
 
-def classify_step(step: float, bound: float, volume_ratio: float | None) -> CorporateEvent | str:
+def classify_step(step: float, bound: float, volume: VolumeChange | None) -> CorporateEvent | str:
     """The event a factor step s is (ex_date left unset), or the reason it cannot be read as one."""
     exact = simplest_ratio(step * math.exp(-bound), step * math.exp(bound), step)
-    ratio = exact or simplest_ratio(step * (1 - MAX_SAME_DAY_DIVIDEND), step * math.exp(bound), step)
-    if not _is_split(step, ratio, exact is not None, volume_ratio):
+    low = step * (1 - MAX_SAME_DAY_DIVIDEND)
+    ratio = exact or simplest_ratio(max(low, 1.0) if step > 1 else low, step * math.exp(bound), step)
+    if not _is_split(step, ratio, exact is not None, volume):
         if step < 1:
             return f"a factor step of {step:.5f} (below 1) that no split ratio up to 50:1 explains"
         return CorporateEvent(None, "dividend", None, 1 - 1 / step)
@@ -165,8 +194,9 @@ def detect_events(daily: pl.DataFrame) -> pl.DataFrame:
     for k, i in enumerate(rows):
         step = _segment_step(factors, bounds, k)
         bound = rounding_bound(closes, adjusted, i)
-        volume_ratio = _volume_ratio(volumes, i)
-        event = classify_step(step, bound, volume_ratio)
+        volume = _volume_change(volumes, bounds, k)
+        volume_ratio = volume.ratio if volume else None
+        event = classify_step(step, bound, volume)
         gap = closes[i - 1] / opens[i] if opens[i] else None
         if isinstance(event, str):
             out.append(
