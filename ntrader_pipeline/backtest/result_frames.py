@@ -32,11 +32,13 @@ def equity_frame(
         removes float drift from the running sum so the last row equals the account balance.
 
     """
+    # Each fill moves the engine's cash by its notional as `Money`, rounded to the currency; with
+    # sub-cent prices (full-precision adjusted bars) the rounding happens per fill, so here too.
     per_ts = (
         fills.group_by("ts", maintain_order=True)
         .agg(
             qty_delta=_SIGNED_QTY.sum(),
-            cash_delta=(-(_SIGNED_QTY * pl.col("price")) - pl.col("commission")).sum(),
+            cash_delta=((-(_SIGNED_QTY * pl.col("price"))).round(cash_decimals) - pl.col("commission")).sum(),
         )
         .select(
             "ts",

@@ -5,6 +5,7 @@ any size, and factors that are piecewise constant, 1 at the newest session, and 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 
 import polars as pl
@@ -24,7 +25,7 @@ EX = dt.date(2024, 2, 14)  # a Wednesday
 
 
 def _events(events: list[Event], **kwargs: object) -> list[tuple]:
-    factors, found = adjustment_factors(*daily_history(events, **kwargs))
+    _, found = adjustment_factors(*daily_history(events, **kwargs))
     return [(r["ex_date"], r["kind"], r["split_ratio"]) for r in found.to_dicts()]
 
 
@@ -56,7 +57,7 @@ def test_every_split_ratio_comes_out_exactly(split):
 def test_a_special_dividend_of_any_size_is_a_dividend_not_a_split(share):
     """Issue 19 item 3: a 20 % special dividend was booked as a 5:4 split on main."""
     trades, adjusted = daily_history([Event(EX, dividend_share=share)])
-    factors, events = adjustment_factors(trades, adjusted)
+    _, events = adjustment_factors(trades, adjusted)
     (row,) = events.to_dicts()
     assert (row["ex_date"], row["kind"], row["split_ratio"]) == (EX, "dividend", None)
     assert row["dividend_share"] == pytest.approx(share, abs=2e-4)
@@ -69,7 +70,7 @@ def test_a_special_dividend_of_any_size_is_a_dividend_not_a_split(share):
 )
 def test_a_split_and_a_dividend_on_the_same_day_are_both_kept(split, share):
     """Issue 19 items 2 and 3: a 2:1 or 3:2 split with a same-day dividend lost the split on main."""
-    factors, events = adjustment_factors(*daily_history([Event(EX, split=split, dividend_share=share)]))
+    _, events = adjustment_factors(*daily_history([Event(EX, split=split, dividend_share=share)]))
     (row,) = events.to_dicts()
     assert (row["kind"], row["split_ratio"]) == ("split+dividend", f"{split[0]}:{split[1]}")
     assert row["dividend_share"] == pytest.approx(share, abs=2e-4)
@@ -124,7 +125,7 @@ def test_cent_rounding_at_low_prices_is_not_a_dividend():
     trades, adjusted = daily_history([Event(ex, split=(4, 1))], level=2.0, seed=3)
     raw = (adjusted["close"] / trades["close"]).to_list()
     before = [r for d, r in zip(trades["date"], raw, strict=True) if d < ex]
-    wobbles = sum(abs(b / a - 1) >= 5e-4 for a, b in zip(before, before[1:], strict=False))
+    wobbles = sum(abs(b / a - 1) >= 5e-4 for a, b in itertools.pairwise(before))
     assert wobbles > 20  # what main booked as "dividend factor step …"
     factors, events = adjustment_factors(trades, adjusted)
     assert [(r["ex_date"], r["kind"], r["split_ratio"]) for r in events.to_dicts()] == [(ex, "split", "4:1")]
