@@ -20,9 +20,8 @@ from functools import lru_cache
 MAX_TERM = 50  # 50:1 (CMG 2024) and 1:50 reverse splits are the largest ratios recognised
 MAX_SMALL_TERM = 10  # the small side of a split ratio (7:1, 3:2, 1:8, 5:4 …) is at most this
 SPLIT_TOLERANCE = 0.03  # relative, for the quality rule: an overnight move on top of the split still matches
-MIN_SPLIT_JUMP = (
-    0.1  # |price ratio - 1| below this is a market move, never read as a split by the quality rule
-)
+MIN_SPLIT_JUMP = 0.15  # |price ratio - 1| below this is a market move, never a split for the quality rule
+QUALITY_SMALL_TERM = 4  # the quality rule flags only common ratios (2:1, 3:2, 5:4, 7:1, 1:8 …): a warning
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,19 +54,22 @@ def _candidates() -> tuple[SplitRatio, ...]:
     return tuple(found)
 
 
-def simplest_ratio(low: float, high: float, near: float) -> SplitRatio | None:
+def simplest_ratio(
+    low: float, high: float, near: float, max_small_term: int = MAX_SMALL_TERM
+) -> SplitRatio | None:
     """The simplest split ratio with `low <= p/q <= high`: smallest min(p, q), then nearest `near` (in
     log terms); None when no candidate lies in the interval."""
-    inside = [r for r in _candidates() if low <= r.value <= high]
+    inside = [r for r in _candidates() if low <= r.value <= high and min(r.new, r.old) <= max_small_term]
     if not inside or near <= 0:
         return None
     return min(inside, key=lambda r: (min(r.new, r.old), abs(math.log(r.value / near))))
 
 
 def match_split(price_ratio: float, tolerance: float = SPLIT_TOLERANCE) -> SplitRatio | None:
-    """The split ratio an overnight `price_ratio` (price before / price after) matches within `tolerance`
-    (the quality rule's warning; corporate events use `events.detect_events`). Moves of less than
-    MIN_SPLIT_JUMP are never splits."""
+    """The common split ratio an overnight `price_ratio` (price before / price after) matches within
+    `tolerance` (the quality rule's warning; corporate events use `events.detect_events`, which takes any
+    ratio). Moves of less than MIN_SPLIT_JUMP are never splits."""
     if price_ratio <= 0 or abs(price_ratio - 1) < MIN_SPLIT_JUMP:
         return None
-    return simplest_ratio(price_ratio * (1 - tolerance), price_ratio * (1 + tolerance), price_ratio)
+    low, high = price_ratio * (1 - tolerance), price_ratio * (1 + tolerance)
+    return simplest_ratio(low, high, price_ratio, QUALITY_SMALL_TERM)
