@@ -5,9 +5,7 @@ no split. Its check fails naming a dividend that went ex after the refresh."""
 import datetime as dt
 
 import dagster as dg
-import pytest
 
-from ntrader_pipeline.defs.resources import IBGatewayResource
 from ntrader_pipeline.gateway.realities import Dividend, MarketReality
 from ntrader_pipeline.gateway.reality_bars import previous_unadjusted_close
 from ntrader_pipeline_tests.defs.helpers import DAILY_BARS, all_assets, check_evaluations, materialize
@@ -99,10 +97,3 @@ def _backtests(tmp_path):
         "    window: {start: 2024-03-11, end: 2024-03-19}\n"
     )
     return path
-
-
-@pytest.fixture
-def ib_resource(ib_settings):
-    """One ADJUSTED_LAST request from 2024 to now is ~700 daily bars: more than the tests' 4 s timeout on
-    a busy machine."""
-    return IBGatewayResource(**ib_settings.model_copy(update={"request_timeout_s": 60.0}).model_dump())

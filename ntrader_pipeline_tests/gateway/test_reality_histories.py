@@ -50,12 +50,6 @@ CASES = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def long_requests(ib_settings):
-    """A dozen years of daily ADJUSTED_LAST bars in one answer: more than the tests' 4 s timeout."""
-    return ib_settings.model_copy(update={"request_timeout_s": 120.0})
-
-
 def _store_daily(store: CatalogStore, bars: list[Bar]) -> None:
     for bar in bars:
         store.write_session_bars(
@@ -96,14 +90,14 @@ def _session_of(bar: Bar) -> dt.date:
 
 @pytest.mark.parametrize(("symbol", "exchange", "window", "expected"), CASES, ids=lambda c: str(c)[:24])
 def test_a_real_history_yields_exactly_its_events_and_no_jump(
-    ib_gateway, long_requests, tmp_path, symbol, exchange, window, expected
+    ib_gateway, ib_settings, tmp_path, symbol, exchange, window, expected
 ):
     reality = history(symbol)
     ib_gateway.realities.set(symbol, reality)
     spec = InstrumentSpec(symbol=symbol, primary_exchange=exchange)
     twin = InstrumentSpec(symbol=symbol, primary_exchange=exchange, adjusted=True)
     store = CatalogStore(tmp_path / "catalog")
-    with IBConnection(long_requests) as connection:
+    with IBConnection(ib_settings) as connection:
         _store_daily(store, _trades(connection, spec, DAILY, *window))
         factors, events = refresh_adjustment_factors(
             store, spec.instrument_id, lambda duration: connection.fetch_adjusted_bars(twin, DAILY, duration)
