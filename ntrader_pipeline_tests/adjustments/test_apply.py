@@ -4,6 +4,7 @@ and adjusted prices and volumes kept at full precision."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import numpy as np
 import polars as pl
@@ -19,10 +20,11 @@ from ntrader_pipeline.adjustments.apply import (
     adjusted_instrument,
     bar_session_date,
 )
-from ntrader_pipeline.adjustments.factors import factors_from_events
+from ntrader_pipeline.adjustments.factors import adjustment_factors, factors_from_events
 from ntrader_pipeline.adjustments.modes import Adjustment
 from ntrader_pipeline.catalog.frames import bars_to_frame
 from ntrader_pipeline.markets.sessions import sessions_between
+from ntrader_pipeline_tests.adjustments.histories import Event, daily_history
 from ntrader_pipeline_tests.backtest.bar_fixtures import ib_equity
 
 # Mon 12 … Fri 16 February 2024, Presidents' Day on Mon 19, then Tue 20: a 4:1 split goes ex on Wed 14.
@@ -132,3 +134,26 @@ def test_the_adjusted_instrument_has_the_adjusted_bars_precisions():
     assert instrument.id == ib_equity().id and instrument.quote_currency == ib_equity().quote_currency
     (bar,) = adjust_bars([_bar("minute", SESSIONS[0], 10.0)], _factors(), Adjustment.SPLITS)
     assert (bar.close.precision, bar.volume.precision) == (ADJUSTED_PRICE_PRECISION, ADJUSTED_SIZE_PRECISION)
+
+
+@pytest.mark.parametrize("kind", ["daily", "minute"])
+def test_a_7_for_1_split_in_splits_mode_leaves_no_crash(kind):
+    """Issue 19 item 2: on main the 7:1 was a "dividend" with split factor 1, so `splits` mode kept an
+    86 % overnight crash (603.06 → 84.58 in the measured history)."""
+    trades, adjusted = daily_history([Event(SPLIT, split=(7, 1))], start="2024-02-05", end="2024-02-23")
+    factors, _ = adjustment_factors(trades, adjusted)
+    by_date = dict(trades.select("date", "close").iter_rows())
+    bars = [_bar(kind, s, by_date[s.date]) for s in SESSIONS]
+    closes = [b.close.as_double() for b in adjust_bars(bars, factors, Adjustment.SPLITS)]
+    overnight = [b / a - 1 for a, b in itertools.pairwise(closes)]
+    assert max(abs(r) for r in overnight) < 0.05  # the history's daily moves are about 1.2 %
+    assert by_date[SPLIT] / by_date[dt.date(2024, 2, 13)] < 0.2  # unadjusted, the split is a -86 % "crash"
+
+
+def test_a_special_dividend_leaves_splits_mode_prices_and_volumes_alone():
+    """Issue 19 item 3: on main a 20 % special dividend was a 5:4 split: prices × 0.8, volumes × 1.25."""
+    trades, adjusted = daily_history([Event(SPLIT, dividend_share=0.2)], start="2024-02-05", end="2024-02-23")
+    factors, _ = adjustment_factors(trades, adjusted)
+    before = factors.filter(pl.col("date") < SPLIT)
+    assert before["split_factor"].unique().to_list() == [1.0]  # splits mode: × 1, volumes × 1
+    assert before["factor"].unique().to_list() == [pytest.approx(0.8, abs=5e-4)]  # the dividend, in full

@@ -125,8 +125,10 @@ def _fetch_of(adjusted: pl.DataFrame, instrument_id: str):
 
     def fetch(duration: str) -> tuple[list[Bar], list]:
         assert duration.endswith((" D", " Y"))
+        fetch.calls.append(duration)
         return [_daily_bar(bar_type, session, close) for session, close in adjusted.iter_rows()], []
 
+    fetch.calls = []
     return fetch
 
 
@@ -148,6 +150,7 @@ def test_events_and_factors_are_stored_per_instrument_from_one_adjusted_request(
         )
     fetch = _fetch_of(_daily_closes(True), "SPY.ARCA")
     stored, events = refresh_adjustment_factors(store, "SPY.ARCA", fetch, today=dt.date(2024, 1, 11))
+    assert fetch.calls == ["10 D"]  # one request ending now, back to 2024-01-02: one anchor for all
     assert store.adjustment_factors("SPY.ARCA").equals(stored)
     assert store.corporate_events("SPY.ARCA").equals(events)
     assert events["kind"].to_list() == ["dividend", "split"]
