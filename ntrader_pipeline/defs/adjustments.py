@@ -53,6 +53,7 @@ def build_adjustment_factors_asset(
         # assets are all session × instrument partitioned; this one is per instrument)
         group_name=INSTRUMENT_DATA_GROUP,
         partitions_def=instrument_partitions,
+        pool="ibkr",  # one ADJUSTED_LAST request: through the IB pool like the bars assets
         deps=[
             dg.AssetDep(
                 bars_asset_name(DAILY),
@@ -102,6 +103,7 @@ def build_fresh_anchor_check(universe: Universe, asset: dg.AssetsDefinition) -> 
         asset=asset,
         name=FRESH_ANCHOR_CHECK,
         partitions_def=asset.partitions_def,
+        pool="ibkr",
         description=(
             "The stored events and factors against a fresh ADJUSTED_LAST request: fails naming each event "
             "that is new (a dividend or split since the last refresh) or gone, or a newest factor not 1."
