@@ -34,6 +34,7 @@ piecewise constant and the newest session's factor is exactly 1.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 
@@ -63,15 +64,10 @@ EVENT_SCHEMA = {
 
 @dataclass(frozen=True, slots=True)
 class CorporateEvent:
-    ex_date: object  # dt.date
-    kind: str
+    ex_date: dt.date | None  # None while a step is classified, before its session is known
+    kind: str  # split | dividend | split+dividend
     split: SplitRatio | None
-    dividend_share: float  # 0 for a split alone
-
-    @property
-    def price_factor(self) -> float:
-        """What this event multiplies earlier prices by (splits and dividends)."""
-        return self.split_factor * (1 - self.dividend_share)
+    dividend_share: float  # D / C; 0 for a split alone
 
     @property
     def split_factor(self) -> float:
@@ -193,40 +189,50 @@ def detect_events(daily: pl.DataFrame) -> pl.DataFrame:
     out = []
     for k, i in enumerate(rows):
         step = _segment_step(factors, bounds, k)
-        bound = rounding_bound(closes, adjusted, i)
         volume = _volume_change(volumes, bounds, k)
-        volume_ratio = volume.ratio if volume else None
-        event = classify_step(step, bound, volume)
-        gap = closes[i - 1] / opens[i] if opens[i] else None
-        if isinstance(event, str):
-            out.append(
-                _row(
-                    daily["date"][i], "unexplained", None, 0.0, step, volume_ratio, gap, closes[i - 1], event
-                )
-            )
-            continue
-        out.append(
-            _row(
-                daily["date"][i], event.kind, event.split, event.dividend_share, step, volume_ratio, gap,
-                closes[i - 1], _gap_note(step, gap),
-            )
-        )  # fmt: skip
+        event = classify_step(step, rounding_bound(closes, adjusted, i), volume)
+        evidence = Evidence(
+            step, volume.ratio if volume else None, closes[i - 1] / opens[i] if opens[i] else None
+        )
+        out.append(_row(daily["date"][i], event, evidence, closes[i - 1]))
     return pl.DataFrame(out, schema=EVENT_SCHEMA, orient="row")
 
 
-def _row(date, kind, split, share, step, volume_ratio, gap, previous_close, note) -> tuple:
-    has_dividend = kind in ("dividend", "split+dividend")
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    factor_step: float
+    volume_ratio: float | None
+    overnight_gap: float | None
+
+
+def _row(date: dt.date, event: CorporateEvent | str, evidence: Evidence, previous_close: float) -> tuple:
+    """An EVENT_SCHEMA row; `event` is the reason text of an unexplained step."""
+    step, gap = evidence.factor_step, evidence.overnight_gap
+    if isinstance(event, str):
+        return (
+            date,
+            "unexplained",
+            None,
+            None,
+            None,
+            step,
+            evidence.volume_ratio,
+            gap,
+            previous_close,
+            event,
+        )
+    share = event.dividend_share if event.kind != "split" else None
     return (
         date,
-        kind,
-        str(split) if split else None,
-        share * previous_close if has_dividend else None,
-        share if has_dividend else None,
+        event.kind,
+        str(event.split) if event.split else None,
+        share * previous_close if share is not None else None,
+        share,
         step,
-        volume_ratio,
+        evidence.volume_ratio,
         gap,
         previous_close,
-        note,
+        _gap_note(step, gap),
     )
 
 
