@@ -19,7 +19,7 @@ import polars as pl
 from nautilus_trader.model.data import Bar
 
 from ntrader_pipeline.adjustments.events import describe_event
-from ntrader_pipeline.adjustments.factors import FACTOR_SCHEMA, adjustment_factors
+from ntrader_pipeline.adjustments.factors import adjustment_factors
 from ntrader_pipeline.catalog.frames import bars_to_frame, read_bar_files
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.markets.bar_specs import BarSpec
@@ -154,7 +154,3 @@ def compare_with_fresh_anchor(
         pl.col("ex_date").is_in(list(stored_dates)) | (pl.col("ex_date") > max(stored_dates))
     )
     return compare_events(stored_events, fresh, stored_factors)
-
-
-def empty_factors() -> pl.DataFrame:
-    return pl.DataFrame(schema=FACTOR_SCHEMA)
