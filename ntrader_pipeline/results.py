@@ -6,6 +6,7 @@
     run = load_backtest("sma_cross", "SPY.ARCA")   # equity, fills, trades, metrics, drawdowns, manifest
     bars = load_bars("SPY.ARCA", "2024-01-02", "2024-01-31", bar_spec="1-MINUTE-LAST")
     sweep = load_sweep("sma_grid", "SPY.ARCA")     # every point's metrics, folds, out-of-sample curve
+    events = load_corporate_events("ILLQ.NASDAQ")  # splits and dividends: ex-date, ratio, amount
 
 The locations come from the same settings as the code location (NTRADER_ARTIFACTS, NTRADER_CATALOG,
 NTRADER_UNIVERSE), or from the keyword arguments. Nothing here needs Dagster or a gateway.
@@ -178,6 +179,20 @@ def load_bars(
             f"--partition-range '{first}|{instrument_id}...{last}|{instrument_id}'`"
         )
     return read_bar_files([store.session_file(bar_type, s) for s in wanted])
+
+
+def load_corporate_events(instrument_id: str, *, catalog: str | None = None) -> pl.DataFrame:
+    """The instrument's corporate events (ex_date, kind, split_ratio, dividend, dividend_share and the
+    evidence; see docs/concepts/back-adjustment.md), as the `adjustment_factors` asset stored them."""
+    store = CatalogStore(catalog if catalog is not None else load_settings().ntrader.catalog)
+    events = store.corporate_events(instrument_id)
+    if events is None:
+        raise ResultsNotFoundError(
+            f"no corporate events of {instrument_id} are stored in {store.path}; materialize "
+            f"`dagster asset materialize -m ntrader_pipeline.definitions --select adjustment_factors "
+            f"--partition {instrument_id}` (it needs the daily bars and the universe's adjusted twin)"
+        )
+    return events
 
 
 def _date(value: str | dt.date) -> dt.date:

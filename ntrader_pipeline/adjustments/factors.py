@@ -1,16 +1,14 @@
-"""Adjustment factors per session from IB's daily closes: ADJUSTED_LAST / TRADES.
+"""Adjustment factors per session, built from the corporate events (see `events`).
 
-IB's ADJUSTED_LAST series is the TRADES series with every price before a split or cash dividend scaled
-so the series is continuous; the latest session has factor 1. So for each session
+For a session d, with the events E whose ex-date is after d:
 
-    factor = adjusted_close / close          (the price multiplier to bring it in line with today)
+    split_factor(d)    = Π 1 / (p/q)_E          (a 4:1 split later: earlier prices ÷ 4)
+    dividend_factor(d) = Π (1 - D_E / C_E)      (C_E: the unadjusted close before E's ex-date)
+    factor(d)          = split_factor × dividend_factor
 
-and a change of factor from one session to the next is a corporate action on the later session (its
-ex-date). A step that matches a split ratio (4:1 → ×4) is a split; any other step is a dividend (a
-small one, ≈ 1 + dividend / close). The frame keeps the parts apart, so a backtest can adjust for splits
-only, or for splits and dividends:
-
-    split_factor × dividend_factor = factor
+So the factors are piecewise constant between ex-dates, the newest session's factor is exactly 1, and
+IB's cent rounding of ADJUSTED_LAST never enters a return. This is *back*-adjustment: price levels
+before an event are rescaled with information from after it (see docs/concepts/back-adjustment.md).
 """
 
 from __future__ import annotations
@@ -20,79 +18,74 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from ntrader_pipeline.adjustments.ratios import match_split
+from ntrader_pipeline.adjustments.events import EVENT_SCHEMA, describe_event, detect_events, events_of
 
 FACTOR_SCHEMA = {
     "date": pl.Date,
-    "close": pl.Float64,
-    "adjusted_close": pl.Float64,
+    "close": pl.Float64,  # TRADES close (unadjusted), for reference
+    "adjusted_close": pl.Float64,  # IB's ADJUSTED_LAST close from the refresh's one request
     "factor": pl.Float64,
     "split_factor": pl.Float64,
     "dividend_factor": pl.Float64,
-    "split_ratio": pl.Utf8,  # "4:1" on a split's ex-date
-    "dividend_step": pl.Float64,  # the factor step on a dividend's ex-date (else null)
 }
-_NO_CHANGE = 5e-4  # smaller factor steps are IB rounding adjusted prices to cents, not a corporate action
 
 
 @dataclass(frozen=True, slots=True)
 class CorporateAction:
     date: dt.date
-    kind: str  # "split" or "dividend"
-    detail: str  # "4:1" or "factor step 1.0062"
+    kind: str  # "split", "dividend", "split+dividend" (or "unexplained")
+    detail: str  # "7:1", "0.4512 (0.38 %)", "3:2 + dividend 0.2500 (0.50 %)"
 
     def describe(self) -> str:
         return f"{self.date.isoformat()} {self.kind} {self.detail}"
 
 
-def adjustment_factors(closes: pl.DataFrame, adjusted: pl.DataFrame) -> pl.DataFrame:
-    """One row per session present in both frames (columns `date`, `close`), in date order."""
-    joined = (
-        closes.select("date", "close")
-        .join(adjusted.select("date", pl.col("close").alias("adjusted_close")), on="date", how="inner")
-        .filter((pl.col("close") > 0) & (pl.col("adjusted_close") > 0))
-        .sort("date")
-    )
-    factors = (joined["adjusted_close"] / joined["close"]).to_list()
-    n = len(factors)
-    split_after = [1.0] * n  # product of 1/ratio over splits on later sessions
-    ratios: list[str | None] = [None] * n
-    dividend_steps: list[float | None] = [None] * n
-    running = 1.0
-    for i in range(n - 1, 0, -1):
-        split_after[i] = running
-        step = factors[i] / factors[i - 1]
-        if abs(step - 1) < _NO_CHANGE:
-            continue
-        ratio = match_split(step)
-        if ratio is not None:
-            ratios[i] = str(ratio)
-            running /= ratio.value
-        else:
-            dividend_steps[i] = step
-    if n:
-        split_after[0] = running
+def factors_from_events(daily: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
+    """FACTOR_SCHEMA rows for the sessions of `daily` (date, close, adjusted_close) from `events`."""
+    dates = daily["date"].to_list()
+    split = [1.0] * len(dates)
+    dividend = [1.0] * len(dates)
+    for event in events_of(events):
+        for i, date in enumerate(dates):
+            if date < event.ex_date:
+                split[i] *= event.split_factor
+                dividend[i] *= 1 - event.dividend_share
     return pl.DataFrame(
         {
-            "date": joined["date"],
-            "close": joined["close"],
-            "adjusted_close": joined["adjusted_close"],
-            "factor": factors,
-            "split_factor": split_after,
-            "dividend_factor": [f / s for f, s in zip(factors, split_after, strict=True)],
-            "split_ratio": ratios,
-            "dividend_step": dividend_steps,
+            "date": dates,
+            "close": daily["close"],
+            "adjusted_close": daily["adjusted_close"],
+            "factor": [s * d for s, d in zip(split, dividend, strict=True)],
+            "split_factor": split,
+            "dividend_factor": dividend,
         },
         schema=FACTOR_SCHEMA,
     )
 
 
-def corporate_actions(factors: pl.DataFrame) -> list[CorporateAction]:
-    """The splits and dividends a factor frame records, in date order."""
+def joined_daily(trades: pl.DataFrame, adjusted: pl.DataFrame) -> pl.DataFrame:
+    """TRADES daily rows (date, open, close, volume) with the ADJUSTED_LAST close, sessions in both."""
+    columns = [c for c in ("date", "open", "close", "volume") if c in trades.columns]
+    return (
+        trades.select(columns)
+        .join(adjusted.select("date", pl.col("close").alias("adjusted_close")), on="date", how="inner")
+        .filter((pl.col("close") > 0) & (pl.col("adjusted_close") > 0))
+        .sort("date")
+    )
+
+
+def adjustment_factors(trades: pl.DataFrame, adjusted: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(factors, events) for the sessions present in both frames."""
+    daily = joined_daily(trades, adjusted)
+    events = detect_events(daily) if daily.height else pl.DataFrame(schema=EVENT_SCHEMA)
+    return factors_from_events(daily, events), events
+
+
+def corporate_actions(events: pl.DataFrame) -> list[CorporateAction]:
+    """The events as (date, kind, detail) records, in date order (for manifests and reports)."""
     actions = []
-    for date, ratio, step in factors.select("date", "split_ratio", "dividend_step").iter_rows():
-        if ratio is not None:
-            actions.append(CorporateAction(date, "split", ratio))
-        elif step is not None:
-            actions.append(CorporateAction(date, "dividend", f"factor step {step:.4f}"))
+    for row in events.sort("ex_date").iter_rows(named=True):
+        text = describe_event(row)
+        detail = text.split(" ", 2)[2] if row["kind"] != "unexplained" else str(row["note"])
+        actions.append(CorporateAction(row["ex_date"], row["kind"], detail))
     return actions

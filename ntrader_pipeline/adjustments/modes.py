@@ -13,9 +13,13 @@ class Adjustment(StrEnum):
     def describe(self) -> str:
         return {
             Adjustment.NONE: "unadjusted (bars as IB sent them; splits and dividends show as price jumps)",
-            Adjustment.SPLITS: "split-adjusted (earlier prices ÷ split ratio, volumes × split ratio)",
+            Adjustment.SPLITS: (
+                "split-adjusted (earlier prices ÷ split ratio, volumes × split ratio; back-adjusted: "
+                "levels before a split are not traded prices)"
+            ),
             Adjustment.SPLITS_AND_DIVIDENDS: (
-                "split- and dividend-adjusted (prices × IB's ADJUSTED_LAST/TRADES factor, "
-                "volumes × split ratio)"
+                "split- and dividend-adjusted (earlier prices × the factor of the later splits and "
+                "dividends, volumes × split ratio; back-adjusted: levels before an event are not traded "
+                "prices)"
             ),
         }[self]

@@ -32,11 +32,16 @@ def equity_frame(
         removes float drift from the running sum so the last row equals the account balance.
 
     """
+    # Each fill moves the engine's cash by its notional as `Money`: qty × price in floats, times 10^decimals,
+    # rounded half away from zero (Rust's f64::round). With sub-cent prices (full-precision adjusted bars)
+    # that rounding happens per fill, so here too.
+    scale = 10.0**cash_decimals
+    notional = (pl.col("quantity") * pl.col("price") * scale + 0.5).floor() / scale
     per_ts = (
         fills.group_by("ts", maintain_order=True)
         .agg(
             qty_delta=_SIGNED_QTY.sum(),
-            cash_delta=(-(_SIGNED_QTY * pl.col("price")) - pl.col("commission")).sum(),
+            cash_delta=(pl.when(_IS_BUY).then(-notional).otherwise(notional) - pl.col("commission")).sum(),
         )
         .select(
             "ts",

@@ -14,7 +14,7 @@ import polars as pl
 from nautilus_trader.model.data import Bar
 from nautilus_trader.model.instruments import Instrument
 
-from ntrader_pipeline.adjustments.apply import MissingFactorsError, adjust_bars
+from ntrader_pipeline.adjustments.apply import MissingFactorsError, adjust_bars, adjusted_instrument
 from ntrader_pipeline.adjustments.factors import corporate_actions
 from ntrader_pipeline.adjustments.modes import Adjustment
 from ntrader_pipeline.backtest.artifacts import save_backtest_artifacts
@@ -162,6 +162,8 @@ def load_backtest_inputs(
             *_factor_files(store, instrument_id, declaration),
         ],
     )
+    if declaration.adjustment is not Adjustment.NONE:
+        instrument = adjusted_instrument(instrument)  # the adjusted bars' full precision
     return BacktestInputs(
         instrument_id=instrument_id,
         instrument=instrument,
@@ -171,7 +173,7 @@ def load_backtest_inputs(
         index_bars=index_bars,
         files=files,
         data_version=data_version(files),
-        actions=_window_actions(factors, checked[instrument_id], sessions),
+        actions=_window_actions(store.corporate_events(instrument_id), checked[instrument_id], sessions),
     )
 
 
@@ -267,14 +269,14 @@ def run_on_inputs(declaration: BacktestDeclaration, inputs: BacktestInputs, dire
 
 
 def _window_actions(
-    factors: pl.DataFrame | None, checked: list[SessionQuality], sessions: list[TradingSession]
+    events: pl.DataFrame | None, checked: list[SessionQuality], sessions: list[TradingSession]
 ) -> list[CorporateActionRecord]:
-    """Splits and dividends in the window from the stored factors, plus split-like jumps the quality
-    rule saw on other dates (the bars hold a jump there, whatever the factors say)."""
+    """Splits and dividends in the window from the stored corporate events, plus split-like jumps the
+    quality rule saw on other dates (the bars hold a jump there, whatever the events say)."""
     first, last = sessions[0].date, sessions[-1].date
     records = [
         CorporateActionRecord(date=a.date, kind=a.kind, detail=a.detail)
-        for a in (corporate_actions(factors) if factors is not None else [])
+        for a in (corporate_actions(events) if events is not None else [])
         if first <= a.date <= last
     ]
     known = {r.date for r in records}

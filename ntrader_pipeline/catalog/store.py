@@ -11,7 +11,9 @@ A session IB has no data for (halt, new listing) is recorded explicitly as a sma
 writing bars for the session later removes the marker.
 
 Split/dividend adjustment factors of an instrument (see `adjustments.factors`) are one Parquet file per
-instrument, `adjustments/<instrument id>.parquet`, written whole; the bar files stay as fetched.
+instrument, `adjustments/<instrument id>.parquet`, written whole, and its corporate events (ex-date, kind,
+split ratio, dividend) beside them in `adjustments/events/<instrument id>.parquet`; the bar files stay as
+fetched.
 
 On an object store (`s3://bucket/prefix`) the staging catalog is a local temp dir and each finished
 file is uploaded with one PUT, which S3 makes visible atomically: the same guarantee, no rename needed.
@@ -271,11 +273,28 @@ class CatalogStore:
     def adjustment_file(self, instrument_id: str) -> Path:
         return self.path / _ADJUSTMENTS / f"{instrument_id.replace('/', '_')}.parquet"
 
-    def write_adjustment_factors(self, instrument_id: str, factors: pl.DataFrame) -> Path:
-        """Replace the instrument's factor frame (one row per session); atomic like the bar files."""
-        target = self.adjustment_file(instrument_id)
+    def events_file(self, instrument_id: str) -> Path:
+        return self.path / _ADJUSTMENTS / "events" / f"{instrument_id.replace('/', '_')}.parquet"
+
+    def write_adjustment_factors(
+        self, instrument_id: str, factors: pl.DataFrame, events: pl.DataFrame | None = None
+    ) -> Path:
+        """Replace the instrument's factor frame (one row per session) and, when given, its corporate
+        events (written first, so factors never sit beside older events); atomic like the bar files."""
+        if events is not None:
+            self._write_frame(self.events_file(instrument_id), events)
+        return self._write_frame(self.adjustment_file(instrument_id), factors)
+
+    def corporate_events(self, instrument_id: str) -> pl.DataFrame | None:
+        """The instrument's stored corporate events (adjustments.events.EVENT_SCHEMA), or None."""
+        target = self.events_file(instrument_id)
+        if not target.exists():
+            return None
+        return pl.read_parquet(io.BytesIO(target.read_bytes()))
+
+    def _write_frame(self, target: Path, frame: pl.DataFrame) -> Path:
         buffer = io.BytesIO()
-        factors.write_parquet(buffer)
+        frame.write_parquet(buffer)
         if not self.location.is_local:
             target.write_bytes(buffer.getvalue())  # one PUT: atomic on an object store
             return target

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from nautilus_trader.model.data import BarType
 
+from ntrader_pipeline.adjustments.events import describe_event
 from ntrader_pipeline.catalog.file_checks import verify_catalog
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.markets.sessions import sessions_between
@@ -59,7 +60,22 @@ def inventory(
             expected = {s.key for s in sessions} - set(row.not_listed)
             row.missing = sorted(expected - set(known))
         rows.append(row)
-    return {"catalog": str(store.path), "instruments": instruments, "bar_types": [asdict(r) for r in rows]}
+    return {
+        "catalog": str(store.path),
+        "instruments": instruments,
+        "bar_types": [asdict(r) for r in rows],
+        "corporate_events": _corporate_events(store, instruments),
+    }
+
+
+def _corporate_events(store: CatalogStore, instruments: list[str]) -> dict[str, list[str]]:
+    """Per instrument with stored events: one line per event (`2014-06-09 split 7:1`)."""
+    found = {}
+    for instrument_id in instruments:
+        events = store.corporate_events(instrument_id)
+        if events is not None:
+            found[instrument_id] = [describe_event(row) for row in events.to_dicts()] or ["none"]
+    return found
 
 
 def _head_timestamp(store: CatalogStore, bar_type: str) -> dt.datetime | None:
@@ -138,6 +154,8 @@ def run_catalog(
             f"{row['bar_type']:<44} {len(row['present']):>8} {len(row['empty']):>6} {len(missing):>8} "
             f"{len(row['not_listed']):>10}  {span}{'; missing ' + listed if missing else ''}{head}"
         )
+    for instrument_id, lines in report["corporate_events"].items():
+        print(f"corporate events of {instrument_id}: " + "; ".join(lines))
     if verify:
         print(f"verify: {len(problems)} problem file(s)" + (":" if problems else ", every file is readable"))
         for problem in problems:

@@ -6,7 +6,11 @@ universe in its own process."""
 import dagster as dg
 
 from ntrader_pipeline.backtest.declarations import BacktestDeclaration
-from ntrader_pipeline.defs.adjustments import build_adjustment_factors_asset, builds_adjustment_factors
+from ntrader_pipeline.defs.adjustments import (
+    build_adjustment_factors_asset,
+    build_fresh_anchor_check,
+    builds_adjustment_factors,
+)
 from ntrader_pipeline.defs.backtests import build_backtest_assets
 from ntrader_pipeline.defs.bars import build_bars_assets
 from ntrader_pipeline.defs.executors import executor_named
@@ -41,9 +45,14 @@ def build_assets(
         build_comparison_asset(declarations),
         *build_sweep_assets(sweeps or [], universe, partitions.instruments),
     ]
+    checks: list[
+        dg.AssetChecksDefinition
+    ] = []  # the bars' `bar_quality` runs in their own step (defs/bars.py)
     if builds_adjustment_factors(universe):
-        assets.append(build_adjustment_factors_asset(universe, partitions.instruments))
-    return assets, []  # the bars assets' `bar_quality` checks run in their own steps (defs/bars.py)
+        factors = build_adjustment_factors_asset(universe, partitions.instruments)
+        assets.append(factors)
+        checks = [*checks, build_fresh_anchor_check(universe, factors)]
+    return assets, checks
 
 
 def build_definitions(

@@ -1,4 +1,5 @@
-"""Split/dividend adjustment factors per instrument, from the daily bars already in the catalog.
+"""Corporate events and split/dividend factors per instrument: the stored daily TRADES bars plus one
+ADJUSTED_LAST request ending now; a check compares the stored events with a fresh anchor.
 
 Built only when the universe has an `adjusted: true` entry and 1-DAY-LAST bars. Partitioned by instrument;
 an instrument without an adjusted twin materializes with nothing stored. A backtest declared with
@@ -9,20 +10,40 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from ntrader_pipeline.adjustments.factors import corporate_actions
-from ntrader_pipeline.adjustments.refresh import DAILY, refresh_adjustment_factors
+from ntrader_pipeline.adjustments.events import describe_event
+from ntrader_pipeline.adjustments.refresh import (
+    DAILY,
+    FetchAdjusted,
+    compare_with_fresh_anchor,
+    refresh_adjustment_factors,
+)
 from ntrader_pipeline.backtest.declarations import adjusted_twin
 from ntrader_pipeline.defs.bars import bars_asset_name
 from ntrader_pipeline.defs.instrument_data import INSTRUMENT_DATA_GROUP
 from ntrader_pipeline.defs.partitions import INSTRUMENT_DIMENSION
-from ntrader_pipeline.defs.resources import StorageResource
+from ntrader_pipeline.defs.resources import IBGatewayResource, StorageResource
 from ntrader_pipeline.markets.universe import Universe
 
 ADJUSTMENT_FACTORS = "adjustment_factors"
+FRESH_ANCHOR_CHECK = "matches_fresh_adjusted_last"
 
 
 def builds_adjustment_factors(universe: Universe) -> bool:
     return DAILY in universe.bar_specs and any(i.adjusted for i in universe.instruments)
+
+
+def _twin(universe: Universe, instrument_id: str) -> str | None:
+    if universe.instrument(instrument_id).adjusted:
+        return None
+    return adjusted_twin(universe, instrument_id)
+
+
+def _fetch_adjusted(ib: IBGatewayResource, universe: Universe, twin: str) -> FetchAdjusted:
+    def fetch(duration: str) -> tuple[list, list]:
+        with ib.connection() as connection:
+            return connection.fetch_adjusted_bars(universe.instrument(twin), DAILY, duration)
+
+    return fetch
 
 
 def build_adjustment_factors_asset(
@@ -30,11 +51,12 @@ def build_adjustment_factors_asset(
 ) -> dg.AssetsDefinition:
     @dg.asset(
         name=ADJUSTMENT_FACTORS,
-        backfill_policy=dg.BackfillPolicy.single_run(),
         # beside the data versions: prepared from stored bars for the backtests (the market-data job's
         # assets are all session × instrument partitioned; this one is per instrument)
         group_name=INSTRUMENT_DATA_GROUP,
         partitions_def=instrument_partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),  # the nightly refreshes many instruments in one run
+        pool="ibkr",  # one ADJUSTED_LAST request: through the IB pool like the bars assets
         deps=[
             dg.AssetDep(
                 bars_asset_name(DAILY),
@@ -43,16 +65,17 @@ def build_adjustment_factors_asset(
         ],
         kinds={"parquet"},
         description=(
-            "Per-session split/dividend factors of each stock with an adjusted twin: IB's daily "
-            "ADJUSTED_LAST close ÷ TRADES close, split steps apart from dividends. Stored beside the "
-            "catalog's bars (adjustments/<instrument>.parquet); the bars stay as fetched."
+            "Corporate events (ex-date, split p:q, cash dividend) of each stock with an adjusted twin, "
+            "detected from its daily TRADES bars and one ADJUSTED_LAST request ending now, and the "
+            "per-session factors built from them (adjustments/<instrument>.parquet, events in "
+            "adjustments/events/); the bars stay as fetched."
         ),
     )
     def _adjustment_factors(
-        context: dg.AssetExecutionContext, storage: StorageResource
+        context: dg.AssetExecutionContext, storage: StorageResource, ib: IBGatewayResource
     ) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
         per_instrument = {
-            instrument_id: adjustment_metadata(universe, storage, instrument_id)
+            instrument_id: adjustment_metadata(universe, storage, ib, instrument_id)
             for instrument_id in context.partition_keys
         }
         if len(per_instrument) == 1:
@@ -68,19 +91,67 @@ def build_adjustment_factors_asset(
 
 
 def adjustment_metadata(
-    universe: Universe, storage: StorageResource, instrument_id: str
+    universe: Universe, storage: StorageResource, ib: IBGatewayResource, instrument_id: str
 ) -> dict[str, object]:
-    """Refresh one instrument's factors (when it has an adjusted twin) and describe them."""
-    twin = adjusted_twin(universe, instrument_id) if not universe.instrument(instrument_id).adjusted else None
+    """Refresh one instrument's events and factors (when it has an adjusted twin) and describe them."""
+    twin = _twin(universe, instrument_id)
     if twin is None:
         return {"sessions": 0, "note": f"{instrument_id} has no adjusted series in the universe"}
-    factors = refresh_adjustment_factors(storage.catalog_store(), instrument_id, twin)
-    actions = corporate_actions(factors)
+    store = storage.catalog_store()
+    factors, events = refresh_adjustment_factors(store, instrument_id, _fetch_adjusted(ib, universe, twin))
+    rows = events.to_dicts()
     return {
         "sessions": factors.height,
         "adjusted_series": twin,
-        "splits": sum(a.kind == "split" for a in actions),
-        "dividends": sum(a.kind == "dividend" for a in actions),
-        "corporate_actions": dg.MetadataValue.md("\n".join(f"- {a.describe()}" for a in actions) or "none"),
-        "file": dg.MetadataValue.path(str(storage.catalog_store().adjustment_file(instrument_id))),
+        "splits": sum("split" in r["kind"] for r in rows),
+        "dividends": sum("dividend" in r["kind"] for r in rows),
+        "corporate_actions": dg.MetadataValue.md("\n".join(f"- {describe_event(r)}" for r in rows) or "none"),
+        "file": dg.MetadataValue.path(str(store.adjustment_file(instrument_id))),
     }
+
+
+def _check_partitions(context: dg.AssetCheckExecutionContext) -> list[str]:
+    """The run's instruments; a run of the check alone carries its one partition as a tag."""
+    try:
+        return list(context.op_execution_context.partition_keys)
+    except dg.DagsterInvariantViolationError:
+        return [context.op_execution_context.partition_key]
+
+
+def build_fresh_anchor_check(universe: Universe, asset: dg.AssetsDefinition) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=asset,
+        name=FRESH_ANCHOR_CHECK,
+        partitions_def=asset.partitions_def,
+        pool="ibkr",
+        description=(
+            "The stored events and factors against a fresh ADJUSTED_LAST request: fails naming each event "
+            "that is new (a dividend or split since the last refresh) or gone, or a newest factor not 1."
+        ),
+    )
+    def _check(
+        context: dg.AssetCheckExecutionContext, storage: StorageResource, ib: IBGatewayResource
+    ) -> dg.AssetCheckResult:
+        compared = {
+            instrument_id: compare_with_fresh_anchor(
+                storage.catalog_store(), instrument_id, _fetch_adjusted(ib, universe, twin)
+            )
+            for instrument_id in _check_partitions(context)
+            if (twin := _twin(universe, instrument_id)) is not None
+        }
+        if not compared:
+            return dg.AssetCheckResult(passed=True, metadata={"note": "no adjusted series"})
+        disagree = {i: r for i, r in compared.items() if not r.agrees}
+        shown = disagree or compared
+        return dg.AssetCheckResult(
+            passed=not disagree,
+            description="; ".join(
+                f"{i}: {r.describe()}" if len(shown) > 1 else r.describe() for i, r in shown.items()
+            ),
+            metadata={
+                "new_events": sum(len(r.new) for r in compared.values()),
+                "gone_events": sum(len(r.gone) for r in compared.values()),
+            },
+        )
+
+    return _check

@@ -114,6 +114,15 @@ CONTRACTS: dict[str, ListedContract] = {
             "NVDA", "NASDAQ", 4815747, "US67066G1040", "NVIDIA CORP", "COMMON", "Technology",
             "Semiconductors", "Electronic Compo-Semicon", 480.0, 45_000,
         ),
+        # real splits to test against (gateway/reality_histories.py); conIds here are illustrative
+        ListedContract(
+            "GE", "NYSE", 498843743, "US3696043013", "GENERAL ELECTRIC CO", "COMMON", "Industrial",
+            "Miscellaneous Manufactur", "Diversified Manufact Op", 160.0, 20_000,
+        ),
+        ListedContract(
+            "CMG", "NYSE", 43645842, "US1696561059", "CHIPOTLE MEXICAN GRILL INC", "COMMON",
+            "Consumer, Cyclical", "Retail", "Retail-Restaurants", 55.0, 60_000,
+        ),
         # synthetic, not a real listing: an illiquid small cap with a late listing, a halt and a split
         # (see gateway/realities.py DEFAULT_REALITIES)
         ListedContract(

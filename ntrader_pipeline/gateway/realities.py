@@ -15,7 +15,8 @@ permission for it. The gateway applies it when it serves bars and head timestamp
   volumes ÷ ratio); ADJUSTED_LAST stays continuous. Cash dividends scale ADJUSTED_LAST before their
   ex-date by 1 - amount / previous unadjusted close (the unadjusted series shows no ex-dividend drop
   beyond its usual overnight gap). Without explicit dividends, a symbol keeps the gateway's default
-  quarterly 0.375 % dividend.
+  quarterly 0.375 % dividend. With `dividend_drops`, TRADES instead falls by each dividend on its ex-date
+  (real prices) and ADJUSTED_LAST is the smooth series; reality_histories.py has real split histories.
 - a permission problem: IB's error code and text for every historical request of the symbol (and for
   its reqHeadTimeStamp); `delayed` sends the 10167 notice and then the data.
 
@@ -115,6 +116,9 @@ class MarketReality:
     splits: tuple[Split, ...] = ()
     dividends: tuple[Dividend, ...] | None = None  # None: the gateway's default quarterly dividend
     permission: str | None = None  # None: permitted; else one of PERMISSION_KINDS
+    # True: TRADES falls by each dividend on its ex-date (as real prices do) and ADJUSTED_LAST is the smooth
+    # series; False (older scenarios): TRADES stays smooth and ADJUSTED_LAST is scaled before ex-dates
+    dividend_drops: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.no_trade_share < 1.0:
@@ -126,7 +130,7 @@ class MarketReality:
 
     @property
     def changes_bars(self) -> bool:
-        return bool(self.listed or self.no_trade_share or self.halts or self.splits)
+        return bool(self.listed or self.no_trade_share or self.halts or self.splits or self.dividend_drops)
 
     def split_scale(self, session: dt.date) -> float:
         """What unadjusted prices of `session` are, relative to the continuous series."""

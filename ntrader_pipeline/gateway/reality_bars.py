@@ -87,7 +87,8 @@ def session_series(
     present = _select(minutes, keep) if not keep.all() else minutes
     if what_to_show != "ADJUSTED_LAST":  # ADJUSTED_LAST stays continuous: `adjusted_bars` scales it
         scale = reality.split_scale(session_date)
-        present = _scaled(present, scale, 1 / scale, _tick(symbol))
+        price = scale / dividend_factor(symbol, session_date, reality) if reality.dividend_drops else scale
+        present = _scaled(present, price, 1 / scale, _tick(symbol))
     if bar_seconds != MINUTE:  # from the unadjusted minutes, so volumes add up exactly
         first = int(symbol_session(symbol, session_date).open.timestamp())
         present = aggregate(present, bar_seconds, first=first)
@@ -95,14 +96,37 @@ def session_series(
 
 
 def dividend_factor(symbol: str, session_date: dt.date, reality: MarketReality) -> float:
-    """What ADJUSTED_LAST multiplies the continuous prices of `session_date` by."""
+    """What ADJUSTED_LAST multiplies the continuous prices of `session_date` by (without
+    `dividend_drops`), or the product of (1 - D/C) over the later dividends (with it)."""
     if reality.dividends is None:
         return adjustment_factor(session_date)
+    if reality.dividend_drops:
+        factor = 1.0
+        for ex_date, share in _dividend_shares(symbol, reality):
+            if session_date < ex_date:
+                factor *= 1 - share
+        return factor
     factor = 1.0
     for dividend in reality.dividends:
         if session_date < dividend.ex_date:
             factor *= 1 - dividend.amount / _previous_unadjusted_close(symbol, dividend.ex_date, reality)
     return factor
+
+
+@lru_cache(maxsize=256)
+def _dividend_shares(symbol: str, reality: MarketReality) -> tuple[tuple[dt.date, float], ...]:
+    """D/C of each dividend when TRADES drops by it: C, the unadjusted close before the ex-date, is the
+    continuous close × split scale ÷ the factor of every dividend from this one on, so C = K + D with
+    K the close without this dividend's own drop; solved from the latest dividend back."""
+    shares: list[tuple[dt.date, float]] = []
+    later = 1.0
+    for dividend in sorted(reality.dividends or (), key=lambda d: d.ex_date, reverse=True):
+        day, continuous = _previous_close_continuous(symbol, dividend.ex_date)
+        base = continuous * reality.split_scale(day) / later
+        share = dividend.amount / (base + dividend.amount)
+        shares.append((dividend.ex_date, share))
+        later *= 1 - share
+    return tuple(shares)
 
 
 @lru_cache(maxsize=1024)
@@ -121,11 +145,16 @@ def _previous_unadjusted_close(symbol: str, ex_date: dt.date, reality: MarketRea
     return close * reality.split_scale(day)
 
 
+def previous_unadjusted_close(symbol: str, ex_date: dt.date, reality: MarketReality) -> float:
+    """The split-unadjusted close of the session before `ex_date` (before any dividend drops)."""
+    return _previous_unadjusted_close(symbol, ex_date, reality)
+
+
 def adjusted_bars(symbol: str, bars: list[SyntheticBar], reality: MarketReality) -> list[SyntheticBar]:
     """ADJUSTED_LAST bars from continuous ones: prices times the session's dividend factor (cents)."""
     out = []
     for bar in bars:
-        f = dividend_factor(symbol, bar.session_date, reality)
+        f = 1.0 if reality.dividend_drops else dividend_factor(symbol, bar.session_date, reality)
         o, h, lo, c, w = (round(v * f, 2) for v in (bar.open, bar.high, bar.low, bar.close, bar.wap))
         out.append(
             SyntheticBar(bar.session_date, bar.start, o, h, lo, c, bar.volume, min(max(w, lo), h), bar.count)

@@ -74,6 +74,9 @@ def _new_historic_client(settings: IBSettings) -> HistoricInteractiveBrokersClie
         historic_client_module.init_logging = original
 
 
+ADJUSTED_HISTORY_TIMEOUT_S = 120.0  # one ADJUSTED_LAST answer of years of daily bars (fetch_adjusted_bars)
+
+
 @dataclass(frozen=True, slots=True)
 class ServerInfo:
     """The negotiated TWS server version and the accounts the gateway manages."""
@@ -214,18 +217,31 @@ class IBConnection:
             errors = [IBError(-1, 0, f"no answer within {self.settings.request_timeout_s:.0f} s (timed out)")]
         return bars or [], errors
 
-    def _fetch_adjusted_bars(
+    def fetch_adjusted_bars(
         self, spec: InstrumentSpec, bar_spec: BarSpec, duration: str
+    ) -> tuple[list[Bar], list[IBError]]:
+        """One ADJUSTED_LAST request of `duration` ("3 Y", "200 D") ending now, as IB requires, for the
+        adjusted series `spec` (`adjusted: true`): every bar shares the one anchor of this moment. Years of
+        daily bars in one answer take longer than a session's request: it waits at least
+        ADJUSTED_HISTORY_TIMEOUT_S."""
+        timeout = max(self.settings.request_timeout_s, ADJUSTED_HISTORY_TIMEOUT_S)
+        return self._fetch_adjusted_bars(spec, bar_spec.for_instrument(spec.instrument_id), duration, timeout)
+
+    def _fetch_adjusted_bars(
+        self, spec: InstrumentSpec, bar_spec: BarSpec, duration: str, timeout_s: float | None = None
     ) -> tuple[list[Bar], list[IBError]]:
         """ADJUSTED_LAST bars ending now, stamped with the adjusted series' bar type (SPY-ADJ.ARCA-…)."""
         # The client decodes bars only for an instrument in its cache, under the id IB gives the contract.
         source_type = BarType.from_str(bar_spec.bar_type(spec.ib_instrument_id))
-        timeout = max(1, int(self.settings.request_timeout_s))
+        limit = timeout_s or self.settings.request_timeout_s
         bars, errors = self._call(
-            request_adjusted_bars(self._require_client(), contract_for(spec), source_type, duration, timeout)
+            request_adjusted_bars(
+                self._require_client(), contract_for(spec), source_type, duration, max(1, int(limit))
+            ),
+            timeout_s=limit,
         )
         if bars is None and not errors:
-            errors = [IBError(-1, 0, f"no answer within {self.settings.request_timeout_s:.0f} s (timed out)")]
+            errors = [IBError(-1, 0, f"no answer within {limit:.0f} s (timed out)")]
         return restamped(bars or [], BarType.from_str(bar_spec.bar_type(spec.instrument_id))), errors
 
     def head_timestamp(
@@ -287,7 +303,9 @@ class IBConnection:
         task.cancel()
         return None
 
-    def _call(self, coro: Coroutine[Any, Any, Any]) -> tuple[Any, list[IBError]]:
+    def _call(
+        self, coro: Coroutine[Any, Any, Any], timeout_s: float | None = None
+    ) -> tuple[Any, list[IBError]]:
         """Run one client call: (its result, or None once IB answers it with an error or the request
         timeout passes; the errors IB sent about it and about the connection meanwhile).
 
@@ -308,7 +326,7 @@ class IBConnection:
 
         async def first_of_result_or_error() -> Any:
             task = asyncio.ensure_future(coro)
-            deadline = asyncio.get_running_loop().time() + self.settings.request_timeout_s
+            deadline = asyncio.get_running_loop().time() + (timeout_s or self.settings.request_timeout_s)
             try:
                 while not task.done():
                     # a notice (10167: delayed data follows) does not end the request

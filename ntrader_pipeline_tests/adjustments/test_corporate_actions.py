@@ -14,7 +14,7 @@ from ntrader_pipeline.adjustments.apply import MissingFactorsError, adjust_bars,
 from ntrader_pipeline.adjustments.factors import adjustment_factors, corporate_actions
 from ntrader_pipeline.adjustments.modes import Adjustment
 from ntrader_pipeline.adjustments.ratios import match_split
-from ntrader_pipeline.adjustments.refresh import refresh_adjustment_factors
+from ntrader_pipeline.adjustments.refresh import compare_with_fresh_anchor, refresh_adjustment_factors
 from ntrader_pipeline.backtest.declarations import BacktestDeclaration
 from ntrader_pipeline.backtest.run import run_declared_backtest
 from ntrader_pipeline.catalog.frames import bars_to_frame
@@ -76,8 +76,12 @@ def split_store(tmp_path) -> CatalogStore:
         (1.5, "3:2"),
         (0.5, "1:2"),
         (1.0, None),
-        (1.2, None),
-        (2.5, None),
+        (1.05, None),  # a market move, not a split
+        (1.2, None),  # 6:5 is a split ratio for corporate events, but not a common one to warn about
+        (2.5, "5:2"),
+        (7.1, "7:1"),
+        (50.4, "50:1"),
+        (0.066, "1:15"),
     ],
 )
 def test_split_ratios_match_within_a_tolerance(ratio, expected):
@@ -103,53 +107,85 @@ def test_the_jump_into_the_first_checked_session_is_seen_from_the_stored_one_bef
 
 
 def test_factors_separate_the_split_from_the_dividend():
-    factors = adjustment_factors(_daily_closes(False), _daily_closes(True))
+    factors, events = adjustment_factors(_daily_closes(False), _daily_closes(True))
     assert factors["date"].to_list() == [s.date for s in SESSIONS]
-    actions = corporate_actions(factors)
-    assert [a.describe() for a in actions] == [
-        "2024-01-04 dividend factor step 1.0101",
-        "2024-01-08 split 4:1",
-    ]
+    actions = [a.describe() for a in corporate_actions(events)]
+    assert actions[0].startswith("2024-01-04 dividend 4.0") and "(1.00%)" in actions[0]
+    assert actions[1] == "2024-01-08 split 4:1"
     by_date = {d: (s, v) for d, s, v in factors.select("date", "split_factor", "dividend_factor").iter_rows()}
-    assert by_date[dt.date(2024, 1, 2)][0] == pytest.approx(0.25)
+    assert by_date[dt.date(2024, 1, 2)][0] == 0.25
     assert by_date[dt.date(2024, 1, 2)][1] == pytest.approx(0.99, abs=1e-4)
-    assert by_date[dt.date(2024, 1, 5)] == pytest.approx((0.25, 1.0), abs=1e-4)
-    assert by_date[dt.date(2024, 1, 10)] == pytest.approx((1.0, 1.0), abs=1e-4)
+    assert by_date[dt.date(2024, 1, 5)] == (0.25, 1.0)
+    assert by_date[dt.date(2024, 1, 10)] == (1.0, 1.0)
 
 
-def test_factors_are_stored_per_instrument_from_the_catalog_daily_bars(tmp_path):
+def _fetch_of(adjusted: pl.DataFrame, instrument_id: str):
+    """What one ADJUSTED_LAST request answers (the gateway path is in gateway/test_reality_histories.py)."""
+    bar_type = BarType.from_str(DAILY.bar_type(instrument_id))
+
+    def fetch(duration: str) -> tuple[list[Bar], list]:
+        assert duration.endswith((" D", " Y"))
+        fetch.calls.append(duration)
+        return [_daily_bar(bar_type, session, close) for session, close in adjusted.iter_rows()], []
+
+    fetch.calls = []
+    return fetch
+
+
+def _daily_bar(bar_type: BarType, session: dt.date, close: float) -> Bar:
+    """A session's daily bar; its volume is the minute fixture's (four times the shares from the split)."""
+    start = int(dt.datetime.combine(session, dt.time(), tzinfo=dt.UTC).timestamp() * 1e9)
+    price = Price(close, 2)
+    volume = Quantity(390 * (1000 if session < SPLIT_DAY else 4000), 0)
+    return Bar(bar_type, price, price, price, price, volume, start, start + 86_400 * 10**9 - 1)
+
+
+def test_events_and_factors_are_stored_per_instrument_from_one_adjusted_request(tmp_path):
     store = CatalogStore(tmp_path / "catalog")
     assert store.adjustment_factors("SPY.ARCA") is None
-    for adjusted, instrument_id in ((False, "SPY.ARCA"), (True, "SPY-ADJ.ARCA")):
-        bar_type = BarType.from_str(DAILY.bar_type(instrument_id))
-        for session, close in _daily_closes(adjusted).iter_rows():
-            start = int(dt.datetime.combine(session, dt.time(), tzinfo=dt.UTC).timestamp() * 1e9)
-            price = Price(close, 2)
-            bar = Bar(bar_type, price, price, price, price, Quantity(1, 0), start, start + 86_400 * 10**9 - 1)
-            store.write_session_bars(bar_type, next(s for s in SESSIONS if s.date == session), [bar])
-    stored = refresh_adjustment_factors(store, "SPY.ARCA", "SPY-ADJ.ARCA")
+    bar_type = BarType.from_str(DAILY.bar_type("SPY.ARCA"))
+    for session, close in _daily_closes(False).iter_rows():
+        store.write_session_bars(
+            bar_type, next(s for s in SESSIONS if s.date == session), [_daily_bar(bar_type, session, close)]
+        )
+    fetch = _fetch_of(_daily_closes(True), "SPY.ARCA")
+    stored, events = refresh_adjustment_factors(store, "SPY.ARCA", fetch, today=dt.date(2024, 1, 11))
+    assert fetch.calls == ["10 D"]  # one request ending now, back to 2024-01-02: one anchor for all
     assert store.adjustment_factors("SPY.ARCA").equals(stored)
-    assert [a.kind for a in corporate_actions(stored)] == ["dividend", "split"]
+    assert store.corporate_events("SPY.ARCA").equals(events)
+    assert events["kind"].to_list() == ["dividend", "split"]
     assert store.adjustment_file("SPY.ARCA").name == "SPY.ARCA.parquet"
+    assert compare_with_fresh_anchor(store, "SPY.ARCA", fetch, today=dt.date(2024, 1, 11)).agrees
+    # a dividend since the refresh: IB's fresh ADJUSTED_LAST scales every session before it
+    later = _daily_closes(True).with_columns(
+        pl.when(pl.col("date") < dt.date(2024, 1, 9))
+        .then((pl.col("close") * 0.98).round(2))
+        .otherwise("close")
+    )
+    result = compare_with_fresh_anchor(store, "SPY.ARCA", _fetch_of(later, "SPY.ARCA"), dt.date(2024, 1, 11))
+    assert not result.agrees
+    assert len(result.new) == 1 and result.new[0].startswith("2024-01-09 dividend")
+    assert "new since the last refresh: 2024-01-09 dividend" in result.describe()
 
 
 def test_split_adjustment_scales_prices_and_volumes_inversely(split_store):
-    factors = adjustment_factors(_daily_closes(False), _daily_closes(True))
+    factors, _ = adjustment_factors(_daily_closes(False), _daily_closes(True))
     bars = split_store.read_bars(MINUTE.bar_type("SPY.ARCA"), SESSIONS)
     adjusted = adjust_bars(bars, factors, Adjustment.SPLITS)
     first, after = adjusted[0], adjusted[-1]
     assert first.close.as_double() == pytest.approx(bars[0].close.as_double() / 4, abs=0.01)
     assert first.volume.as_double() == 4000  # four times the shares
-    assert after.close == bars[-1].close and after.volume == bars[-1].volume
+    assert after.close.as_double() == bars[-1].close.as_double()
+    assert after.volume.as_double() == bars[-1].volume.as_double()
     both = adjust_bars(bars, factors, Adjustment.SPLITS_AND_DIVIDENDS)
     assert both[0].close.as_double() == pytest.approx(bars[0].close.as_double() / 4 * 0.99, abs=0.01)
     assert adjust_bars(bars, factors, Adjustment.NONE) == bars
-    frame = adjust_frame(bars_to_frame(bars), factors, Adjustment.SPLITS)
+    frame = adjust_frame(bars_to_frame(bars), factors, Adjustment.SPLITS, daily=False)
     assert frame["close"][0] == pytest.approx(bars[0].close.as_double() / 4)
 
 
 def test_a_session_without_a_factor_is_an_error_not_a_factor_of_one(split_store):
-    factors = adjustment_factors(_daily_closes(False), _daily_closes(True)).filter(
+    factors = adjustment_factors(_daily_closes(False), _daily_closes(True))[0].filter(
         pl.col("date") != dt.date(2024, 1, 3)
     )
     bars = split_store.read_bars(MINUTE.bar_type("SPY.ARCA"), SESSIONS)
@@ -171,7 +207,7 @@ def test_the_adjusted_backtest_input_has_no_jump_and_the_unadjusted_one_does(
     split_store, tmp_path, adjustment
 ):
     split_store.write_adjustment_factors(
-        "SPY.ARCA", adjustment_factors(_daily_closes(False), _daily_closes(True))
+        "SPY.ARCA", *adjustment_factors(_daily_closes(False), _daily_closes(True))
     )
     declaration = BacktestDeclaration(
         name="sma",
@@ -191,10 +227,11 @@ def test_the_adjusted_backtest_input_has_no_jump_and_the_unadjusted_one_does(
         assert largest < 1.02  # no jump left
     manifest = run.manifest
     assert manifest.adjustment == adjustment
-    assert [(a.date, a.kind, a.detail) for a in manifest.corporate_actions] == [
-        (dt.date(2024, 1, 4), "dividend", "factor step 1.0101"),
-        (SPLIT_DAY, "split", "4:1"),
+    assert [(a.date, a.kind) for a in manifest.corporate_actions] == [
+        (dt.date(2024, 1, 4), "dividend"),
+        (SPLIT_DAY, "split"),
     ]
+    assert manifest.corporate_actions[1].detail == "4:1"
     factor_files = [f.path for f in manifest.catalog_files if f.path.startswith("adjustments/")]
     assert factor_files == ([] if adjustment == "none" else ["adjustments/SPY.ARCA.parquet"])
     # the stored files stay as fetched

@@ -36,7 +36,8 @@ def test_definitions_wire_partitions_pool_and_single_run_backfills():
     assert "2024-02-01|SPY.ARCA" in keys and "2024-01-15|SPY.ARCA" not in keys
     assert minute.backfill_policy == dg.BackfillPolicy.single_run()
     assert minute.pools == {"ibkr"}
-    assert {k.name for k in graph.asset_check_keys} == {BAR_QUALITY}
+    # bar quality on the bars; the fresh ADJUSTED_LAST anchor on the adjustment factors
+    assert {k.name for k in graph.asset_check_keys} == {BAR_QUALITY, "matches_fresh_adjusted_last"}
     assert dg.AssetKey("sma_cross_report") in graph.get_all_asset_keys()
 
 

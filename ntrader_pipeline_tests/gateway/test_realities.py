@@ -15,7 +15,8 @@ from ntrader_pipeline.gateway.realities import (
     Split,
     parse_reality_spec,
 )
-from ntrader_pipeline.gateway.reality_bars import session_series
+from ntrader_pipeline.gateway.reality_bars import adjusted_bars, session_series
+from ntrader_pipeline.gateway.reality_histories import history
 from ntrader_pipeline.gateway.synthetic import DAY, MINUTE, session_bars
 
 
@@ -86,3 +87,28 @@ def test_ideal_series_are_unchanged():
     day = dt.date(2024, 1, 10)
     ideal = session_series("SPY", day, MINUTE, MarketReality(), "TRADES")
     assert (ideal.close == session_bars("SPY", day, MINUTE).close).all()
+
+
+def test_with_dividend_drops_trades_falls_by_the_dividend_and_adjusted_last_stays_smooth():
+    """The special dividend history: TRADES before the ex-date is the smooth path + the dividend (so the
+    price falls by it, 20 % of the cum-dividend close); ADJUSTED_LAST is the smooth path itself."""
+    reality = history("NVDA")
+    (dividend,) = reality.dividends
+    before, ex = dt.date(2024, 4, 9), dividend.ex_date
+    trades = {d: session_series("NVDA", d, DAY, reality, "TRADES") for d in (before, ex)}
+    smooth = {d: session_bars("NVDA", d, DAY) for d in (before, ex)}
+    assert trades[before].close[0] == pytest.approx(smooth[before].close[0] + dividend.amount, abs=0.011)
+    assert trades[ex].close[0] == smooth[ex].close[0]  # after the ex-date TRADES is the smooth path
+    assert dividend.amount / trades[before].close[0] == pytest.approx(0.20, abs=1e-3)
+    adjusted = session_series("NVDA", before, DAY, reality, "ADJUSTED_LAST")
+    assert adjusted_bars("NVDA", adjusted.rows(), reality)[0].close == smooth[before].close[0]
+    assert trades[before].volume[0] == smooth[before].volume[0]  # a dividend leaves the volume alone
+
+
+def test_a_split_history_scales_trades_prices_up_and_volumes_down_before_the_ex_date():
+    reality = history("CMG")
+    before = dt.date(2024, 6, 25)
+    trades = session_series("CMG", before, DAY, reality, "TRADES")
+    smooth = session_bars("CMG", before, DAY)
+    assert trades.close[0] == pytest.approx(50 * smooth.close[0], abs=0.01)
+    assert trades.volume[0] == pytest.approx(smooth.volume[0] / 50, rel=0.01)

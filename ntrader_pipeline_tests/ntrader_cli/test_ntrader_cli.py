@@ -1,5 +1,6 @@
 """The `ntrader` console script, run as a subprocess against the embedded gateway and a tmp catalog."""
 
+import datetime as dt
 import json
 import os
 import re
@@ -11,8 +12,11 @@ import sys
 import pytest
 from nautilus_trader.model.data import BarType
 
+from ntrader_pipeline.adjustments.factors import adjustment_factors
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.markets.sessions import session_for
+from ntrader_pipeline.results import ResultsNotFoundError, load_corporate_events
+from ntrader_pipeline_tests.adjustments.histories import Event, daily_history
 from ntrader_pipeline_tests.backtest.bar_fixtures import ib_equity, minute_bars
 from ntrader_pipeline_tests.gateway.test_cli import wait_for_file
 
@@ -124,3 +128,17 @@ def test_catalog_with_a_bad_date_says_which(small_catalog):
     result = ntrader("catalog", "--path", str(small_catalog), "--start", "01/02/2024")
     assert result.returncode == 2
     assert "--start '01/02/2024' is not a date" in result.stdout
+
+
+def test_catalog_lists_an_instruments_corporate_events(small_catalog):
+    trades, adjusted = daily_history([Event(dt.date(2024, 2, 14), split=(7, 1))])
+    CatalogStore(small_catalog).write_adjustment_factors("SPY.ARCA", *adjustment_factors(trades, adjusted))
+    result = ntrader("catalog", "--path", str(small_catalog))
+    assert result.returncode == 0, result.stderr
+    assert "corporate events of SPY.ARCA: 2024-02-14 split 7:1" in result.stdout
+    report = json.loads(ntrader("catalog", "--path", str(small_catalog), "--json").stdout)
+    assert report["corporate_events"] == {"SPY.ARCA": ["2024-02-14 split 7:1"]}
+    events = load_corporate_events("SPY.ARCA", catalog=str(small_catalog))
+    assert events.select("ex_date", "kind", "split_ratio").rows() == [(dt.date(2024, 2, 14), "split", "7:1")]
+    with pytest.raises(ResultsNotFoundError, match=r"no corporate events of QQQ\.NASDAQ"):
+        load_corporate_events("QQQ.NASDAQ", catalog=str(small_catalog))

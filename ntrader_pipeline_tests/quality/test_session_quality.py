@@ -107,6 +107,9 @@ def test_max_missing_fraction_makes_the_gaps_rule_blocking(good_frame):
         (470.2 * 1.5, "3:2"),
         (470.2 / 2, "1:2"),
         (470.2 * 3, "3:1"),
+        (470.2 * 2.5, "5:2"),  # issue 19: no fixed list of ratios
+        (470.2 * 7, "7:1"),
+        (470.2 / 15, "1:15"),
     ],
 )
 def test_an_overnight_jump_matching_a_split_ratio_is_a_warning(good_frame, previous_close, ratio):
@@ -117,7 +120,7 @@ def test_an_overnight_jump_matching_a_split_ratio_is_a_warning(good_frame, previ
     assert result.warnings[SPLIT_RULE].endswith(f"matches a {ratio} split")
 
 
-@pytest.mark.parametrize("previous_close", [470.0, 470.0 * 1.1, 470.0 * 2.5, None])
+@pytest.mark.parametrize("previous_close", [470.0, 470.0 * 1.1, 470.0 / 1.12, None])
 def test_an_ordinary_overnight_move_is_not_a_split(good_frame, previous_close):
     result = check_session(good_frame, BAR_TYPE, SESSION, MINUTE, previous_close=previous_close)
     assert SPLIT_RULE not in result.warnings and result.split_ratio is None
