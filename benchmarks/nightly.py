@@ -28,12 +28,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+from ntrader_pipeline.gateway.latency import AnswerTimeModel
+from ntrader_pipeline.gateway.universe import write_universe
 
 from ntrader_pipeline.backtest.declarations import load_declarations
 from ntrader_pipeline.defs import build_definitions
 from ntrader_pipeline.gateway import EmbeddedGateway
-from ntrader_pipeline.gateway.latency import AnswerTimeModel
-from ntrader_pipeline.gateway.universe import write_universe
 from ntrader_pipeline.markets.universe import load_universe
 from ntrader_pipeline.settings import IBSettings, PipelineSettings, Settings
 
@@ -151,7 +151,8 @@ def main() -> None:
                 measured = nightly(defs, instance, SESSION)
                 requests = len(gateway.requests.historical())
     print(
-        f"nightly refresh of {args.instruments} instruments, session {SESSION}, max {args.max_open} open requests"
+        f"nightly refresh of {args.instruments} instruments, session {SESSION}, "
+        f"at most {args.max_open} open requests"
     )
     print(f"warm-up night ({WARM_SESSION}): {len(warm)} runs, {sum(s for _, _, s, _ in warm):.1f} s")
     print(f"{'job':<16} {'covers':<32} {'seconds':>8}  outcome")
@@ -159,7 +160,8 @@ def main() -> None:
         print(f"{job:<16} {what[:32]:<32} {seconds:8.1f}  {'ok' if success else 'FAILED'}")
     total = sum(s for _, _, s, _ in measured)
     print(
-        f"runs: {len(measured)}, wall time: {total:.1f} s ({total / 60:.2f} min), historical requests: {requests}"
+        f"runs: {len(measured)}, wall time: {total:.1f} s ({total / 60:.2f} min), "
+        f"historical requests: {requests}"
     )
 
 
