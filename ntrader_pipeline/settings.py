@@ -77,11 +77,11 @@ class IBSettings(BaseModel):
     @field_validator("max_open_requests")
     @classmethod
     def _within_ibs_open_request_limit(cls, value: int) -> int:
-        if value > IB_MAX_OPEN_HISTORICAL_REQUESTS:
+        limit = IB_MAX_OPEN_HISTORICAL_REQUESTS
+        if value > limit:
             raise ValueError(
-                f"{value} historical requests in flight is more than IB allows ({IB_MAX_OPEN_HISTORICAL_REQUESTS} "
-                "open historical requests per login; more are answered with error 162); use 1 to "
-                f"{IB_MAX_OPEN_HISTORICAL_REQUESTS} (default 8)"
+                f"{value} historical requests in flight is more than IB allows ({limit} open historical "
+                f"requests per login; more are answered with error 162); use 1 to {limit} (default 8)"
             )
         return value
 
