@@ -40,6 +40,7 @@ from ntrader_pipeline.ib.codes import (
     permission_message,
 )
 from ntrader_pipeline.ib.pacing import PacedRequest, PacingLimiter
+from ntrader_pipeline.ib.request_groups import request_groups, yearly_requests_fit
 from ntrader_pipeline.ingest.completeness import (
     SessionCoverage,
     answered_session,
@@ -240,7 +241,7 @@ class IBFetcher:
     ) -> list[SessionResult | SessionFetchFailedError]:
         """The results of one group of `request_groups` (a session, or a year of daily sessions asked in
         one request); FATAL outcomes raise. Thread-safe: several groups may be fetched at once."""
-        if bar_spec.is_intraday or not _yearly_requests_fit(spec):
+        if bar_spec.is_intraday or not yearly_requests_fit(spec):
             return [self._session_or_error(spec, bar_spec, session) for session in group]
         found = self._daily_chunk(spec, bar_spec, list(group))
         results: list[SessionResult | SessionFetchFailedError] = []
@@ -431,41 +432,3 @@ def _paced(spec: InstrumentSpec, bar_spec: BarSpec, end_utc: dt.datetime, durati
         bar_seconds=bar_spec.step * _BAR_SECONDS.get(bar_spec.aggregation.upper(), 86_400),
         description=f"{spec.instrument_id} {bar_spec} {duration} ending {end_utc.isoformat()}Z",
     )
-
-
-def request_groups(
-    spec: InstrumentSpec, bar_spec: BarSpec, sessions: Sequence[TradingSession]
-) -> list[list[TradingSession]]:
-    """The sessions as the fewest requests IB allows fetch them: one "1 D" request per intraday session
-    (IB's step-size table allows 1 D for 1-minute bars: docs/how-to/backfill-at-scale.md), one "1 Y"
-    request per year of daily stock sessions."""
-    if bar_spec.is_intraday or not _yearly_requests_fit(spec):
-        return [[session] for session in sessions]
-    return list(_year_chunks(sorted(sessions, key=lambda s: s.date)))
-
-
-def _yearly_requests_fit(spec: InstrumentSpec) -> bool:
-    """Daily stock bars are asked for a year of sessions at a time. An adjusted series is served only up
-    to now (see ib/requests.py), so its request reaches from now back over the year: still one request
-    per year, not one per session. Continuous futures keep one request per session."""
-    return spec.sec_type == "STK"
-
-
-def _year_chunks(sessions: list[TradingSession]) -> Iterator[list[TradingSession]]:
-    """Runs of sessions that one "1 Y" request ending at the run's last close covers."""
-    chunk: list[TradingSession] = []
-    for session in sessions:
-        if chunk and not _within_a_year(chunk[0].date, session.date):
-            yield chunk
-            chunk = []
-        chunk.append(session)
-    if chunk:
-        yield chunk
-
-
-def _within_a_year(first: dt.date, last: dt.date) -> bool:
-    try:
-        year_before = last.replace(year=last.year - 1)
-    except ValueError:  # 29 February
-        year_before = last.replace(year=last.year - 1, day=28)
-    return first > year_before

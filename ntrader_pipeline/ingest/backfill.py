@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from nautilus_trader.model.instruments import Instrument
 
 from ntrader_pipeline.catalog.store import CatalogStore
-from ntrader_pipeline.ib.fetcher import IBFetcher, SessionResult, request_groups
+from ntrader_pipeline.ib.fetcher import IBFetcher, SessionResult
 from ntrader_pipeline.ib.interleave import Finished, InterleavedPool, Job
+from ntrader_pipeline.ib.request_groups import request_groups
 from ntrader_pipeline.ingest.errors import FetchError, GatewayUnavailableError, SessionFetchFailedError
 from ntrader_pipeline.ingest.run import SessionRecord, SessionStatus, store_ib_result
 from ntrader_pipeline.logs import get_logger
