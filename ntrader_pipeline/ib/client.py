@@ -53,7 +53,6 @@ from ntrader_pipeline.settings import IBSettings
 # Without a bound the Nautilus client reconnects forever to a gateway that is not there.
 _MAX_CONNECTION_ATTEMPTS = "1"
 _NOTICE_CODES = frozenset({2104, 2106, 2107, 2108, 2158})
-_ERROR_POLL_S = 0.02
 _CLOSE_TIMEOUT_S = 2.0
 
 
@@ -105,6 +104,7 @@ class IBConnection:
         self._loop_thread: threading.Thread | None = None
         self._client: HistoricInteractiveBrokersClient | None = None
         self._in_flight = 0  # calls running now (touched on the loop thread only)
+        self._error_events: set[asyncio.Event] = set()  # running calls, woken when an error arrives
         self._log = get_logger(__name__, ib_host=self.settings.host, ib_port=self.settings.port)
 
     @property
@@ -338,18 +338,23 @@ class IBConnection:
         async def first_of_result_or_error() -> Any:
             self._in_flight += 1
             _CALL_REQUEST_IDS.set(issued)  # this task's context: the client's id generator appends
+            loop = asyncio.get_running_loop()
+            arrived = asyncio.Event()  # set by the error recorder: look again
+            self._error_events.add(arrived)
             task = asyncio.ensure_future(coro)
-            deadline = asyncio.get_running_loop().time() + self.settings.request_timeout_s
+            deadline = loop.time() + self.settings.request_timeout_s
             try:
                 while not task.done():
+                    arrived.clear()
                     # a notice (10167: delayed data follows) does not end the request
                     answered = any(e.req_id != -1 and not is_notice(e) for e in relevant())
-                    if answered or asyncio.get_running_loop().time() >= deadline:
+                    if answered or loop.time() >= deadline:
                         return None
-                    await asyncio.wait([task], timeout=_ERROR_POLL_S)
+                    await _first_of(task, arrived, deadline - loop.time())
                 # The client cancels a request's future when its connection dies: no answer.
                 return None if task.cancelled() else task.result()
             finally:
+                self._error_events.discard(arrived)
                 if not task.done():
                     task.cancel()
                     await asyncio.gather(task, return_exceptions=True)
@@ -385,6 +390,8 @@ class IBConnection:
         async def process_error(*, req_id: int, error_code: int, error_string: str, **kwargs: Any) -> None:
             error = IBError(req_id, error_code, error_string)
             self.errors.append(error)
+            for event in self._error_events:
+                event.set()
             if is_notice(error):
                 # Nautilus ends a request on any error with its reqId, yet after a notice such as 10167
                 # (delayed data) IB still sends the data: keep the notice from the client
@@ -407,6 +414,15 @@ class IBConnection:
             return req_id
 
         inner._next_req_id = next_req_id
+
+
+async def _first_of(task: asyncio.Future, event: asyncio.Event, timeout: float) -> None:
+    """Wait until `task` is done, `event` is set or `timeout` s have passed (no polling)."""
+    waiter = asyncio.ensure_future(event.wait())
+    try:
+        await asyncio.wait([task, waiter], timeout=max(0.0, timeout), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
 
 
 async def _cancel_other_tasks() -> None:

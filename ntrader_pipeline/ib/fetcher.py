@@ -123,6 +123,7 @@ class IBFetcher:
         self._connection: IBConnection | None = None
         self._lock = threading.RLock()  # the connection, its users and the stats, across threads
         self._users = 0  # requests running on the connection now
+        self._finished = False  # exited: no new connection (worker threads still running wind down)
         self._heads: dict[tuple[str, str], dt.datetime | None] = {}
         self.stats = FetchStats()
         self._log = get_logger(__name__)
@@ -133,7 +134,9 @@ class IBFetcher:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.close()
+        with self._lock:
+            self._finished = True
+            self.close()
 
     def close(self) -> None:
         with self._lock:
@@ -151,6 +154,8 @@ class IBFetcher:
             if self._connection is not None and not self._connection.is_alive():
                 self.close()
             if self._connection is None:
+                if self._finished:
+                    raise GatewayUnavailableError(f"the run's IB fetcher for {self.address} was closed")
                 connection = IBConnection(self.settings)
                 connection.connect()
                 self._connection = connection

@@ -1,7 +1,8 @@
 """Up to N jobs running at once, taken in turn from per-lane queues: how a backfill keeps N historical
 requests in flight across instruments (lanes) and sessions (jobs).
 
-Jobs run on worker threads and must not write the catalog; their results come back, as they finish, to
+Jobs run on `max_open` worker threads, each taking the next job as soon as it is free, and must not
+write the catalog; their results come back, as they finish, to
 the thread that iterates `results()` (the ingest generator), which does the writes and may queue more
 jobs meanwhile. With `max_open=1` jobs run inline on the iterating thread, one at a time, in the same
 order: the sequential fetch is the same code path without threads.
@@ -13,7 +14,8 @@ no faster than the others').
 
 from __future__ import annotations
 
-import concurrent.futures
+import queue
+import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
@@ -39,28 +41,40 @@ class Finished:
 
 
 class InterleavedPool:
-    """`add()` jobs (also while iterating `results()`); `drop_lane()` forgets a lane's queued jobs."""
+    """`add()` jobs (also while iterating `results()`); `drop_lane()` forgets a lane's queued jobs.
+
+    `max_open` worker threads each take the next job in turn as soon as they are free, so a finished
+    request's slot is refilled at once, even while the reader is busy writing a result."""
 
     def __init__(self, max_open: int) -> None:
         if max_open < 1:
             raise ValueError(f"max_open must be at least 1, got {max_open}")
         self.max_open = max_open
         self._lanes: OrderedDict[Hashable, deque[Job]] = OrderedDict()
+        self._changed = threading.Condition()  # guards the lanes and the counts below
+        self._running = 0
+        self._closed = False
+        self._finished: queue.SimpleQueue[Finished] = queue.SimpleQueue()
         self.peak_running = 0
 
     def add(self, job: Job) -> None:
-        self._lanes.setdefault(job.lane, deque()).append(job)
+        with self._changed:
+            self._lanes.setdefault(job.lane, deque()).append(job)
+            self._changed.notify()
 
     def drop_lane(self, lane: Hashable) -> list[Job]:
         """Forget the lane's queued jobs (running ones finish); returns what was dropped."""
-        return list(self._lanes.pop(lane, ()))
+        with self._changed:
+            return list(self._lanes.pop(lane, ()))
 
     @property
     def queued(self) -> int:
-        return sum(len(jobs) for jobs in self._lanes.values())
+        with self._changed:
+            return sum(len(jobs) for jobs in self._lanes.values())
 
     def _next_job(self) -> Job | None:
-        """The first queued job of the next lane in turn; that lane then goes to the back."""
+        """The first queued job of the next lane in turn; that lane then goes to the back (call with the
+        condition held)."""
         while self._lanes:
             lane, jobs = next(iter(self._lanes.items()))
             self._lanes.move_to_end(lane)
@@ -76,24 +90,42 @@ class InterleavedPool:
         if self.max_open == 1:
             yield from self._inline()
             return
-        with concurrent.futures.ThreadPoolExecutor(self.max_open, thread_name_prefix="ib-fetch") as pool:
-            running: dict[concurrent.futures.Future, Job] = {}
-            try:
-                while True:
-                    while len(running) < self.max_open and (job := self._next_job()) is not None:
-                        running[pool.submit(job.run)] = job
-                    self.peak_running = max(self.peak_running, len(running))
-                    if not running:
+        for number in range(self.max_open):
+            threading.Thread(target=self._work, name=f"ib-fetch-{number}", daemon=True).start()
+        try:
+            while True:
+                with self._changed:
+                    if not self._lanes and self._running == 0 and self._finished.empty():
                         return
-                    done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
-                    for future in done:
-                        job = running.pop(future)
-                        error = future.exception()
-                        yield Finished(job, None if error else future.result(), error)
-            finally:
-                self._lanes.clear()  # closed early: start nothing more; running jobs end on their own
-                for future in running:
-                    future.cancel()
+                yield self._finished.get()
+        finally:
+            # Done, or closed early: start nothing more and do not wait here for running jobs; they end
+            # on their own once the caller closes what they use (IBFetcher.__exit__).
+            with self._changed:
+                self._closed = True
+                self._lanes.clear()
+                self._changed.notify_all()
+
+    def _work(self) -> None:
+        while True:
+            with self._changed:
+                while not self._closed and not self._lanes:
+                    self._changed.wait()
+                if self._closed:
+                    return
+                job = self._next_job()
+                if job is None:
+                    continue
+                self._running += 1
+                self.peak_running = max(self.peak_running, self._running)
+            try:
+                finished = Finished(job, job.run())
+            except Exception as exc:  # handed to the reader, who decides
+                finished = Finished(job, error=exc)
+            with self._changed:
+                # counted as running until its result is queued, so the reader never sees "all done" early
+                self._finished.put(finished)
+                self._running -= 1
 
     def _inline(self) -> Iterator[Finished]:
         while (job := self._next_job()) is not None:

@@ -171,3 +171,20 @@ def test_ib_max_open_requests_51_in_the_environment_names_the_variable(monkeypat
         load_settings(env_file=None)
     monkeypatch.setenv("IB_MAX_OPEN_REQUESTS", "12")
     assert load_settings(env_file=None).ib.max_open_requests == 12
+
+
+def test_closing_the_records_early_starts_no_more_requests(gateway, tmp_path):
+    """The Dagster step's watchdog closes the record stream: the run's connection closes, the requests in
+    flight wind down and nothing more is asked of IB."""
+    universe = _universe(*(_spec(s.symbol, s.primary_exchange) for s in STOCKS))
+    ib = gateway_ib_settings(gateway).model_copy(update={"max_open_requests": 3})
+    requested = {i.instrument_id: DATES for i in universe.instruments}
+    records = ingest_sessions(
+        universe, MINUTE, requested, CatalogStore(tmp_path / "catalog"), lambda: IBFetcher(ib)
+    )
+    taken = [next(records) for _ in range(4)]
+    records.close()
+    asked = len(gateway.requests.historical_requests())
+    assert all(r.status is SessionStatus.WRITTEN for r in taken)
+    assert asked <= len(taken) + 3  # the ones answered, and at most the 3 then in flight
+    assert asked < len(STOCKS) * len(DATES)
