@@ -103,7 +103,6 @@ class IBConnection:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
         self._client: HistoricInteractiveBrokersClient | None = None
-        self._in_flight = 0  # calls running now (touched on the loop thread only)
         self._error_events: set[asyncio.Event] = set()  # running calls, woken when an error arrives
         self._log = get_logger(__name__, ib_host=self.settings.host, ib_port=self.settings.port)
 
@@ -141,6 +140,7 @@ class IBConnection:
                 f"handshake within {self.settings.connect_timeout_s:.0f} s; check that the client id is "
                 "free and the API is enabled (TWS: Global Configuration → API → Settings)"
             )
+        self._submit(_without_watchdog(self._client)).result(_CLOSE_TIMEOUT_S)
         self._log.info("ib_connected")
 
     def _require_listener(self) -> None:
@@ -311,11 +311,6 @@ class IBConnection:
             future.cancel()
             return None
 
-    @property
-    def calls_in_flight(self) -> int:
-        """Calls on this connection that have not returned yet (other threads' requests)."""
-        return self._in_flight
-
     def _call(self, coro: Coroutine[Any, Any, Any]) -> tuple[Any, list[IBError]]:
         """Run one client call: (its result, or None once IB answers it with an error or the request
         timeout passes; the errors IB sent about it and about the connection meanwhile).
@@ -336,7 +331,6 @@ class IBConnection:
             ]
 
         async def first_of_result_or_error() -> Any:
-            self._in_flight += 1
             _CALL_REQUEST_IDS.set(issued)  # this task's context: the client's id generator appends
             loop = asyncio.get_running_loop()
             arrived = asyncio.Event()  # set by the error recorder: look again
@@ -359,7 +353,6 @@ class IBConnection:
                     task.cancel()
                     await asyncio.gather(task, return_exceptions=True)
                 self._forget_requests(issued)
-                self._in_flight -= 1
 
         try:
             result = self._submit(first_of_result_or_error()).result(
@@ -414,6 +407,16 @@ class IBConnection:
             return req_id
 
         inner._next_req_id = next_req_id
+
+
+async def _without_watchdog(client: HistoricInteractiveBrokersClient) -> None:
+    """Stop Nautilus' connection watchdog: 5 s after IB reports connectivity lost (1100) it reconnects
+    and re-sends what is still registered. The loop runs between calls here, so it would re-send requests
+    the fetcher already gave up on; the fetcher replaces a dead connection itself (`is_alive`)."""
+    inner = client._client
+    inner._start_connection_watchdog = lambda: None
+    if inner._connection_watchdog_task is not None:
+        inner._connection_watchdog_task.cancel()
 
 
 async def _first_of(task: asyncio.Future, event: asyncio.Event, timeout: float) -> None:
