@@ -38,6 +38,10 @@ def redact_url(value: object) -> object:
     return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
 
 
+# IB's "Historical Data Limitations": at most 50 simultaneous open historical data requests from the API.
+IB_MAX_OPEN_HISTORICAL_REQUESTS = 50
+
+
 def default_pacing_db() -> str:
     """Beside the Dagster instance (DAGSTER_HOME) when there is one, so every run on the instance shares
     it; else under the repo's data directory."""
@@ -66,6 +70,20 @@ class IBSettings(BaseModel):
     pacing: bool = True
     pacing_db: str = Field(default_factory=default_pacing_db)
     pacing_max_wait_s: float = Field(default=900.0, gt=0)
+    # Historical requests in flight at once on the run's connection, across instruments and sessions
+    # (1: one at a time). IB allows at most 50 open historical requests per login.
+    max_open_requests: int = Field(default=8, ge=1)
+
+    @field_validator("max_open_requests")
+    @classmethod
+    def _within_ibs_open_request_limit(cls, value: int) -> int:
+        limit = IB_MAX_OPEN_HISTORICAL_REQUESTS
+        if value > limit:
+            raise ValueError(
+                f"{value} historical requests in flight is more than IB allows ({limit} open historical "
+                f"requests per login; more are answered with error 162); use 1 to {limit} (default 8)"
+            )
+        return value
 
 
 class PipelineSettings(BaseModel):

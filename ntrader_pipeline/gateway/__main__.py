@@ -1,4 +1,8 @@
-"""CLI: `python -m ntrader_pipeline.gateway --port 4002 [--port-file PATH] [--fault SPEC]... [--pacing]`."""
+"""CLI: `python -m ntrader_pipeline.gateway --port 4002 [--port-file PATH] [--fault SPEC]... [--pacing]
+[--synthetic-stocks N [--write-universe PATH]] [--no-latency | --latency-base-s S --latency-per-bar-s S]`.
+
+Unlike the in-process `EmbeddedGateway`, the CLI gateway answers historical requests as slowly as IB
+does by default (latency.py); `--no-latency` answers at once."""
 
 from __future__ import annotations
 
@@ -11,9 +15,11 @@ import sys
 from pathlib import Path
 
 from ntrader_pipeline.gateway.faults import GatewayFaults
+from ntrader_pipeline.gateway.latency import AnswerTimeModel
 from ntrader_pipeline.gateway.messages import MAX_SUPPORTED_VERSION, MIN_SUPPORTED_VERSION
 from ntrader_pipeline.gateway.realities import GatewayRealities
 from ntrader_pipeline.gateway.server import DEFAULT_ACCOUNT, DEFAULT_HOST, LOGGER, GatewayServer
+from ntrader_pipeline.gateway.universe import write_universe
 
 DEFAULT_PORT = 4002  # IB Gateway's paper-trading port
 
@@ -68,8 +74,71 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no default market realities (ILLQ becomes as ideal as the other symbols)",
     )
+    _add_scale_arguments(parser)
     parser.add_argument("--log-level", default="INFO", help="stdlib logging level (default %(default)s)")
     return parser
+
+
+def _add_scale_arguments(parser: argparse.ArgumentParser) -> None:
+    """Universe size and IB's answer time (docs/reference/gateway-scale.md)."""
+    model = AnswerTimeModel()
+    parser.add_argument(
+        "--synthetic-stocks",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also list N generated stocks (deterministic tickers on NYSE/NASDAQ/ARCA with ISINs and "
+        "synthetic bars); unknown symbols still get error 200",
+    )
+    parser.add_argument(
+        "--write-universe",
+        type=Path,
+        metavar="PATH",
+        help="write the universe file of the --synthetic-stocks for the code location (NTRADER_UNIVERSE)",
+    )
+    parser.add_argument(
+        "--no-latency", action="store_true", help="answer historical requests at once (no answer-time model)"
+    )
+    parser.add_argument(
+        "--latency-base-s", type=float, default=model.base_s, help="base answer time (default %(default)s s)"
+    )
+    parser.add_argument(
+        "--latency-per-bar-s",
+        type=float,
+        default=model.per_bar_s,
+        help="answer time per bar sent (default %(default)s s: 0.6 s for a session of minute bars)",
+    )
+    parser.add_argument(
+        "--throttle-free-open",
+        type=int,
+        default=model.throttle_free_open,
+        help="open requests answered at full speed before the soft throttle (default %(default)s)",
+    )
+    parser.add_argument(
+        "--throttle-step-s",
+        type=float,
+        default=model.throttle_step_s,
+        help="added per open request beyond that, bars > 30 s (default %(default)s s)",
+    )
+    parser.add_argument(
+        "--throttle-max-s",
+        type=float,
+        default=model.throttle_max_s,
+        help="most the throttle adds to one answer (default %(default)s s)",
+    )
+
+
+def answer_time_model(args: argparse.Namespace) -> AnswerTimeModel | None:
+    """The CLI's answer-time model (None with --no-latency); a negative setting raises ValueError."""
+    if args.no_latency:
+        return None
+    return AnswerTimeModel(
+        base_s=args.latency_base_s,
+        per_bar_s=args.latency_per_bar_s,
+        throttle_free_open=args.throttle_free_open,
+        throttle_step_s=args.throttle_step_s,
+        throttle_max_s=args.throttle_max_s,
+    )
 
 
 def _write_port_file(path: Path, port: int) -> None:
@@ -91,7 +160,11 @@ async def serve(
         account=args.account,
         pacing=args.pacing,
         realities=realities,
+        synthetic_stocks=args.synthetic_stocks,
+        answer_time=answer_time_model(args),
     )
+    if args.write_universe:
+        write_universe(args.write_universe, args.synthetic_stocks)
     await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -118,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         faults = GatewayFaults.from_specs(args.fault)
         realities = GatewayRealities.from_specs(args.reality, defaults=not args.ideal)
         asyncio.run(serve(args, faults, realities))
-    except ValueError as exc:  # bad --fault, --reality, --host or --server-version
+    except ValueError as exc:  # bad --fault, --reality, --host, --server-version or scale setting
         parser.error(str(exc))
     except OSError as exc:
         LOGGER.error("cannot listen on %s:%s: %s", args.host, args.port, exc)

@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,7 @@ from ntrader_pipeline.gateway.codec import (
     parse_length,
     parse_version_range,
 )
-from ntrader_pipeline.gateway.contracts import find_contract, trading_hours
+from ntrader_pipeline.gateway.contracts import CONTRACTS, ListedContract, find_contract, trading_hours
 from ntrader_pipeline.gateway.faults import (
     PACING_VIOLATION,
     FaultOutcome,
@@ -56,6 +56,7 @@ from ntrader_pipeline.gateway.inbound import (
     parse_historical_data_request,
     peek_request_id,
 )
+from ntrader_pipeline.gateway.latency import AnswerTimeModel
 from ntrader_pipeline.gateway.pacing import HistoricalPacing, HistoricalQuery, PacingViolation
 from ntrader_pipeline.gateway.paper_account import account_answer
 from ntrader_pipeline.gateway.realities import (
@@ -106,6 +107,8 @@ class GatewayContext:
     requests: RequestLog
     pacing: HistoricalPacing | None = None  # None: no pacing limits (the default)
     realities: GatewayRealities = field(default_factory=GatewayRealities)  # ILLQ's by default
+    contracts: Mapping[str, ListedContract] = field(default_factory=lambda: CONTRACTS)  # universe.py
+    answer_time: AnswerTimeModel | None = None  # None: answers at once (latency.py)
 
 
 class ClientConnection:
@@ -274,7 +277,7 @@ class ClientConnection:
 
     def _head_timestamp(self, request: HeadTimestampRequest) -> None:
         """The earliest bar IB has for the contract and what-to-show (its listing for a late listing)."""
-        contract = find_contract(request.contract)
+        contract = find_contract(request.contract, self.context.contracts)
         if contract is None:
             self._send_error(request.req_id, *NO_SECURITY_DEFINITION)
             return
@@ -299,7 +302,7 @@ class ClientConnection:
             self._send(messages.error(self.version, -1, code, text, self.context.clock()))
 
     def _contract_details(self, request: ContractDetailsRequest) -> None:
-        contract = find_contract(request.contract)
+        contract = find_contract(request.contract, self.context.contracts)
         if contract is None:
             self._send_error(request.req_id, *NO_SECURITY_DEFINITION)
             return
@@ -333,7 +336,7 @@ class ClientConnection:
                 received_monotonic,
             )
         )
-        contract = find_contract(request.contract)
+        contract = find_contract(request.contract, self.context.contracts)
         if contract is None:
             self._fail(record_id, request.req_id, *NO_SECURITY_DEFINITION)
             return
@@ -377,6 +380,7 @@ class ClientConnection:
             exchange=contract.primary_exchange or query.exchange.upper(),
             what_to_show=what_to_show,
         )
+        throttle_s += self._answer_time(record_id, len(outcome.bars), bar_seconds)
         if throttle_s:
             outcome = dataclasses.replace(outcome, delay=outcome.delay + throttle_s)
         for code, text in outcome.notices:
@@ -431,6 +435,15 @@ class ClientConnection:
             raise HistoryRequestError(*PACING_VIOLATION) from None
         return True, throttle_s
 
+    def _answer_time(self, record_id: int, bars: int, bar_seconds: int) -> float:
+        """How long the answer-time model (if on) holds this answer back; recorded in the request log."""
+        model = self.context.answer_time
+        if model is None:
+            return 0.0
+        answer = model.answer_time(bars, self.context.requests.open_historical(), bar_seconds)
+        self.context.requests.set_answer_time(record_id, answer.latency_s, answer.throttle_s)
+        return answer.total_s
+
     def _release(self) -> None:
         if self.context.pacing is not None:
             self.context.pacing.release()
@@ -455,7 +468,9 @@ class ClientConnection:
             LOGGER.info("connection %d: client gone before reqId %d was answered", self.id, req_id)
         finally:
             self._pending.pop(req_id, None)
-            if admitted and not answered:  # cancelled or connection closed before the answer
+            if not answered:  # cancelled or connection closed before the answer
+                self.context.requests.mark_closed(answer.record_id)
+            if admitted and not answered:
                 self._release()
 
     async def _answer(self, answer: _Answer, *, release: bool) -> None:

@@ -7,6 +7,7 @@ contract (FUT) and IB's continuous future (CONTFUT), on the CME Globex calendar.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -166,18 +167,21 @@ class ContractQuery:
         return f"{symbol}@{self.primary_exchange or self.exchange or '?'}"
 
 
-def find_contract(query: ContractQuery) -> ListedContract | None:
+def find_contract(
+    query: ContractQuery, registry: Mapping[str, ListedContract] = CONTRACTS
+) -> ListedContract | None:
     """Resolve like IB: by conId when given, else by symbol (or local symbol) and security type (STK when
-    not given); the other fields given must agree. A FUT needs its contract month or local symbol."""
+    not given); the other fields given must agree. A FUT needs its contract month or local symbol.
+    `registry`: what the gateway lists (the fixed contracts, plus synthetic stocks: universe.py)."""
     sec_type = query.sec_type.strip().upper() or "STK"
     if query.con_id > 0:
-        candidates = [c for c in CONTRACTS.values() if c.con_id == query.con_id and c.sec_type == sec_type]
+        candidates = [c for c in registry.values() if c.con_id == query.con_id and c.sec_type == sec_type]
     else:
         name = query.symbol.strip().upper()
         local = query.local_symbol.strip().upper()
         candidates = [
             c
-            for c in CONTRACTS.values()
+            for c in registry.values()
             if c.sec_type == sec_type
             and (not name or name == c.symbol)
             and (not local or local == c.ib_local_symbol)

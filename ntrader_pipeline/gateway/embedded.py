@@ -9,11 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Self
 
 from ntrader_pipeline.gateway.connection import Clock, utc_now
+from ntrader_pipeline.gateway.contracts import ListedContract
 from ntrader_pipeline.gateway.faults import GatewayFaults
+from ntrader_pipeline.gateway.latency import AnswerTimeModel
 from ntrader_pipeline.gateway.pacing import HistoricalPacing
 from ntrader_pipeline.gateway.realities import GatewayRealities
 from ntrader_pipeline.gateway.request_log import RequestLog
@@ -35,7 +38,11 @@ class EmbeddedGateway:
         start_timeout: float = 15.0,
         pacing: bool | HistoricalPacing = False,
         realities: GatewayRealities | None = None,
+        synthetic_stocks: int = 0,
+        answer_time: AnswerTimeModel | None = None,
     ) -> None:
+        """`synthetic_stocks` and `answer_time` as for GatewayServer: in-process gateways (tests, the
+        demo) answer at once unless given an AnswerTimeModel."""
         self._server = GatewayServer(
             host,
             port,
@@ -45,6 +52,8 @@ class EmbeddedGateway:
             clock=clock,
             pacing=pacing,
             realities=realities,
+            synthetic_stocks=synthetic_stocks,
+            answer_time=answer_time,
         )
         self._start_timeout = start_timeout
         self._thread: threading.Thread | None = None
@@ -85,6 +94,11 @@ class EmbeddedGateway:
     @property
     def server_version(self) -> int | None:
         return self._server.server_version
+
+    @property
+    def contracts(self) -> Mapping[str, ListedContract]:
+        """What the gateway lists: the fixed contracts and its synthetic stocks, by registry key."""
+        return self._server.context.contracts
 
     def start(self) -> Self:
         if self._thread is not None:

@@ -10,9 +10,11 @@ import logging
 from ntrader_pipeline.gateway import messages
 from ntrader_pipeline.gateway.connection import ClientConnection, Clock, GatewayContext, utc_now
 from ntrader_pipeline.gateway.faults import GatewayFaults
+from ntrader_pipeline.gateway.latency import AnswerTimeModel
 from ntrader_pipeline.gateway.pacing import HistoricalPacing
 from ntrader_pipeline.gateway.realities import GatewayRealities
 from ntrader_pipeline.gateway.request_log import RequestLog
+from ntrader_pipeline.gateway.universe import listing
 from ntrader_pipeline.markets.sessions import nyse_calendar
 
 LOGGER = logging.getLogger("ntrader_pipeline.gateway")
@@ -47,8 +49,13 @@ class GatewayServer:
         requests: RequestLog | None = None,
         pacing: bool | HistoricalPacing = False,
         realities: GatewayRealities | None = None,
+        synthetic_stocks: int = 0,
+        answer_time: AnswerTimeModel | None = None,
     ) -> None:
         """`realities`: per-symbol market realities (realities.py; default: ILLQ's).
+
+        `synthetic_stocks`: list that many generated stocks beside the fixed contracts (universe.py).
+        `answer_time`: hold each historical answer back as IB would (latency.py); None answers at once.
 
         `pacing=True` enforces IB's historical-data pacing rules (a `HistoricalPacing` with an
         injected clock may be passed instead); off by default, like the rest of the gateway's leniency."""
@@ -68,6 +75,8 @@ class GatewayServer:
             if isinstance(pacing, HistoricalPacing)
             else (HistoricalPacing() if pacing else None),
             realities=realities if realities is not None else GatewayRealities(),
+            contracts=listing(synthetic_stocks),
+            answer_time=answer_time,
         )
         self._server: asyncio.Server | None = None
         self._connections: dict[int, ClientConnection] = {}

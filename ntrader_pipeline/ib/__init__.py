@@ -8,5 +8,6 @@ internals, so a Nautilus upgrade is absorbed here:
 - `contracts`: universe entries as IB contracts;
 - `codes`: IB's error codes and texts → what to do next (`Outcome`);
 - `pacing`: IB's historical-data pacing rules, enforced across processes before each request;
-- `fetcher.IBFetcher`: a run's paced, classified, retried session fetches.
+- `fetcher.IBFetcher`: a run's paced, classified, retried session fetches (thread-safe);
+- `interleave.InterleavedPool`: up to N jobs in flight, lanes (instruments) taking turns.
 """

@@ -4,14 +4,21 @@ only code that reaches into the client's internals).
 The Nautilus client never raises: every failure comes back as empty or partial data, errors are
 only logged, and some waits are unbounded. This wrapper owns a private event loop, bounds every
 wait, and records every error message the gateway sends so callers can say *why* data is missing.
+
+The loop runs on its own thread, so several threads may call at once: their requests are then in flight
+together on the one connection (the cheapest concurrency: one socket, one decoder). Each call sees only
+the errors addressed to the request ids it issued (and connection-wide ones).
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
 import datetime as dt
 import os
 import socket
+import threading
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, Self
@@ -46,11 +53,16 @@ from ntrader_pipeline.settings import IBSettings
 # Without a bound the Nautilus client reconnects forever to a gateway that is not there.
 _MAX_CONNECTION_ATTEMPTS = "1"
 _NOTICE_CODES = frozenset({2104, 2106, 2107, 2108, 2158})
-_ERROR_POLL_S = 0.02
 _CLOSE_TIMEOUT_S = 2.0
 
 
 _process_log_guard: LogGuard | None = None
+# The request ids the current call issued: set per call, appended to by the client's id generator.
+_CALL_REQUEST_IDS: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "ntrader_call_request_ids", default=None
+)
+# A call's own bound is the request timeout; this much more covers a loop busy with other calls.
+_CALL_SLACK_S = 10.0
 
 
 async def _started_in_loop(settings: IBSettings) -> HistoricInteractiveBrokersClient:
@@ -92,7 +104,9 @@ class IBConnection:
         self.settings = settings or IBSettings()
         self.errors: list[IBError] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: threading.Thread | None = None
         self._client: HistoricInteractiveBrokersClient | None = None
+        self._error_events: set[asyncio.Event] = set()  # running calls, woken when an error arrives
         self._log = get_logger(__name__, ib_host=self.settings.host, ib_port=self.settings.port)
 
     @property
@@ -110,13 +124,17 @@ class IBConnection:
         self._require_listener()
         os.environ.setdefault("IB_MAX_CONNECTION_ATTEMPTS", _MAX_CONNECTION_ATTEMPTS)
         self._loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(self._loop)
+        self._loop_thread = threading.Thread(
+            target=self._loop.run_forever, name=f"ib-client-{self.settings.client_id}", daemon=True
+        )
+        self._loop_thread.start()
         # Built inside the running loop, the client starts in the background; built outside, its
         # start-up blocks for up to 15 s whatever our connect bound says.
-        self._client = self._loop.run_until_complete(_started_in_loop(self.settings))
+        self._client = self._submit(_started_in_loop(self.settings)).result()
         # The client turns asyncio debug mode on, which triples the cost of every message.
         self._loop.set_debug(False)
         self._record_errors()
+        self._track_request_ids()
         self._run(self._client.connect(), self.settings.connect_timeout_s)
         if not self._client._client._is_client_ready.is_set():
             self.close()
@@ -125,6 +143,7 @@ class IBConnection:
                 f"handshake within {self.settings.connect_timeout_s:.0f} s; check that the client id is "
                 "free and the API is enabled (TWS: Global Configuration → API → Settings)"
             )
+        self._submit(_without_watchdog(self._client)).result(_CLOSE_TIMEOUT_S)
         self._log.info("ib_connected")
 
     def _require_listener(self) -> None:
@@ -148,14 +167,16 @@ class IBConnection:
                 self._run(self._client._client._stop_async(), _CLOSE_TIMEOUT_S)
             except Exception as exc:  # closing must never mask the real outcome
                 self._log.warning("ib_close_failed", error=repr(exc))
-        pending = [t for t in asyncio.all_tasks(self._loop) if not t.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
-            self._loop.run_until_complete(asyncio.wait(pending, timeout=_CLOSE_TIMEOUT_S))
-        self._loop.close()
-        asyncio.set_event_loop(None)
-        self._loop, self._client = None, None
+        try:
+            self._submit(_cancel_other_tasks()).result(_CLOSE_TIMEOUT_S * 2)
+        except (concurrent.futures.TimeoutError, RuntimeError) as exc:
+            self._log.warning("ib_close_tasks_left", error=repr(exc))
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._loop_thread is not None:
+            self._loop_thread.join(_CLOSE_TIMEOUT_S)
+        if not self._loop.is_running():
+            self._loop.close()
+        self._loop, self._loop_thread, self._client = None, None, None
 
     def fetch_instrument(self, spec: InstrumentSpec) -> Instrument:
         instruments, errors = self._call(
@@ -292,16 +313,19 @@ class IBConnection:
             raise GatewayUnavailableError(f"not connected to the IB gateway at {self.address}")
         return self._client
 
+    def _submit(self, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future:
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
     def _run(self, coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
         """Result of `coro`, or None after `timeout` s. Unlike `wait_for`, this does not wait for the
         cancelled coroutine to unwind: the client's start-up retries swallow cancellation for ~15 s."""
-        assert self._loop is not None
-        task = self._loop.create_task(coro)
-        self._loop.run_until_complete(asyncio.wait([task], timeout=timeout))
-        if task.done():
-            return task.result()
-        task.cancel()
-        return None
+        future = self._submit(coro)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            return None
 
     def _call(
         self, coro: Coroutine[Any, Any, Any], timeout_s: float | None = None
@@ -313,40 +337,51 @@ class IBConnection:
         error addressed to one of this call's requests is IB's final word on it, so stop there. Only
         request ids issued during this call count: a late answer to an abandoned request is ignored.
         """
-        assert self._loop is not None
+        self._require_client()
         mark = len(self.errors)
-        first_req_id = self._require_client()._client._request_id_seq  # the next id it will issue
+        issued: list[int] = []  # this call's request ids (other threads' calls issue theirs meanwhile)
 
         def relevant() -> list[IBError]:
             return [
                 e
                 for e in self.errors[mark:]
-                if e.req_id >= first_req_id or (e.req_id == -1 and e.code not in _NOTICE_CODES)
+                if e.req_id in issued or (e.req_id == -1 and e.code not in _NOTICE_CODES)
             ]
 
         async def first_of_result_or_error() -> Any:
+            _CALL_REQUEST_IDS.set(issued)  # this task's context: the client's id generator appends
+            loop = asyncio.get_running_loop()
+            arrived = asyncio.Event()  # set by the error recorder: look again
+            self._error_events.add(arrived)
             task = asyncio.ensure_future(coro)
-            deadline = asyncio.get_running_loop().time() + (timeout_s or self.settings.request_timeout_s)
+            deadline = loop.time() + (timeout_s or self.settings.request_timeout_s)
             try:
                 while not task.done():
+                    arrived.clear()
                     # a notice (10167: delayed data follows) does not end the request
                     answered = any(e.req_id != -1 and not is_notice(e) for e in relevant())
-                    if answered or asyncio.get_running_loop().time() >= deadline:
+                    if answered or loop.time() >= deadline:
                         return None
-                    await asyncio.wait([task], timeout=_ERROR_POLL_S)
+                    await _first_of(task, arrived, deadline - loop.time())
                 # The client cancels a request's future when its connection dies: no answer.
                 return None if task.cancelled() else task.result()
             finally:
+                self._error_events.discard(arrived)
                 if not task.done():
                     task.cancel()
                     await asyncio.gather(task, return_exceptions=True)
-                self._forget_requests_from(first_req_id)
+                self._forget_requests(issued)
 
-        result = self._loop.run_until_complete(first_of_result_or_error())
+        try:
+            result = self._submit(first_of_result_or_error()).result(
+                self.settings.request_timeout_s + _CALL_SLACK_S
+            )
+        except concurrent.futures.TimeoutError:
+            result = None
         return result, relevant()
 
-    def _forget_requests_from(self, first_req_id: int) -> None:
-        """Drop this call's requests from the client's registry once the call is over.
+    def _forget_requests(self, req_ids: list[int]) -> None:
+        """Drop this call's requests (and only this call's) from the client's registry once it is over.
 
         Cancelling an abandoned call cancels its request's future but leaves the request registered
         under its name (bar type + end time). Since Nautilus 1.231 a later request with the same name
@@ -354,7 +389,7 @@ class IBConnection:
         in `CancelledError` (1.221 returned [] at once). A late answer to a dropped request is ignored
         by the client ("Received bar on req_id")."""
         registry = self._require_client()._client._requests
-        for request in [r for r in registry.get_all() if r is not None and r.req_id >= first_req_id]:
+        for request in [r for r in registry.get_all() if r is not None and r.req_id in req_ids]:
             if not request.future.done():
                 request.future.cancel()
             registry.remove(req_id=request.req_id)
@@ -366,6 +401,8 @@ class IBConnection:
         async def process_error(*, req_id: int, error_code: int, error_string: str, **kwargs: Any) -> None:
             error = IBError(req_id, error_code, error_string)
             self.errors.append(error)
+            for event in self._error_events:
+                event.set()
             if is_notice(error):
                 # Nautilus ends a request on any error with its reqId, yet after a notice such as 10167
                 # (delayed data) IB still sends the data: keep the notice from the client
@@ -374,3 +411,46 @@ class IBConnection:
             await original(req_id=req_id, error_code=error_code, error_string=error_string, **kwargs)
 
         inner.process_error = process_error
+
+    def _track_request_ids(self) -> None:
+        """Have the client's request-id generator tell the running call which ids it issued."""
+        inner = self._require_client()._client
+        original = inner._next_req_id
+
+        def next_req_id() -> int:
+            req_id = original()
+            issued = _CALL_REQUEST_IDS.get()
+            if issued is not None:
+                issued.append(req_id)
+            return req_id
+
+        inner._next_req_id = next_req_id
+
+
+async def _without_watchdog(client: HistoricInteractiveBrokersClient) -> None:
+    """Stop Nautilus' connection watchdog: 5 s after IB reports connectivity lost (1100) it reconnects
+    and re-sends what is still registered. The loop runs between calls here, so it would re-send requests
+    the fetcher already gave up on; the fetcher replaces a dead connection itself (`is_alive`)."""
+    inner = client._client
+    inner._start_connection_watchdog = lambda: None
+    if inner._connection_watchdog_task is not None:
+        inner._connection_watchdog_task.cancel()
+
+
+async def _first_of(task: asyncio.Future, event: asyncio.Event, timeout: float) -> None:
+    """Wait until `task` is done, `event` is set or `timeout` s have passed (no polling)."""
+    waiter = asyncio.ensure_future(event.wait())
+    try:
+        await asyncio.wait([task, waiter], timeout=max(0.0, timeout), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+
+
+async def _cancel_other_tasks() -> None:
+    """Cancel every task on the loop but this one, waiting a bounded time for them to unwind."""
+    current = asyncio.current_task()
+    pending = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending, timeout=_CLOSE_TIMEOUT_S)

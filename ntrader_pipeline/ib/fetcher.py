@@ -1,6 +1,8 @@
 """One run's IB fetching: the fewest requests IB allows, paced, classified, retried within bounds.
 
-- One connection per run, replaced by a fresh one only after a request whose outcome is RETRY.
+- One connection per run, replaced by a fresh one after a request whose outcome is RETRY when no other
+  request is using it (else only once it is dead), so several threads may fetch through one fetcher at
+  once: their requests are then in flight together on the connection (see ib/interleave.py).
 - Daily bars: one "1 Y" request per year of sessions, split into sessions client-side; a session the
   yearly answer lacks is fetched on its own. Intraday bars: one "1 D" request per session.
 - Every request waits for the cross-process pacing limiter first; a 162 pacing violation that still
@@ -17,8 +19,10 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Self
@@ -36,6 +40,7 @@ from ntrader_pipeline.ib.codes import (
     permission_message,
 )
 from ntrader_pipeline.ib.pacing import PacedRequest, PacingLimiter
+from ntrader_pipeline.ib.request_groups import request_groups, yearly_requests_fit
 from ntrader_pipeline.ingest.completeness import (
     SessionCoverage,
     answered_session,
@@ -116,6 +121,9 @@ class IBFetcher:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._connection: IBConnection | None = None
+        self._lock = threading.RLock()  # the connection, its users and the stats, across threads
+        self._users = 0  # requests running on the connection now
+        self._finished = False  # exited: no new connection (worker threads still running wind down)
         self._heads: dict[tuple[str, str], dt.datetime | None] = {}
         self.stats = FetchStats()
         self._log = get_logger(__name__)
@@ -126,12 +134,15 @@ class IBFetcher:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.close()
+        with self._lock:
+            self._finished = True
+            self.close()
 
     def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
 
     @property
     def address(self) -> str:
@@ -139,14 +150,36 @@ class IBFetcher:
 
     def connection(self) -> IBConnection:
         """The run's connection, replaced when its client died."""
-        if self._connection is not None and not self._connection.is_alive():
-            self.close()
-        if self._connection is None:
-            connection = IBConnection(self.settings)
-            connection.connect()
-            self._connection = connection
-            self.stats.connections += 1
-        return self._connection
+        with self._lock:
+            if self._connection is not None and not self._connection.is_alive():
+                self.close()
+            if self._connection is None:
+                if self._finished:
+                    raise GatewayUnavailableError(f"the run's IB fetcher for {self.address} was closed")
+                connection = IBConnection(self.settings)
+                connection.connect()
+                self._connection = connection
+                self.stats.connections += 1
+            return self._connection
+
+    @contextmanager
+    def _using(self) -> Iterator[IBConnection]:
+        """The run's connection, counted as in use until the block ends (see `_renew_connection`)."""
+        with self._lock:
+            connection = self.connection()
+            self._users += 1
+        try:
+            yield connection
+        finally:
+            with self._lock:
+                self._users -= 1
+
+    def _renew_connection(self) -> None:
+        """A fresh connection for the next attempt, unless other requests are running on this one (a
+        dead one is replaced by `connection()` anyway)."""
+        with self._lock:
+            if self._users == 0:
+                self.close()
 
     # -- instruments -------------------------------------------------------------------------
 
@@ -155,13 +188,14 @@ class IBFetcher:
         last = ""
         for attempt in range(1, self.settings.max_attempts + 1):
             try:
-                return self.connection().fetch_instrument(spec)
+                with self._using() as connection:
+                    return connection.fetch_instrument(spec)
             except TransientFetchError as exc:
                 last = str(exc)
                 self._log.warning(
                     "instrument_retry", instrument=spec.instrument_id, attempt=attempt, error=last
                 )
-                self.close()
+                self._renew_connection()
         raise SessionFetchFailedError(
             f"{spec.instrument_id}: no contract details after {self.settings.max_attempts} attempts "
             f"(IB_MAX_ATTEMPTS); last error: {last}"
@@ -175,8 +209,10 @@ class IBFetcher:
         MarketDataPermissionError at once: every bar request would fail the same way."""
         key = (spec.instrument_id, what_to_show)
         if key not in self._heads:
-            self.stats.head_requests += 1
-            head, errors = self.connection().head_timestamp(spec, what_to_show)
+            with self._lock:
+                self.stats.head_requests += 1
+            with self._using() as connection:
+                head, errors = connection.head_timestamp(spec, what_to_show)
             refused = next((e for e in errors if is_permission_error(e)), None)
             if refused is not None:
                 raise MarketDataPermissionError(
@@ -202,18 +238,25 @@ class IBFetcher:
         A session that exhausted its retries is yielded as its error (the run goes on with the rest);
         FATAL outcomes raise, since every later request for the contract would fail the same way.
         """
-        if bar_spec.is_intraday or not _yearly_requests_fit(spec):
-            for session in sessions:
-                yield self._session_or_error(spec, bar_spec, session)
-            return
-        for chunk in _year_chunks(sorted(sessions, key=lambda s: s.date)):
-            found = self._daily_chunk(spec, bar_spec, chunk)
-            for session in chunk:
-                if session.date in found:
-                    bars = found[session.date]
-                    yield SessionResult(session, bars, coverage=bars_coverage(bars, bar_spec, session))
-                else:
-                    yield self._session_or_error(spec, bar_spec, session)
+        for group in request_groups(spec, bar_spec, sessions):
+            yield from self.fetch_group(spec, bar_spec, group)
+
+    def fetch_group(
+        self, spec: InstrumentSpec, bar_spec: BarSpec, group: Sequence[TradingSession]
+    ) -> list[SessionResult | SessionFetchFailedError]:
+        """The results of one group of `request_groups` (a session, or a year of daily sessions asked in
+        one request); FATAL outcomes raise. Thread-safe: several groups may be fetched at once."""
+        if bar_spec.is_intraday or not yearly_requests_fit(spec):
+            return [self._session_or_error(spec, bar_spec, session) for session in group]
+        found = self._daily_chunk(spec, bar_spec, list(group))
+        results: list[SessionResult | SessionFetchFailedError] = []
+        for session in group:
+            if session.date in found:
+                bars = found[session.date]
+                results.append(SessionResult(session, bars, coverage=bars_coverage(bars, bar_spec, session)))
+            else:
+                results.append(self._session_or_error(spec, bar_spec, session))
+        return results
 
     def session(self, spec: InstrumentSpec, bar_spec: BarSpec, session: TradingSession) -> SessionResult:
         """One session by a "1 D" request; raises SessionFetchFailedError once retries are spent."""
@@ -296,30 +339,33 @@ class IBFetcher:
     ) -> tuple[list[Bar], list[IBError], bool]:
         end_utc = end.astimezone(dt.UTC).replace(tzinfo=None)
         try:
-            connection = self.connection()
+            with self._using() as connection:
+                with self._lock:
+                    self.stats.requests += 1
+                if self.limiter is None:
+                    received, errors = connection.fetch_bars(spec, bar_spec, end_utc, duration)
+                else:
+                    with self.limiter.slot(_paced(spec, bar_spec, end_utc, duration)):
+                        received, errors = connection.fetch_bars(spec, bar_spec, end_utc, duration)
+                return received, errors, connection.is_alive()
         except GatewayUnavailableError as exc:
             if self.stats.connections == 0:
                 raise  # never reached the gateway this run: retrying sessions one by one cannot help
             return [], [IBError(-1, 0, f"reconnecting failed: {exc}")], False  # mid-run: counts as an attempt
-        self.stats.requests += 1
-        if self.limiter is None:
-            received, errors = connection.fetch_bars(spec, bar_spec, end_utc, duration)
-        else:
-            with self.limiter.slot(_paced(spec, bar_spec, end_utc, duration)):
-                received, errors = connection.fetch_bars(spec, bar_spec, end_utc, duration)
-        return received, errors, connection.is_alive()
 
     def _prepare_retry(self, verdict: Verdict, attempt: int) -> None:
-        self.stats.retries += 1
-        if verdict.pacing:
-            delay = backoff_delay(self.settings, attempt, self._rng)
+        with self._lock:
+            self.stats.retries += 1
+            delay = backoff_delay(self.settings, attempt, self._rng) if verdict.pacing else 0.0
             self.stats.backoff_s += delay
+        if delay:
             self._sleep(delay)
-        self.close()  # a fresh connection for the retry
+        self._renew_connection()  # a fresh connection for the retry
 
     def _count(self, verdict: Verdict) -> None:
         key = verdict.outcome.value
-        self.stats.outcomes[key] = self.stats.outcomes.get(key, 0) + 1
+        with self._lock:
+            self.stats.outcomes[key] = self.stats.outcomes.get(key, 0) + 1
 
     def _fatal(
         self,
@@ -391,30 +437,3 @@ def _paced(spec: InstrumentSpec, bar_spec: BarSpec, end_utc: dt.datetime, durati
         bar_seconds=bar_spec.step * _BAR_SECONDS.get(bar_spec.aggregation.upper(), 86_400),
         description=f"{spec.instrument_id} {bar_spec} {duration} ending {end_utc.isoformat()}Z",
     )
-
-
-def _yearly_requests_fit(spec: InstrumentSpec) -> bool:
-    """Daily stock bars are asked for a year of sessions at a time. An adjusted series is served only up
-    to now (see ib/requests.py), so its request reaches from now back over the year: still one request
-    per year, not one per session. Continuous futures keep one request per session."""
-    return spec.sec_type == "STK"
-
-
-def _year_chunks(sessions: list[TradingSession]) -> Iterator[list[TradingSession]]:
-    """Runs of sessions that one "1 Y" request ending at the run's last close covers."""
-    chunk: list[TradingSession] = []
-    for session in sessions:
-        if chunk and not _within_a_year(chunk[0].date, session.date):
-            yield chunk
-            chunk = []
-        chunk.append(session)
-    if chunk:
-        yield chunk
-
-
-def _within_a_year(first: dt.date, last: dt.date) -> bool:
-    try:
-        year_before = last.replace(year=last.year - 1)
-    except ValueError:  # 29 February
-        year_before = last.replace(year=last.year - 1, day=28)
-    return first > year_before

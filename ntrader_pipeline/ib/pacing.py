@@ -16,6 +16,7 @@ and later processes on the instance see every request made in the windows that m
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
@@ -79,6 +80,7 @@ class PacingLimiter:
         self._clock = clock
         self._sleep = sleep
         self.waited_s = 0.0
+        self._in_process = threading.Lock()  # this process's threads take turns at the database
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as db:
             db.execute("PRAGMA journal_mode=WAL")
@@ -101,24 +103,9 @@ class PacingLimiter:
         """Record the request once no rule forbids it now; returns its row id for `release`."""
         started_waiting = self._clock()
         while True:
-            db = self._connect()
-            try:
-                db.execute("BEGIN IMMEDIATE")
-                now = self._clock()
-                delay = self._delay(db, request, now)
-                if delay <= 0:
-                    cursor = db.execute(
-                        "INSERT INTO requests (started, request_key, contract_key, small, open_until) "
-                        "VALUES (?, ?, ?, ?, ?)",
-                        (now, request.request_key, request.contract_key, self._small(request),
-                         now + self.open_ttl_s),
-                    )  # fmt: skip
-                    db.execute("DELETE FROM requests WHERE started < ?", (now - self._horizon_s,))
-                    db.execute("COMMIT")
-                    return int(cursor.lastrowid or 0)
-                db.execute("COMMIT")
-            finally:
-                db.close()
+            row_id, delay = self._record_or_delay(request)
+            if row_id is not None:
+                return row_id
             waited = self._clock() - started_waiting
             if waited + delay > self.max_wait_s:
                 raise PacingWaitError(
@@ -130,11 +117,31 @@ class PacingLimiter:
             self._sleep(delay)
             self.waited_s += delay
 
+    def _record_or_delay(self, request: PacedRequest) -> tuple[int | None, float]:
+        """(its row id, 0) once the request is recorded, or (None, how long to wait first)."""
+        # One transaction at a time per process: threads contending for SQLite's write lock would each
+        # sleep in its busy handler (milliseconds to 100 ms a try); other processes still can.
+        with self._in_process, closing(self._connect()) as db:
+            db.execute("BEGIN IMMEDIATE")
+            now = self._clock()
+            delay = self._delay(db, request, now)
+            if delay > 0:
+                db.execute("COMMIT")
+                return None, delay
+            cursor = db.execute(
+                "INSERT INTO requests (started, request_key, contract_key, small, open_until) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (now, request.request_key, request.contract_key, self._small(request), now + self.open_ttl_s),
+            )
+            db.execute("DELETE FROM requests WHERE started < ?", (now - self._horizon_s,))
+            db.execute("COMMIT")
+            return int(cursor.lastrowid or 0), 0.0
+
     def release(self, row_id: int) -> None:
         """Close the request and move its stamp to now: IB saw it at some unknown instant between
         acquire and now (a busy machine can delay the send by more than any fixed margin), and the
         answer being in means it was sent, so later requests count their windows from here."""
-        with closing(self._connect()) as db:
+        with self._in_process, closing(self._connect()) as db:
             db.execute(
                 "UPDATE requests SET open_until = NULL, started = MAX(started, ?) WHERE id = ?",
                 (self._clock(), row_id),
@@ -190,6 +197,9 @@ class PacingLimiter:
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         db.execute("PRAGMA busy_timeout=30000")
+        # WAL without an fsync per commit: a request's record is visible to every process at once; only
+        # a power loss could drop the last few, which are pacing history, not data.
+        db.execute("PRAGMA synchronous=NORMAL")
         return db
 
 

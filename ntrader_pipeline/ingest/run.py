@@ -22,7 +22,6 @@ from ntrader_pipeline.ib.fetcher import IBFetcher, SessionResult
 from ntrader_pipeline.ingest.completeness import SessionCoverage, bars_coverage, ensure_closed
 from ntrader_pipeline.ingest.errors import (
     IncompleteSessionError,
-    SessionFetchFailedError,
     SessionNotClosedError,
 )
 from ntrader_pipeline.ingest.file_sessions import FileSessions
@@ -84,8 +83,9 @@ def ingest_sessions(
 ) -> Iterator[SessionRecord]:
     """Fetch and store `requested` ({instrument_id: [dates]}) sessions of `spec` bars.
 
-    IB instruments share one fetcher (one connection), opened only when the run has any, and take turns
-    session by session, so a pacing wait for one contract does not hold up the others; a file-backed
+    IB instruments share one fetcher (one connection), opened only when the run has any; up to
+    IB_MAX_OPEN_REQUESTS requests are in flight at once and the instruments take turns session by session
+    (ingest/backfill.py), so a pacing wait for one contract does not hold up the others; a file-backed
     instrument's files are read once for all its sessions. A session that has not closed by `now()` is
     a FAILED record naming its close time, and nothing is requested for it.
     """
@@ -107,23 +107,13 @@ def ingest_sessions(
         if sessions:
             (from_files if instrument.from_files else from_ib)[instrument_id] = sessions
     if from_ib:
+        from ntrader_pipeline.ingest.backfill import ib_backfill  # it builds on this module's records
+
         with ib_fetcher() as fetcher:
-            yield from _take_turns(
-                [_ib_sessions(store, fetcher, universe.instrument(i), spec, s) for i, s in from_ib.items()]
-            )
+            instruments = [universe.instrument(i) for i in from_ib]
+            yield from ib_backfill(store, fetcher, spec, instruments, from_ib)
     for instrument_id, sessions in from_files.items():
         yield from _file_sessions(store, universe, universe.instrument(instrument_id), sessions)
-
-
-def _take_turns(streams: list[Iterator[SessionRecord]]) -> Iterator[SessionRecord]:
-    """One record from each stream in turn until all are done."""
-    active = list(streams)
-    while active:
-        for stream in list(active):
-            try:
-                yield next(stream)
-            except StopIteration:
-                active.remove(stream)
 
 
 def _finished_sessions(
@@ -176,30 +166,6 @@ def _not_provided(
         yield SessionRecord(instrument.instrument_id, date, SessionStatus.FAILED, detail=detail)
 
 
-def _ib_sessions(
-    store: CatalogStore,
-    fetcher: IBFetcher,
-    instrument: InstrumentSpec,
-    spec: BarSpec,
-    sessions: list[TradingSession],
-) -> Iterator[SessionRecord]:
-    """Write each session as soon as its response is in: its bars, or an explicit empty record when IB
-    has no data for it; a session that exhausted its retries is a FAILED record."""
-    instrument_id = instrument.instrument_id
-    store.write_instrument(fetcher.instrument(instrument))  # an unknown contract fails at once
-    log = get_logger(__name__, instrument=instrument_id)  # streams interleave: no shared context
-    listed, not_listed = _split_at_head_timestamp(store, fetcher, instrument, spec, sessions)
-    yield from not_listed
-    for result in fetcher.sessions(instrument, spec, listed):
-        if isinstance(result, SessionFetchFailedError):
-            log.error("session_failed", error=str(result))
-            yield SessionRecord(
-                instrument_id, result.session_key or "", SessionStatus.FAILED, detail=str(result)
-            )
-            continue
-        yield _store_ib_result(store, instrument_id, spec.bar_type(instrument_id), result)
-
-
 def split_not_listed(
     store: CatalogStore, instrument_id: str, spec: BarSpec, sessions: Sequence[TradingSession]
 ) -> tuple[list[TradingSession], list[TradingSession]]:
@@ -211,39 +177,7 @@ def split_not_listed(
     return [s for s in sessions if s.close > head], [s for s in sessions if s.close <= head]
 
 
-def _split_at_head_timestamp(
-    store: CatalogStore,
-    fetcher: IBFetcher,
-    instrument: InstrumentSpec,
-    spec: BarSpec,
-    sessions: list[TradingSession],
-) -> tuple[list[TradingSession], list[SessionRecord]]:
-    """The sessions to fetch, and a NOT_LISTED record for each session that closed before IB's earliest
-    data (its head timestamp: kept in the catalog, asked of IB once when not stored yet). Stocks only."""
-    if instrument.sec_type != "STK" or not sessions:
-        return sessions, []
-    instrument_id = instrument.instrument_id
-    what_to_show = spec.for_instrument(instrument_id).ib_what_to_show
-    head = store.head_timestamp(instrument_id, what_to_show)
-    if head is None:
-        head = fetcher.head_timestamp(instrument, what_to_show)  # a permission error raises here
-        if head is None:
-            return sessions, []
-        store.write_head_timestamp(instrument_id, what_to_show, head)
-    detail = (
-        f"{instrument_id} has no {what_to_show} data before {head:%Y-%m-%d %H:%M}Z (IB's head timestamp): "
-        "the session closed before the instrument's data begins (not listed yet), so IB was not asked"
-    )
-    bar_type = spec.bar_type(instrument_id)
-    not_listed = [
-        SessionRecord(instrument_id, s.key, SessionStatus.NOT_LISTED, bar_type=bar_type, detail=detail)
-        for s in sessions
-        if s.close <= head
-    ]
-    return [s for s in sessions if s.close > head], not_listed
-
-
-def _store_ib_result(
+def store_ib_result(
     store: CatalogStore, instrument_id: str, bar_type: str, result: SessionResult
 ) -> SessionRecord:
     session = result.session

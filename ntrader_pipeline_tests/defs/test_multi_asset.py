@@ -50,9 +50,11 @@ def test_fx_range_over_a_us_holiday_and_spy_closed_that_day(ib_resource, storage
     assert store.instrument("EUR/USD.IDEALPRO") is not None
 
 
-def test_instruments_of_one_run_take_turns_session_by_session(ib_gateway, ib_resource, storage):
+def test_instruments_of_one_run_take_turns_session_by_session(ib_gateway, ib_settings, storage):
     """A run over several IB instruments asks for their sessions in turn, not one instrument after the
-    other, so a pacing wait on one contract never holds up the next."""
+    other, so a pacing wait on one contract never holds up the next (one request at a time here, so the
+    order is exact; ingest/test_concurrent_fetch.py has the concurrent case)."""
+    from ntrader_pipeline.ib.fetcher import IBFetcher
     from ntrader_pipeline.ingest.run import SessionStatus, ingest_sessions
     from ntrader_pipeline.markets.bar_specs import BarSpec
     from ntrader_pipeline_tests.defs.helpers import code_location
@@ -65,7 +67,7 @@ def test_instruments_of_one_run_take_turns_session_by_session(ib_gateway, ib_res
             BarSpec.parse("1-MINUTE-LAST"),
             {"SPY.ARCA": dates, "QQQ.NASDAQ": dates},
             storage.catalog_store(),
-            ib_resource.fetcher,
+            lambda: IBFetcher(ib_settings.model_copy(update={"max_open_requests": 1})),
         )
     )
     assert [r.status for r in records] == [SessionStatus.WRITTEN] * 6

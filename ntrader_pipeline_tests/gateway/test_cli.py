@@ -32,6 +32,7 @@ def test_cli_serves_on_a_free_port_with_faults_and_stops_on_sigterm(tmp_path: Pa
     command = [
         sys.executable, "-m", "ntrader_pipeline.gateway",
         "--port", "0", "--port-file", str(port_file), "--fault", "SPY:short_bars=5", "--log-level", "WARNING",
+        "--no-latency",
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -102,7 +103,7 @@ def test_cli_with_pacing_and_a_scripted_fault(tmp_path: Path) -> None:
     port_file = tmp_path / "gateway.port"
     command = [
         sys.executable, "-m", "ntrader_pipeline.gateway", "--port", "0", "--port-file", str(port_file),
-        "--pacing", "--fault", "SPY:no_data,times=1", "--log-level", "WARNING",
+        "--pacing", "--fault", "SPY:no_data,times=1", "--log-level", "WARNING", "--no-latency",
     ]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
