@@ -18,6 +18,7 @@ BAD_VALUES = {
     "IB_CONNECT_TIMEOUT_S": ("soon", "valid number"),
     "IB_REQUEST_TIMEOUT_S": ("abc", "valid number"),
     "IB_MAX_ATTEMPTS": ("0", "greater than or equal to 1"),
+    "IB_MAX_OPEN_REQUESTS": ("51", "more than IB allows"),
     "IB_BACKOFF_BASE_S": ("-2", "greater than or equal to 0"),
     "IB_BACKOFF_CAP_S": ("x", "valid number"),
     "IB_BACKOFF_JITTER": ("2", "less than or equal to 1"),
