@@ -120,6 +120,11 @@ class Table:
     rows: list[Row] = field(default_factory=list)
 
 
+def progress(message: str) -> None:
+    """What the benchmark is doing, on stderr, so a long run shows where its time goes."""
+    print(f"  [{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
 def _cell(value: float | None, fmt: str) -> str:
     return "n/a" if value is None else fmt.format(value)
 
@@ -198,6 +203,7 @@ def measure_partitions(history: History, repeats: int) -> Table:
     samples: dict[str, dict[str, list[float]]] = {}
     for repeat in range(repeats):
         for candidate in alternating(repeat, CANDIDATES):
+            progress(f"definitions and partition keys of candidate {candidate} (run {repeat + 1})")
             result = run_definitions_child(candidate, history)
             for name, value in result.items():
                 samples.setdefault(name, {c: [] for c in CANDIDATES})[candidate].append(value)
@@ -301,11 +307,9 @@ def record_materializations(
     events = materializations(candidate, instruments, dates)
     started = time.perf_counter()
     sampled = 0
-    for materialization in events:
+    for _, materialization in zip(range(api_sample), events, strict=False):
         instance.report_runless_asset_event(materialization)
         sampled += 1
-        if sampled >= api_sample:
-            break
     api_ms = (time.perf_counter() - started) / max(sampled, 1) * 1000
     started, written = time.perf_counter(), 0
     while batch := [runless_entry(m) for _, m in zip(range(BATCH), events, strict=False)]:
@@ -442,9 +446,11 @@ def measure_storage(storage: str, history: History, repeats: int, subset: int, a
                 instance_config(storage, home, postgres.get(f"cand_{candidate.lower()}"))
             )
             instance = stack.enter_context(DagsterInstance.from_config(str(home)))
+            progress(f"[{storage}] recording candidate {candidate}'s materializations")
             run.recorded[candidate] = record_materializations(
                 instance, candidate, history, subset, api_sample
             )
+            progress(f"[{storage}] loading candidate {candidate} in a code server")
             started = time.perf_counter()
             target, attribute = str(HERE / "scale_defs.py"), f"candidate_{candidate.lower()}"
             process_context = stack.enter_context(
@@ -456,6 +462,7 @@ def measure_storage(storage: str, history: History, repeats: int, subset: int, a
             contexts[candidate] = (instance, process_context)
         for repeat in range(repeats):
             for candidate in alternating(repeat, CANDIDATES):
+                progress(f"[{storage}] GraphQL queries of candidate {candidate} (run {repeat + 1})")
                 timings, stats = time_queries(*contexts[candidate], candidate, history)
                 check_partition_stats(
                     stats, candidate, run.recorded[candidate], partitions_per_asset(candidate, history)
