@@ -19,8 +19,7 @@ DAILY = BarSpec.parse("1-DAY-LAST")
 
 def daily_closes(store: CatalogStore, instrument_id: str) -> pl.DataFrame:
     """`date`, `close` of every stored daily bar (a daily bar's `ts_event` is 00:00 UTC of its session)."""
-    files = sorted(store.bar_directory(DAILY.bar_type(instrument_id)).glob("*.parquet"))
-    frame = read_bar_files(files)
+    frame = read_bar_files(store.bar_files(DAILY.bar_type(instrument_id)))
     return frame.select(pl.col("ts_event").dt.date().alias("date"), "close").unique("date").sort("date")
 
 

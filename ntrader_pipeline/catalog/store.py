@@ -47,6 +47,7 @@ from nautilus_trader.persistence.catalog import ParquetDataCatalog
 from nautilus_trader.serialization.arrow.serializer import ArrowSerializer
 
 from ntrader_pipeline.catalog.file_cache import IdentityCache, file_identity, is_local, settled
+from ntrader_pipeline.catalog.frames import decode_bar_table
 from ntrader_pipeline.catalog.location import CatalogLocation
 from ntrader_pipeline.catalog.month_files import (
     SESSION_INDEX_KEY,
@@ -270,6 +271,17 @@ class CatalogStore:
             column = np.concatenate(labels) if labels else np.zeros(0, dtype=np.int32)
             merged = merged.append_column(session_column, pa.array(column, pa.int32()))
         return merged
+
+    def read_bar_frame(
+        self,
+        bar_type: BarType | str,
+        sessions: Iterable[TradingSession],
+        *,
+        session_column: str | None = None,
+    ) -> pl.DataFrame:
+        """`read_bar_table` decoded to the bar frame (see `catalog.frames`), straight from the stored rows."""
+        table = self.read_bar_table(bar_type, sessions, session_column=session_column)
+        return decode_bar_table(table, keep=[session_column] if session_column else [])
 
     def read_bars(self, bar_type: BarType | str, sessions: Iterable[TradingSession]) -> list[Bar]:
         """The stored bars of `sessions` as Nautilus `Bar`s, in time order."""
