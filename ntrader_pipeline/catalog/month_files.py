@@ -26,8 +26,9 @@ SESSION_INDEX_KEY = b"ntrader_sessions"
 MONTH_FILE = re.compile(
     r"^(\d{4})-(\d{2})-01T00-00-00-000000000Z_(\d{4}-\d{2}-\d{2})T23-59-59-999999999Z\.parquet$"
 )
-# A file of the previous layout: one session, named by its UTC day bounds.
-SESSION_FILE = re.compile(r"^[0-9T-]+Z_(\d{4}-\d{2}-\d{2})T23-59-59-999999999Z\.parquet$")
+# A file of the previous layout: one session, named by its UTC day bounds (from the date's midnight, or
+# from the previous evening's open for FX and futures).
+SESSION_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})T[0-9-]+Z_(\d{4}-\d{2}-\d{2})T23-59-59-999999999Z\.parquet$")
 
 SessionIndex = dict[dt.date, tuple[int, int]]  # session date → (first row, row count)
 
@@ -70,7 +71,10 @@ def session_of_file(name: str) -> dt.date | None:
     if month_of_file(name) is not None:
         return None
     match = SESSION_FILE.match(name)
-    return dt.date.fromisoformat(match.group(1)) if match else None
+    if match is None:
+        return None
+    start, end = dt.date.fromisoformat(match.group(1)), dt.date.fromisoformat(match.group(2))
+    return end if end - start <= dt.timedelta(days=1) else None
 
 
 def encode_index(index: SessionIndex) -> bytes:
