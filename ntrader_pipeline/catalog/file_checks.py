@@ -84,6 +84,11 @@ def rematerialize_hint(session_key: str, instrument_id: str) -> str:
     return f"re-materialize partition {session_key}|{instrument_id} to replace it"
 
 
+def month_rematerialize_hint(month: dt.date, instrument_id: str) -> str:
+    """The remedy for a damaged month file: fetch its month's sessions again (each rewrite replaces it)."""
+    return f"re-materialize the {month:%Y-%m} sessions of {instrument_id} to replace it"
+
+
 @dataclass(frozen=True)
 class FileProblem:
     """One file (or missing file) `ntrader catalog --verify` reports."""
@@ -134,7 +139,7 @@ def _verify_bar_directory(
             except (pa.ArrowException, OSError, ValueError) as exc:
                 reason = f"cannot be read by session ({exc})"
         if reason:
-            hint = rematerialize_hint(month.isoformat()[:7], instrument_id) + " (its month's sessions)"
+            hint = month_rematerialize_hint(month, instrument_id)
             problems.append(FileProblem(str(path), f"({directory.name} month {month:%Y-%m}) {reason}", hint))
     for path in files:
         if month_of_file(path.name) is not None:
