@@ -187,7 +187,8 @@ class CatalogStore:
             return []
         if sessions is None:
             return sorted(directory / n for n in names if month_of_file(n) is not None)
-        wanted = sorted({month_file_name(s.date) for s in sessions})
+        months = {(s.date.year, s.date.month) for s in sessions}  # a name per month, not per session
+        wanted = sorted(month_file_name(dt.date(year, month, 1)) for year, month in months)
         return [directory / n for n in wanted if n in names]
 
     def session_index(self, path: Path) -> SessionIndex:
