@@ -92,6 +92,30 @@ def _session_of(day: dt.date) -> TradingSession:
     return session
 
 
+def month_write_costs(root: Path) -> None:
+    """One month (~21 sessions) backfilled session by session (a rewrite each) vs in one call."""
+    rng = np.random.default_rng(11)
+    month = sessions_between(dt.date(2024, 1, 1), dt.date(2024, 1, 31))
+    bars = {s: session_bars(s, rng) for s in month}
+    one_by_one = CatalogStore(root / "one-by-one")
+    started = time.perf_counter()
+    for session, session_bars_ in bars.items():
+        one_by_one.write_session_bars(BAR_TYPE, session, session_bars_)
+    each = time.perf_counter() - started
+    together = CatalogStore(root / "together")
+    started = time.perf_counter()
+    together.write_sessions_bars(BAR_TYPE, bars)
+    once = time.perf_counter() - started
+    started = time.perf_counter()
+    one_by_one.write_session_bars(BAR_TYPE, month[10], bars[month[10]])
+    refetch = time.perf_counter() - started
+    print(
+        f"write one month ({len(month)} sessions, {sum(map(len, bars.values())):,} bars): session by session "
+        f"{each:.2f} s ({each / len(month) * 1000:.0f} ms a session), write_sessions_bars {once:.2f} s; "
+        f"re-fetching one session of the full month {refetch * 1000:.0f} ms"
+    )
+
+
 def best_of(repeats: int, runs: dict[str, Callable[[], int]], before: Callable[[], None]) -> dict[str, float]:
     """Best wall time per run, the runs alternating (forward, then backward) so none always goes first."""
     best = dict.fromkeys(runs, float("inf"))
@@ -127,6 +151,7 @@ def main() -> None:
     last = dt.date(FIRST_SESSION.year + args.years - 1, 12, 31)
     sessions = sessions_between(FIRST_SESSION, last)
     with tempfile.TemporaryDirectory(prefix="catalog-read-") as root:
+        month_write_costs(Path(root))
         store, old = CatalogStore(Path(root) / "months"), CatalogStore(Path(root) / "sessions")
         write_s = write_month_layout(store, sessions)
         old_files = write_session_layout(store, old)
