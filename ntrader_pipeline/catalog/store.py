@@ -163,8 +163,6 @@ class CatalogStore:
             self._atomic_write([instrument], start=1, end=1, replace_directory=True)
         return True
 
-    # -- bars --------------------------------------------------------------------------------
-
     # -- bars: one month file per bar type × calendar month (see catalog.month_files) ----------
 
     def bar_directory(self, bar_type: BarType | str) -> Path:
@@ -220,6 +218,20 @@ class CatalogStore:
             return False
         index = self._index_or_none(path)
         return index is None or session.date in index
+
+    def stored_sessions(
+        self, bar_type: BarType | str, sessions: Iterable[TradingSession]
+    ) -> list[TradingSession]:
+        """The sessions of `sessions` that `has_session` would call stored, with one listing and one
+        footer read per month file (not per session: on an object store each is a request)."""
+        sessions = list(sessions)
+        indexes = {p.name: self._index_or_none(p) for p in self.bar_files(bar_type, sessions)}
+        stored = []
+        for session in sessions:
+            name = month_file_name(session.date)
+            if name in indexes and ((index := indexes[name]) is None or session.date in index):
+                stored.append(session)
+        return stored
 
     def write_session_bars(self, bar_type: BarType, session: TradingSession, bars: Sequence[Bar]) -> Path:
         """Replace the session's rows in its month file with `bars` (all of `bar_type`, all inside the

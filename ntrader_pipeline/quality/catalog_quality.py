@@ -30,7 +30,7 @@ def check_stored_sessions(
 ) -> list[SessionQuality]:
     """The rules over the stored sessions; `max_missing_fraction` makes the gaps rule blocking."""
     bar_type = spec.bar_type(instrument_id)
-    stored = [s for s in sessions if store.has_session(bar_type, s)]
+    stored = store.stored_sessions(bar_type, sessions)
     frame, readable, unreadable = _read_readable(store, bar_type, instrument_id, stored)
     labelled = label_sessions(frame, readable, spec)
     previous = _previous_close(store, bar_type, stored[0]) if stored else None

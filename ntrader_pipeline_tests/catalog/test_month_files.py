@@ -67,6 +67,8 @@ def test_one_file_per_month_holds_every_session(tmp_path):
     assert pq.read_table(files[0]).num_rows == 4 * 390
     assert all(store.has_session(BAR_TYPE, s) for s in JANUARY)
     assert not store.has_session(BAR_TYPE, session_for("2024-01-08"))
+    later = sessions_between("2024-01-04", "2024-02-05")
+    assert store.stored_sessions(BAR_TYPE, later) == [JANUARY[2], JANUARY[3], february]
     bars = store.read_bars(BAR_TYPE, [JANUARY[1], february])
     assert len(bars) == 780
     assert bars == [
