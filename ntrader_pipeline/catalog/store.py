@@ -249,7 +249,8 @@ class CatalogStore:
             table = _bars_table(bars)
             by_month.setdefault(self.month_file(bar_type, session), {})[session.date] = table
         for path, replacements in by_month.items():
-            what = f"write session(s) {', '.join(d.isoformat() for d in replacements)} of {bar_type}"
+            keys = ", ".join(d.isoformat() for d in replacements)
+            what = f"write session{'s' if len(replacements) > 1 else ''} {keys} of {bar_type}"
             with _location_errors(self.path, what), self._month_lock(path):
                 self._rewrite_month(path, replacements)
         for session in bars_by_session:

@@ -57,7 +57,7 @@ def test_backtest_metrics_and_report(ib_resource, spy_window):
     manifest = json.loads((directory / "manifest.json").read_text())
     assert manifest["config_hash"] == backtest["config_hash"].value
     assert manifest["data_version"] == backtest["data_version"].value
-    assert len(manifest["catalog_files"]) == 4 + 1  # four sessions and the instrument definition
+    assert len(manifest["catalog_files"]) == 1 + 1  # the sessions' month file and the definition
     assert manifest["quality"] == {
         "sessions_checked": 4,
         "sessions_failing": 0,
