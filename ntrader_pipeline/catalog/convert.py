@@ -53,7 +53,7 @@ def convert_catalog(store: CatalogStore) -> ConversionReport:
                 by_month.setdefault(month_file_name(session), {})[session] = path
         for name, files in sorted(by_month.items()):
             month_path = directory / name
-            with store._month_lock(month_path):
+            with store.month_lock(month_path):
                 _convert_month(store, month_path, files, report)
     return report
 
@@ -73,7 +73,7 @@ def _convert_month(
         return
     missing = {s: t for s, t in tables.items() if s not in stored}
     if missing:
-        store._rewrite_month(month_path, missing)
+        store.rewrite_month(month_path, missing)
         report.merged += len(missing)
         report.months_written += 1
     table = pq.read_table(month_path)

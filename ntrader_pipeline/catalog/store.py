@@ -251,8 +251,8 @@ class CatalogStore:
         for path, replacements in by_month.items():
             keys = ", ".join(d.isoformat() for d in replacements)
             what = f"write session{'s' if len(replacements) > 1 else ''} {keys} of {bar_type}"
-            with _location_errors(self.path, what), self._month_lock(path):
-                self._rewrite_month(path, replacements)
+            with _location_errors(self.path, what), self.month_lock(path):
+                self.rewrite_month(path, replacements)
         for session in bars_by_session:
             self.empty_marker(bar_type, session).unlink(missing_ok=True)
         return list(by_month)
@@ -430,7 +430,7 @@ class CatalogStore:
             return None
 
     @contextmanager
-    def _month_lock(self, path: Path) -> Iterator[None]:
+    def month_lock(self, path: Path) -> Iterator[None]:
         """Writers of the same month file take turns (each reads, merges and replaces the whole file).
         Local catalogs only: an object store has no lock, see docs/concepts/catalog-layout.md."""
         if not self.location.is_local:
@@ -445,7 +445,7 @@ class CatalogStore:
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
-    def _rewrite_month(self, path: Path, replacements: Mapping[dt.date, pa.Table]) -> None:
+    def rewrite_month(self, path: Path, replacements: Mapping[dt.date, pa.Table]) -> None:
         """Merge `replacements` into the month file and replace it whole (caller holds the lock)."""
         stored, index = self._stored_month(path)
         metadata = next(iter(replacements.values())).schema.metadata or {}
