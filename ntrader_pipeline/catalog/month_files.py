@@ -3,9 +3,10 @@
 A month file is named by the month's UTC bounds the way Nautilus names files
 (`2024-01-01T00-00-00-000000000Z_2024-01-31T23-59-59-999999999Z.parquet`), so ParquetDataCatalog
 queries still find it and two months never overlap. Its rows are sorted by (session, ts_init) and its
-schema metadata carries a session index, `ntrader_sessions` = {"YYYY-MM-DD": [first row, rows]}: which
-rows belong to which session is stored, not guessed from timestamps (an FX session opens the evening
-before its date, so a UTC day does not tell its rows apart from the previous session's).
+schema metadata carries a session index, `ntrader_sessions` = {"YYYY-MM-DD": [first row, rows, digest]}:
+which rows belong to which session is stored, not guessed from timestamps (an FX session opens the evening
+before its date, so a UTC day does not tell its rows apart from the previous session's). The digest
+hashes the session's rows, so a data version can cover exactly the sessions of a window from the footers.
 
 Pure functions over pyarrow tables; the store does the locking and the atomic replace.
 """
@@ -13,6 +14,7 @@ Pure functions over pyarrow tables; the store does the locking and the atomic re
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -31,6 +33,7 @@ MONTH_FILE = re.compile(
 SESSION_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})T[0-9-]+Z_(\d{4}-\d{2}-\d{2})T23-59-59-999999999Z\.parquet$")
 
 SessionIndex = dict[dt.date, tuple[int, int]]  # session date → (first row, row count)
+_DIGEST_COLUMNS = ("open", "high", "low", "close", "volume", "ts_event", "ts_init")
 
 
 class SessionIndexError(ValueError):
@@ -77,8 +80,28 @@ def session_of_file(name: str) -> dt.date | None:
     return end if end - start <= dt.timedelta(days=1) else None
 
 
-def encode_index(index: SessionIndex) -> bytes:
-    return json.dumps({d.isoformat(): list(span) for d, span in sorted(index.items())}).encode()
+def encode_index(index: SessionIndex, digests: Mapping[dt.date, str]) -> bytes:
+    return json.dumps({d.isoformat(): [*span, digests[d]] for d, span in sorted(index.items())}).encode()
+
+
+def rows_digest(table: pa.Table) -> str:
+    """A content hash of bar rows (the value bytes of every bar column, in order): equal rows give equal
+    digests whatever file, slice or chunking they come from."""
+    digest = hashlib.sha256()
+    for name in _DIGEST_COLUMNS:
+        column = table[name]
+        array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        width = array.type.byte_width
+        data = memoryview(array.buffers()[1]) if len(array) else memoryview(b"")
+        digest.update(data[array.offset * width : (array.offset + len(array)) * width])
+    return digest.hexdigest()[:32]
+
+
+def session_digests(schema: pa.Schema) -> dict[dt.date, str]:
+    """Each session's rows digest as stored in the index (see `rows_digest`); call `session_index` first
+    to check the index."""
+    raw = json.loads((schema.metadata or {})[SESSION_INDEX_KEY])
+    return {dt.date.fromisoformat(k): str(v[2]) for k, v in raw.items() if len(v) > 2}
 
 
 def session_index(schema: pa.Schema, num_rows: int, name: str = "month file") -> SessionIndex:
@@ -135,5 +158,6 @@ def merge_sessions(
     for day in days:
         index[day] = (position, parts[day].num_rows)
         position += parts[day].num_rows
+    digests = {day: rows_digest(parts[day]) for day in days}
     merged = pa.concat_tables([parts[d] for d in days]).combine_chunks()
-    return merged.replace_schema_metadata({**metadata, SESSION_INDEX_KEY: encode_index(index)})
+    return merged.replace_schema_metadata({**metadata, SESSION_INDEX_KEY: encode_index(index, digests)})

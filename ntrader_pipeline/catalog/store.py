@@ -55,6 +55,7 @@ from ntrader_pipeline.catalog.month_files import (
     merge_sessions,
     month_file_name,
     month_of_file,
+    session_digests,
     session_index,
     session_rows,
 )
@@ -192,14 +193,28 @@ class CatalogStore:
     def session_index(self, path: Path) -> SessionIndex:
         """Which rows of a month file belong to which session (from its footer; cached by file identity
         locally). Raises OSError/ArrowException when unreadable, SessionIndexError when it has no index."""
+        return self._footer(path)[0]
+
+    def session_digests(
+        self, bar_type: BarType | str, sessions: Iterable[TradingSession]
+    ) -> dict[dt.date, str]:
+        """A content digest of each stored session of `sessions` (from the month files' footers, cached by
+        file identity): equal rows, equal digest. A data version over exactly a window's sessions, which
+        does not change when a session outside the window lands in the same month file."""
+        sessions = list(sessions)
+        wanted = {s.date for s in sessions}
+        digests: dict[dt.date, str] = {}
+        for path in self.bar_files(bar_type, sessions):
+            digests.update((d, h) for d, h in self._footer(path)[1].items() if d in wanted)
+        return dict(sorted(digests.items()))
+
+    def _footer(self, path: Path) -> tuple[SessionIndex, dict[dt.date, str]]:
         if not is_local(path):
-            return _read_session_index(path)
+            return _read_footer(path)
         identity = file_identity(path)
         if identity is None:
             raise FileNotFoundError(path)
-        return _INDEXES.get_or_compute(
-            identity, lambda: _read_session_index(path), cacheable=settled([identity])
-        )
+        return _INDEXES.get_or_compute(identity, lambda: _read_footer(path), cacheable=settled([identity]))
 
     def stored_session_dates(self, bar_type: BarType | str) -> set[dt.date]:
         """Every session date stored for the bar type (month files whose footer cannot be read are
@@ -568,9 +583,10 @@ def _read_table(path: Path) -> pa.Table:
     return pq.read_table(path.path, filesystem=path.fs)
 
 
-def _read_session_index(path: Path) -> SessionIndex:
+def _read_footer(path: Path) -> tuple[SessionIndex, dict[dt.date, str]]:
     parquet = _open_parquet(path)
-    return session_index(parquet.schema_arrow, parquet.metadata.num_rows, str(path))
+    schema = parquet.schema_arrow
+    return session_index(schema, parquet.metadata.num_rows, str(path)), session_digests(schema)
 
 
 def _check_session_bars(bar_type: BarType, session: TradingSession, bars: Sequence[Bar]) -> None:

@@ -9,7 +9,7 @@ from nautilus_trader.model.data import BarType
 
 from ntrader_pipeline.catalog.convert import convert_catalog
 from ntrader_pipeline.catalog.file_checks import verify_catalog
-from ntrader_pipeline.catalog.month_files import month_file_name
+from ntrader_pipeline.catalog.month_files import month_file_name, rows_digest
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.markets.sessions import sessions_between
 from ntrader_pipeline_tests.backtest.bar_fixtures import ib_equity
@@ -81,6 +81,9 @@ def test_conversion_keeps_every_row_and_leaves_month_files_only(old_catalog):
                 rows[(str(bar_type), session.date)].replace_schema_metadata(None)
             )
     assert len(store.read_bars(BAR_TYPE, SESSIONS)) == 5 * 390
+    assert store.session_digests(BAR_TYPE, SESSIONS) == {
+        s.date: rows_digest(rows[(str(BAR_TYPE), s.date)]) for s in SESSIONS
+    }
     assert verify_catalog(store) == []
 
 

@@ -179,3 +179,40 @@ def test_a_month_file_without_a_session_index_is_named(tmp_path):
     # unreadable by session: its sessions count as stored (the quality check fails them by name)
     assert store.has_session(BAR_TYPE, JANUARY[1])
     assert store.stored_session_dates(BAR_TYPE) == set()
+
+
+def test_session_digests_follow_a_sessions_rows_only(tmp_path):
+    store = CatalogStore(tmp_path)
+    for session in JANUARY[:3]:
+        store.write_session_bars(BAR_TYPE, session, session_minute_bars(BAR_TYPE, session, 390))
+    window = JANUARY[:2]
+    before = store.session_digests(BAR_TYPE, window)
+    assert list(before) == [s.date for s in window] and len(set(before.values())) == 2
+
+    # a session outside the window lands in the same month file: the window's digests stay
+    store.write_session_bars(BAR_TYPE, JANUARY[3], session_minute_bars(BAR_TYPE, JANUARY[3], 390))
+    store.write_session_bars(BAR_TYPE, JANUARY[2], session_minute_bars(BAR_TYPE, JANUARY[2], 100, base=5.0))
+    assert store.session_digests(BAR_TYPE, window) == before
+    # the same bars written again: the same digest; other bars: another one
+    store.write_session_bars(BAR_TYPE, window[1], session_minute_bars(BAR_TYPE, window[1], 390))
+    assert store.session_digests(BAR_TYPE, window) == before
+    store.write_session_bars(BAR_TYPE, window[1], session_minute_bars(BAR_TYPE, window[1], 390, base=101.0))
+    after = store.session_digests(BAR_TYPE, window)
+    first, second = (s.date for s in window)
+    assert after[first] == before[first] and after[second] != before[second]
+
+
+def test_rows_digest_is_the_sha256_of_the_column_bytes(tmp_path):
+    import hashlib
+
+    from ntrader_pipeline.catalog.month_files import rows_digest
+
+    store = CatalogStore(tmp_path)
+    path = store.write_session_bars(BAR_TYPE, JANUARY[0], session_minute_bars(BAR_TYPE, JANUARY[0], 5))
+    table = pq.read_table(path)
+    by_hand = hashlib.sha256()
+    for name in ("open", "high", "low", "close", "volume", "ts_event", "ts_init"):
+        values = table[name].to_pylist()  # bytes for the fixed-point columns, ints for the times
+        by_hand.update(b"".join(v if isinstance(v, bytes) else v.to_bytes(8, "little") for v in values))
+    assert rows_digest(table) == by_hand.hexdigest()[:32]
+    assert rows_digest(table.slice(2, 3)) == rows_digest(pq.read_table(path).slice(2, 3).combine_chunks())
