@@ -20,7 +20,14 @@ import pyarrow.parquet as pq
 from nautilus_trader.model.objects import FIXED_PRECISION_BYTES
 from nautilus_trader.persistence.catalog.parquet import _parse_filename_timestamps
 
-from ntrader_pipeline.catalog.month_files import month_bounds_ns, month_of_file, session_of_file
+from ntrader_pipeline.catalog.month_files import (
+    month_bounds_ns,
+    month_of_file,
+    rows_digest,
+    session_digests,
+    session_index,
+    session_of_file,
+)
 
 FILE_READABLE_RULE = "file_readable"
 INSTRUMENT_RULE = "instrument_defined"
@@ -136,6 +143,7 @@ def _verify_bar_directory(
         if reason is None:
             try:
                 indexes[month] = set(store.session_index(path))
+                reason = _digest_mismatch(path)
             except (pa.ArrowException, OSError, ValueError) as exc:
                 reason = f"cannot be read by session ({exc})"
         if reason:
@@ -166,6 +174,21 @@ def _verify_bar_directory(
         )
     problems += _overlaps(directory, files)
     return any_key
+
+
+def _digest_mismatch(path: Path) -> str | None:
+    """The sessions whose rows no longer match the digest stored with them (edited in place)."""
+    table = _open(path).read()
+    index = session_index(table.schema, table.num_rows, str(path))
+    stored = session_digests(table.schema)
+    changed = [
+        day.isoformat()
+        for day, (first, rows) in sorted(index.items())
+        if day in stored and rows_digest(table.slice(first, rows)) != stored[day]
+    ]
+    if not changed:
+        return None
+    return f"has rows that do not match their session's digest: {', '.join(changed)} (changed after writing)"
 
 
 def _overlaps(directory: Path, files: list[Path]) -> list[FileProblem]:

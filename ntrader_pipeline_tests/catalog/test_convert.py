@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from nautilus_trader.model.data import BarType
@@ -171,3 +172,21 @@ def test_verify_names_a_file_overlapping_a_month_file(old_catalog):
     assert (str(stray), f"is not a month file of {BAR_TYPE}") in problems
     february = store.bar_files(BAR_TYPE)[1]
     assert (str(february), f"overlaps {stray.name} in {BAR_TYPE}") in problems
+
+
+def test_verify_names_rows_changed_after_writing(old_catalog):
+    store, _ = old_catalog
+    convert_catalog(store)
+    path = store.bar_files(BAR_TYPE)[0]
+    table = pq.read_table(path)
+    first, _ = store.session_index(path)[SESSIONS[1].date]
+    closes = table["close"].to_pylist()
+    closes[first + 5] = closes[first + 6]  # one close edited in place, the metadata kept
+    pq.write_table(
+        table.set_column(3, table.schema.field("close"), pa.array(closes, table["close"].type)), path
+    )
+    [problem] = verify_catalog(store)
+    assert problem.path == str(path)
+    assert (
+        f"do not match their session's digest: {SESSIONS[1].key} (changed after writing)" in problem.problem
+    )
