@@ -28,12 +28,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-from ntrader_pipeline.gateway.latency import AnswerTimeModel
-from ntrader_pipeline.gateway.universe import write_universe
 
 from ntrader_pipeline.backtest.declarations import load_declarations
 from ntrader_pipeline.defs import build_definitions
 from ntrader_pipeline.gateway import EmbeddedGateway
+from ntrader_pipeline.gateway.latency import AnswerTimeModel
+from ntrader_pipeline.gateway.universe import write_universe
 from ntrader_pipeline.markets.universe import load_universe
 from ntrader_pipeline.settings import IBSettings, PipelineSettings, Settings
 
@@ -81,28 +81,31 @@ def _execute(defs: dg.Definitions, job: str, request: dg.RunRequest, instance: d
     return result, time.perf_counter() - started
 
 
+# (finished job, succeeded) → the run-status sensor that answers it (defs/sensors.py)
+AFTER = {
+    ("market_data_job", True): "refresh_backtests_after_bars",
+    ("market_data_job", False): "refresh_backtests_after_partial_bars",
+    ("backtests_job", True): "refresh_comparison_after_backtests",
+}
+
+
 def _after(
-    defs: dg.Definitions, result, instance: dg.DagsterInstance, monitored: str
+    defs: dg.Definitions, result: dg.ExecuteInProcessResult, instance: dg.DagsterInstance, job: str
 ) -> list[tuple[str, dg.RunRequest]]:
-    """What the run-status sensors watching `monitored` ask for after `result`."""
+    """What the run-status sensor watching `job` asks for after `result`."""
+    name = AFTER.get((job, result.success))
+    if name is None:
+        return []
+    sensor = defs.resolve_sensor_def(name)
     finished = next(
         e for e in result.all_events if e.event_type_value in ("PIPELINE_SUCCESS", "PIPELINE_FAILURE")
     )
-    status = dg.DagsterRunStatus.SUCCESS if result.success else dg.DagsterRunStatus.FAILURE
-    asked = []
-    for sensor in defs.get_repository_def().sensor_defs:
-        if not isinstance(sensor, dg.RunStatusSensorDefinition) or sensor.run_status != status:
-            continue
-        if monitored not in {j.name for j in sensor.monitored_jobs}:
-            continue
-        context = dg.build_run_status_sensor_context(
-            sensor_name=sensor.name, dagster_event=finished, dagster_instance=instance,
-            dagster_run=result.dagster_run, repository_def=defs.get_repository_def(),
-        )  # fmt: skip
-        answer = sensor(context)
-        if isinstance(answer, dg.RunRequest):
-            asked.append((sensor.job_name, answer))
-    return asked
+    context = dg.build_run_status_sensor_context(
+        sensor_name=name, dagster_event=finished, dagster_instance=instance,
+        dagster_run=result.dagster_run, repository_def=defs.get_repository_def(),
+    )  # fmt: skip
+    answer = sensor(context)
+    return [(sensor.job_name, answer)] if isinstance(answer, dg.RunRequest) else []
 
 
 def nightly(
@@ -145,6 +148,7 @@ def main() -> None:
             )
             settings = Settings(ib=ib, ntrader=pipeline)
             defs = build_definitions(settings, universe, load_declarations(backtests, universe))
+            (root / "dagster").mkdir()
             with dg.DagsterInstance.local_temp(str(root / "dagster")) as instance:
                 warm = nightly(defs, instance, WARM_SESSION)
                 gateway.requests.clear()

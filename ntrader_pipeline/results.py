@@ -25,9 +25,9 @@ from ntrader_pipeline.analytics import METRICS_JSON, PerformanceMetrics, load_me
 from ntrader_pipeline.backtest.artifacts import load_backtest_artifacts
 from ntrader_pipeline.backtest.manifest import BacktestManifest, read_manifest
 from ntrader_pipeline.backtest.run import artifact_directory
-from ntrader_pipeline.catalog.frames import read_bar_files
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.markets.bar_specs import BarSpec, bars_asset_name
+from ntrader_pipeline.markets.session_months import fetch_command
 from ntrader_pipeline.markets.universe import load_universe
 from ntrader_pipeline.settings import load_settings
 from ntrader_pipeline.sweeps.results import RESULTS_PARQUET, SUMMARY_JSON, results_directory
@@ -169,16 +169,16 @@ def load_bars(
     sessions = calendar.sessions_between(_date(start), _date(end))
     empty = set(store.empty_session_dates(bar_type))
     wanted = [s for s in sessions if s.date not in empty]
-    missing = [s.key for s in wanted if not store.session_file(bar_type, s).exists()]
+    stored = store.stored_session_dates(bar_type)
+    missing = [s.key for s in wanted if s.date not in stored]
     if missing:
         first, last = missing[0], missing[-1]
         raise ResultsNotFoundError(
             f"{len(missing)} {bar_spec} session(s) of {instrument_id} are not in the catalog "
             f"{store.path}: {', '.join(missing[:10])}{' …' if len(missing) > 10 else ''}; fetch them with "
-            f"`dagster asset materialize -m ntrader_pipeline.definitions --select {bars_asset_name(spec)} "
-            f"--partition-range '{first}|{instrument_id}...{last}|{instrument_id}'`"
+            f"`{fetch_command(bars_asset_name(spec), instrument_id, first, last)}`"
         )
-    return read_bar_files([store.session_file(bar_type, s) for s in wanted])
+    return store.read_bar_frame(bar_type, wanted)
 
 
 def load_corporate_events(instrument_id: str, *, catalog: str | None = None) -> pl.DataFrame:

@@ -53,6 +53,7 @@ def run_env(home: Path, gateway, catalog: Path, **variables: str) -> dict[str, s
         "IB_PACING": "false",
         "IB_REQUEST_TIMEOUT_S": "10",
         "NTRADER_CATALOG": str(catalog),
+        "PYTHONPATH": tree_pythonpath(),  # the code under test, not the venv's installed copy
         **variables,
     }
 
@@ -61,7 +62,7 @@ def materialize_cli(home: Path, env: dict[str, str], *args: str) -> subprocess.C
     command = [DAGSTER, "asset", "materialize", "-m", "ntrader_pipeline.definitions", *args]
     return subprocess.run(
         command,
-        env={**os.environ, "DAGSTER_HOME": str(home), **env},
+        env={**os.environ, "DAGSTER_HOME": str(home), "PYTHONPATH": tree_pythonpath(), **env},
         cwd=home,
         capture_output=True,
         text=True,

@@ -1,6 +1,7 @@
 """The results API reads what the assets wrote: backtests by name and instrument, bars by range; and the
 notebook under notebooks/ runs against the same outputs."""
 
+import os
 from pathlib import Path
 
 import nbformat
@@ -10,6 +11,7 @@ from nbclient import NotebookClient
 
 from ntrader_pipeline.results import ResultsNotFoundError, list_backtests, load_backtest, load_bars
 from ntrader_pipeline.settings import REPO_ROOT
+from ntrader_pipeline_tests.cli import tree_pythonpath
 from ntrader_pipeline_tests.results_fixture import BACKTESTS, WINDOW, materialize_results
 
 NOTEBOOK = REPO_ROOT / "notebooks" / "backtest_results.ipynb"
@@ -75,6 +77,8 @@ def test_notebook_runs_against_the_outputs(outputs, monkeypatch, tmp_path) -> No
     catalog, artifacts = outputs
     monkeypatch.setenv("NTRADER_CATALOG", str(catalog))
     monkeypatch.setenv("NTRADER_ARTIFACTS", str(artifacts))
+    # the kernel is a child process: it imports this tree's package, not the one the venv installed
+    monkeypatch.setenv("PYTHONPATH", tree_pythonpath(os.environ.get("PYTHONPATH")))
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(
         notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": tmp_path}}

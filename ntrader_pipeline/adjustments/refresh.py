@@ -37,8 +37,7 @@ class AdjustedSeriesError(RuntimeError):
 def daily_bars(store: CatalogStore, instrument_id: str) -> pl.DataFrame:
     """`date`, `open`, `close`, `volume` of every stored daily bar (`ts_event` is 00:00 UTC of its
     session, so the UTC date is the session's)."""
-    files = sorted(store.bar_directory(DAILY.bar_type(instrument_id)).glob("*.parquet"))
-    frame = read_bar_files(files)
+    frame = read_bar_files(store.bar_files(DAILY.bar_type(instrument_id)))
     return _by_session(frame)
 
 

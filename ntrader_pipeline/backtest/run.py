@@ -38,7 +38,6 @@ from ntrader_pipeline.backtest.versions import (
     strategy_code_hash,
 )
 from ntrader_pipeline.catalog.file_cache import IdentityCache, directory_identity, is_local, settled
-from ntrader_pipeline.catalog.frames import read_bar_files
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE, TradingSession, sessions_between
 from ntrader_pipeline.quality.gate import require_clean_sessions
@@ -149,15 +148,15 @@ def load_backtest_inputs(
             f"Materialize the daily bars of {instrument_id} and its adjusted series for the window, then "
             "adjustment_factors for the instrument, and rerun."
         ) from exc
-    index_files = _session_files(store, spec.bar_type(index_id), sessions)
+    index_type = spec.bar_type(index_id)
     index_bars = None
     if index_id != instrument_id:
-        index_bars = read_bar_files(index_files).select(pl.col("ts_init").alias("ts"), "close")
+        index_bars = store.read_bar_frame(index_type, sessions).select(pl.col("ts_init").alias("ts"), "close")
     files = catalog_files(
         store.path,
         [
-            *_session_files(store, bar_type, sessions),
-            *index_files,
+            *store.bar_files(bar_type, sessions),
+            *store.bar_files(index_type, sessions),
             *store.definition_files(instrument_id),
             *_factor_files(store, instrument_id, declaration),
         ],
@@ -307,10 +306,6 @@ def _read_bars(store: CatalogStore, bar_type: object, sessions: list[TradingSess
     key = (str(store.path.resolve()), str(bar_type), tuple(sessions), files)
     bars = _BARS.get_or_compute(key, lambda: store.read_bars(bar_type, sessions), cacheable=settled(files))
     return list(bars)
-
-
-def _session_files(store: CatalogStore, bar_type: object, sessions: list[TradingSession]) -> list[Path]:
-    return [path for s in sessions if (path := store.session_file(bar_type, s)).exists()]
 
 
 def _sessions_with_bars(result: BacktestResult) -> int:

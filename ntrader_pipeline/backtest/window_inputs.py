@@ -1,42 +1,54 @@
-"""The catalog files a declared backtest reads for one instrument over its window, and their data
-version: what decides whether a re-fetch makes the backtest out of date (a session outside the window
-does not)."""
+"""The data version of what a declared backtest reads for one instrument over its window: what decides
+whether a re-fetch makes the backtest out of date.
+
+Bars count by session: each stored session's content digest (kept in its month file's footer), so a
+session outside the window changes nothing even when it lands in a month file the window shares. The
+instrument definitions and the adjustment factors count by file content (through the catalog's hash
+index: unchanged files are not re-hashed).
+"""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from ntrader_pipeline.adjustments.modes import Adjustment
 from ntrader_pipeline.backtest.declarations import BacktestDeclaration
-from ntrader_pipeline.backtest.versions import CatalogFile, catalog_files, data_version
+from ntrader_pipeline.backtest.versions import canonical_json, catalog_files
 from ntrader_pipeline.catalog.hash_index import HashIndex
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.markets.sessions import sessions_between
 
 
-def window_files(store: CatalogStore, declaration: BacktestDeclaration, instrument_id: str) -> list[Path]:
-    """Bar files of the instrument and its benchmark index over the window, their definitions, and the
-    adjustment factors when the backtest adjusts."""
-    sessions = sessions_between(declaration.window.start, declaration.window.end)
-    spec = declaration.spec
-    paths: list[Path] = []
-    for needed in dict.fromkeys([instrument_id, declaration.index_instrument]):
-        paths += store.bar_files(spec.bar_type(needed), sessions)
-        paths += store.definition_files(needed)
-    if (
-        declaration.adjustment is not Adjustment.NONE
-        and (factors := store.adjustment_file(instrument_id)).exists()
-    ):
+def _needed(declaration: BacktestDeclaration, instrument_id: str) -> list[str]:
+    return list(dict.fromkeys([instrument_id, declaration.index_instrument]))
+
+
+def _other_files(store: CatalogStore, declaration: BacktestDeclaration, instrument_id: str) -> list[Path]:
+    """Definitions of the instrument and its index, and its factors when the backtest adjusts."""
+    paths = [p for needed in _needed(declaration, instrument_id) for p in store.definition_files(needed)]
+    factors = store.adjustment_file(instrument_id)
+    if declaration.adjustment is not Adjustment.NONE and factors.exists():
         paths.append(factors)
     return paths
 
 
 def window_data_version(
     store: CatalogStore, declaration: BacktestDeclaration, instrument_id: str
-) -> tuple[str, list[CatalogFile]]:
-    """(data version, files) of the backtest's inputs; unchanged files are not re-hashed."""
-    index = HashIndex(store.path) if isinstance(store.path, Path) else None
-    files = catalog_files(store.path, window_files(store, declaration, instrument_id), index)
+) -> tuple[str, dict[str, int]]:
+    """(data version, counts: sessions, files) of the backtest's inputs over its window."""
+    sessions = sessions_between(declaration.window.start, declaration.window.end)
+    rows: list[tuple[str, str, str]] = []
+    month_files = 0
+    for needed in _needed(declaration, instrument_id):
+        bar_type = declaration.spec.bar_type(needed)
+        digests = store.session_digests(bar_type, sessions)
+        rows += [(str(bar_type), day.isoformat(), digest) for day, digest in digests.items()]
+        month_files += len(store.bar_files(bar_type, sessions))
+    index = HashIndex(store.path) if store.location.is_local else None
+    files = catalog_files(store.path, _other_files(store, declaration, instrument_id), index)
     if index is not None:
         index.save()
-    return data_version(files), files
+    rows += [("file", f.path, f.sha256) for f in files]
+    version = hashlib.sha256(canonical_json(sorted(rows)).encode()).hexdigest()[:16]
+    return version, {"sessions": len(rows) - len(files), "files": month_files + len(files)}

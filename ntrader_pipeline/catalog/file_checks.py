@@ -1,27 +1,38 @@
 """Is a stored file what the catalog needs? Truncated, zero-byte and foreign files found and named.
 
-A session file that pyarrow cannot open (truncated by a full disk or a copy, zero bytes, not Parquet at
-all) or that holds something else than bars must fail a named quality rule (`file_readable`) that names
-the file, the session and the remedy, never surface as pyarrow's `ArrowInvalid` deep inside a read.
-`verify_catalog` walks the whole catalog for `ntrader catalog --verify`.
+A month file that pyarrow cannot open (truncated by a full disk or a copy, zero bytes, not Parquet at
+all), that holds something else than bars or whose session index does not match its rows must fail a
+named quality rule (`file_readable`) that names the file, the session and the remedy, never surface as
+pyarrow's `ArrowInvalid` deep inside a read. `verify_catalog` walks the whole catalog for
+`ntrader catalog --verify`: it also reports files of the previous one-file-per-session layout (not
+converted yet, or stored in both layouts) and files whose time ranges overlap.
 """
 
 from __future__ import annotations
 
-import re
+import datetime as dt
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from nautilus_trader.model.objects import FIXED_PRECISION_BYTES
+from nautilus_trader.persistence.catalog.parquet import _parse_filename_timestamps
+
+from ntrader_pipeline.catalog.month_files import (
+    month_bounds_ns,
+    month_of_file,
+    rows_digest,
+    session_digests,
+    session_index,
+    session_of_file,
+)
 
 FILE_READABLE_RULE = "file_readable"
 INSTRUMENT_RULE = "instrument_defined"
 BAR_COLUMNS = ("ts_event", "ts_init", "open", "high", "low", "close", "volume")
 _PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
-# A session file is named by its UTC day bounds (see CatalogStore.session_file).
-SESSION_FILE = re.compile(r"^[0-9T-]+Z_(\d{4}-\d{2}-\d{2})T23-59-59-999999999Z\.parquet$")
 
 
 def _open(path: Path) -> pq.ParquetFile:
@@ -77,7 +88,16 @@ def definition_problem(path: Path) -> str | None:
 
 
 def rematerialize_hint(session_key: str, instrument_id: str) -> str:
-    return f"re-materialize partition {session_key}|{instrument_id} to replace it"
+    """The remedy for a damaged session: fetch it again (its month partition, narrowed to it)."""
+    month = dt.date.fromisoformat(session_key).replace(day=1)
+    return (
+        f"re-materialize partition {month.isoformat()}|{instrument_id} (session {session_key}) to replace it"
+    )
+
+
+def month_rematerialize_hint(month: dt.date, instrument_id: str) -> str:
+    """The remedy for a damaged month file: fetch its month's sessions again (each rewrite replaces it)."""
+    return f"re-materialize partition {month.replace(day=1).isoformat()}|{instrument_id} to replace it"
 
 
 @dataclass(frozen=True)
@@ -93,8 +113,8 @@ class FileProblem:
 
 
 def verify_catalog(store) -> list[FileProblem]:  # type: ignore[no-untyped-def]
-    """Every unreadable or foreign file under the catalog's bar directories, every unreadable definition
-    file, and every instrument with stored bars but no definition."""
+    """Every unreadable, foreign, unconverted or overlapping file under the catalog's bar directories,
+    every unreadable definition file, and every instrument with stored bars but no definition."""
     from nautilus_trader.model.data import BarType
 
     problems: list[FileProblem] = []
@@ -103,43 +123,123 @@ def verify_catalog(store) -> list[FileProblem]:  # type: ignore[no-untyped-def]
     instruments_with_bars: dict[str, str] = {}
     for directory in bar_dirs:
         instrument_id = BarType.from_str(directory.name).instrument_id.value
-        for path in sorted(p for p in directory.iterdir() if not p.is_dir()):
-            match = SESSION_FILE.match(path.name)
-            if match is None:
-                problems.append(
-                    FileProblem(
-                        str(path),
-                        f"is not a session file of {directory.name}",
-                        "move it out of the catalog (Nautilus reads every file in a bar directory)",
-                    )
-                )
-                continue
-            instruments_with_bars.setdefault(instrument_id, match.group(1))
-            if reason := bar_file_problem(path, read_rows=True):
-                hint = rematerialize_hint(match.group(1), instrument_id)
-                problems.append(
-                    FileProblem(str(path), f"({directory.name} session {match.group(1)}) {reason}", hint)
-                )
+        first_key = _verify_bar_directory(store, directory, instrument_id, problems)
+        if first_key is not None:
+            instruments_with_bars.setdefault(instrument_id, first_key)
     for instrument_id, session_key in sorted(instruments_with_bars.items()):
-        files = definition_file_paths(store, instrument_id)
-        if not files:
+        problems += _definition_problems(store, instrument_id, session_key)
+    return problems
+
+
+def _verify_bar_directory(
+    store, directory: Path, instrument_id: str, problems: list[FileProblem]
+) -> str | None:  # type: ignore[no-untyped-def]
+    """Append the directory's problems; returns a session key stored there (for the remedy), if any."""
+    files = sorted(p for p in directory.iterdir() if not p.is_dir())
+    indexes: dict[dt.date, set[dt.date]] = {}  # month → its sessions
+    any_key = None
+    for path in files:
+        month = month_of_file(path.name)
+        if month is None:
+            continue
+        any_key = any_key or month.isoformat()
+        reason = bar_file_problem(path, read_rows=True)
+        if reason is None:
+            try:
+                indexes[month] = set(store.session_index(path))
+                reason = _digest_mismatch(path)
+            except (pa.ArrowException, OSError, ValueError) as exc:
+                reason = f"cannot be read by session ({exc})"
+        if reason:
+            hint = month_rematerialize_hint(month, instrument_id)
+            problems.append(FileProblem(str(path), f"({directory.name} month {month:%Y-%m}) {reason}", hint))
+    for path in files:
+        if month_of_file(path.name) is not None:
+            continue
+        session = session_of_file(path.name)
+        if session is None:
             problems.append(
                 FileProblem(
-                    f"{store.path}/data/<instrument class>/{instrument_id}",
-                    f"is missing: the instrument definition of {instrument_id} is not in the catalog",
-                    rematerialize_hint(session_key, instrument_id) + " (any of its partitions stores it)",
+                    str(path),
+                    f"is not a month file of {directory.name}",
+                    "move it out of the catalog (Nautilus reads every file in a bar directory)",
                 )
             )
-        for path in files:
-            if reason := definition_problem(path):
-                problems.append(
-                    FileProblem(
-                        str(path),
-                        f"(instrument definition of {instrument_id}) {reason}",
-                        rematerialize_hint(session_key, instrument_id),
-                    )
+            continue
+        any_key = any_key or session.isoformat()
+        both = session in indexes.get(session.replace(day=1), set())
+        problems.append(
+            FileProblem(
+                str(path),
+                f"({directory.name} session {session}) is a file of the one-file-per-session layout"
+                + (", and the session is also in its month file" if both else ", not converted"),
+                "run `ntrader catalog --convert` (it merges it into its month file, checks, then deletes it)",
+            )
+        )
+    problems += _overlaps(directory, files)
+    return any_key
+
+
+def _digest_mismatch(path: Path) -> str | None:
+    """The sessions whose rows no longer match the digest stored with them (edited in place)."""
+    table = _open(path).read()
+    index = session_index(table.schema, table.num_rows, str(path))
+    stored = session_digests(table.schema)
+    changed = [
+        day.isoformat()
+        for day, (first, rows) in sorted(index.items())
+        if day in stored and rows_digest(table.slice(first, rows)) != stored[day]
+    ]
+    if not changed:
+        return None
+    return f"has rows that do not match their session's digest: {', '.join(changed)} (changed after writing)"
+
+
+def _overlaps(directory: Path, files: list[Path]) -> list[FileProblem]:
+    """Month files whose name ranges overlap another month file's (never written by the store)."""
+    intervals = sorted(
+        (bounds, path)
+        for path in files
+        if month_of_file(path.name) is None
+        and session_of_file(path.name) is None
+        and (bounds := _parse_filename_timestamps(path.name)) is not None
+    )
+    intervals += sorted(
+        (month_bounds_ns(month), path) for path in files if (month := month_of_file(path.name)) is not None
+    )
+    intervals.sort()
+    found = []
+    for (previous, previous_path), (current, path) in itertools.pairwise(intervals):
+        if current[0] <= previous[1]:
+            found.append(
+                FileProblem(
+                    str(path),
+                    f"overlaps {previous_path.name} in {directory.name} (Nautilus would read both)",
+                    "move the file that is not a month file out of the catalog",
                 )
-    return problems
+            )
+    return found
+
+
+def _definition_problems(store, instrument_id: str, session_key: str) -> list[FileProblem]:  # type: ignore[no-untyped-def]
+    files = definition_file_paths(store, instrument_id)
+    if not files:
+        return [
+            FileProblem(
+                f"{store.path}/data/<instrument class>/{instrument_id}",
+                f"is missing: the instrument definition of {instrument_id} is not in the catalog",
+                rematerialize_hint(session_key, instrument_id) + " (any of its partitions stores it)",
+            )
+        ]
+    return [
+        FileProblem(
+            str(path),
+            f"(instrument definition of {instrument_id}) {reason}",
+            rematerialize_hint(session_key, instrument_id),
+        )
+        for path in files
+        if (reason := definition_problem(path))
+    ]
 
 
 def definition_file_paths(store, instrument_id: str) -> list[Path]:  # type: ignore[no-untyped-def]

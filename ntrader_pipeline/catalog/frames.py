@@ -63,12 +63,27 @@ def read_bar_files(paths: Sequence[Path], *, file_index: str | None = None) -> p
     else:
         dataset = ds.dataset([str(p) for p in paths], format="parquet")
     table = dataset.to_table()
+    frame = decode_bar_table(table)
+    if file_index:
+        rows = [fragment.count_rows() for fragment in dataset.get_fragments()]
+        index = np.repeat(np.arange(len(rows), dtype=np.int32), rows)
+        frame = frame.with_columns(pl.Series(file_index, index, dtype=pl.Int32))
+    return frame
+
+
+def decode_bar_table(table: pa.Table, *, keep: Sequence[str] = ()) -> pl.DataFrame:
+    """Nautilus' Arrow bar rows → the frame (ts_event, ts_init UTC, float prices); `keep` names extra
+    columns of `table` carried over as they are (e.g. a session position)."""
+    if table.num_rows == 0:
+        return pl.DataFrame(schema={**BAR_FRAME_SCHEMA, **{name: pl.Int32 for name in keep}})
     columns: dict[str, np.ndarray] = {
         "ts_event": table["ts_event"].to_numpy().astype(np.int64),
         "ts_init": table["ts_init"].to_numpy().astype(np.int64),
         **{name: _decode_fixed(table[name]) for name in PRICE_COLUMNS},
     }
-    if file_index:
-        rows = [fragment.count_rows() for fragment in dataset.get_fragments()]
-        columns[file_index] = np.repeat(np.arange(len(rows), dtype=np.int32), rows)
-    return _with_utc_times(pl.DataFrame(columns))
+    frame = _with_utc_times(
+        pl.DataFrame(columns, schema={**BAR_FRAME_SCHEMA, "ts_event": pl.Int64, "ts_init": pl.Int64})
+    )
+    for name in keep:
+        frame = frame.with_columns(pl.Series(name, table[name].to_numpy()))
+    return frame

@@ -1,10 +1,13 @@
-"""Idempotent, atomic ParquetDataCatalog writes: one file per instrument × bar type × session.
+"""Idempotent, atomic ParquetDataCatalog writes: one file per instrument × bar type × calendar month.
 
-Each session is written with fixed UTC day-boundary `start`/`end`, so a rewrite lands on the same file
-name and replaces it. Nautilus writes files in place, so we let it write into a staging catalog on the
-same filesystem and `os.replace` the finished file: a killed run leaves the old file or none. The
-staging directory a killed writer leaves behind is removed by the next write, once it is older than
-`STALE_STAGING_S` (so a concurrent writer's directory is never touched).
+A session's bars go into the file of its date's month (see `catalog.month_files`: named by the month's
+UTC bounds as Nautilus names files, rows sorted by session then ts_init, a session index in the footer).
+Writing a session reads the month file, drops that session's rows, adds the new ones and replaces the
+whole file: locally through a staging file on the same filesystem and `os.replace` (a killed run leaves
+the old file), under an `fcntl.flock` per month file so concurrent writers of one month never lose a
+session. The other sessions' rows are copied unchanged; writing the same bars twice gives the same file.
+Staging files a killed writer leaves behind are removed by the next write, once older than
+`STALE_STAGING_S` (so a concurrent writer's file is never touched).
 
 A session IB has no data for (halt, new listing) is recorded explicitly as a small JSON marker
 `empty/<bar type>/<date>.json` holding IB's reason, so "no data" is never confused with "not fetched";
@@ -15,31 +18,49 @@ instrument, `adjustments/<instrument id>.parquet`, written whole, and its corpor
 split ratio, dividend) beside them in `adjustments/events/<instrument id>.parquet`; the bar files stay as
 fetched.
 
-On an object store (`s3://bucket/prefix`) the staging catalog is a local temp dir and each finished
-file is uploaded with one PUT, which S3 makes visible atomically: the same guarantee, no rename needed.
+On an object store (`s3://bucket/prefix`) each finished file is uploaded with one PUT, which S3 makes
+visible atomically: the same guarantee, no rename needed. There is no cross-host lock there: two hosts
+writing sessions of the same month at once can lose one (the last PUT wins); run one writer per instrument.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import io
 import json
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 from nautilus_trader.core.datetime import dt_to_unix_nanos
 from nautilus_trader.model.data import Bar, BarType
 from nautilus_trader.model.instruments import Instrument
+from nautilus_trader.model.objects import FIXED_PRECISION_BYTES
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
+from nautilus_trader.serialization.arrow.serializer import ArrowSerializer
 
+from ntrader_pipeline.catalog.file_cache import IdentityCache, file_identity, is_local, settled
+from ntrader_pipeline.catalog.frames import decode_bar_table
 from ntrader_pipeline.catalog.location import CatalogLocation
+from ntrader_pipeline.catalog.month_files import (
+    SESSION_INDEX_KEY,
+    SessionIndex,
+    merge_sessions,
+    month_file_name,
+    month_of_file,
+    session_digests,
+    session_index,
+    session_rows,
+)
 from ntrader_pipeline.logs import get_logger
 from ntrader_pipeline.markets.sessions import TradingSession
 
@@ -48,6 +69,8 @@ STALE_STAGING_S = 600.0  # a session's write takes seconds; older staging direct
 _EMPTY = "empty"
 _HEAD = "head_timestamps"
 _ADJUSTMENTS = "adjustments"
+_LOCKS = ".locks"
+_PRICE_FIELDS = ("open", "high", "low", "close", "volume")
 # IB stamps definitions with the fetch time and trading hours around the request date.
 _VOLATILE_INSTRUMENT_FIELDS = ("ts_event", "ts_init", "info")
 
@@ -112,7 +135,7 @@ class CatalogStore:
     def definition_files(self, instrument_id: str) -> list[Path]:
         """The Parquet files holding `instrument_id`'s definition, sorted; empty when it is not stored.
 
-        Paths as `session_file` gives them: `pathlib.Path` for a local catalog, `UPath` on an object store.
+        Paths as `month_file` gives them: `pathlib.Path` for a local catalog, `UPath` on an object store.
         """
         try:
             instrument = self.instrument(instrument_id)
@@ -143,35 +166,163 @@ class CatalogStore:
             self._atomic_write([instrument], start=1, end=1, replace_directory=True)
         return True
 
-    # -- bars --------------------------------------------------------------------------------
+    # -- bars: one month file per bar type × calendar month (see catalog.month_files) ----------
 
     def bar_directory(self, bar_type: BarType | str) -> Path:
         return self._store_path(self.catalog._make_path(data_cls=Bar, identifier=str(bar_type)))
 
-    def session_file(self, bar_type: BarType | str, session: TradingSession) -> Path:
-        start, end = session_bounds_ns(session)
-        from nautilus_trader.persistence.catalog.parquet import _timestamps_to_filename
+    def month_file(self, bar_type: BarType | str, session: TradingSession | dt.date) -> Path:
+        """The month file that holds (or would hold) the session: the month of the session's date."""
+        day = session.date if isinstance(session, TradingSession) else session
+        return self.bar_directory(bar_type) / month_file_name(day)
 
-        return self.bar_directory(bar_type) / _timestamps_to_filename(start, end)
+    def bar_files(
+        self, bar_type: BarType | str, sessions: Iterable[TradingSession] | None = None
+    ) -> list[Path]:
+        """The existing month files holding `sessions` (all of the bar type's month files when None),
+        sorted by month; one directory listing. Paths as `month_file` gives them."""
+        directory = self.bar_directory(bar_type)
+        try:
+            names = {p.name for p in directory.iterdir()}
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        if sessions is None:
+            return sorted(directory / n for n in names if month_of_file(n) is not None)
+        months = {(s.date.year, s.date.month) for s in sessions}  # a name per month, not per session
+        wanted = sorted(month_file_name(dt.date(year, month, 1)) for year, month in months)
+        return [directory / n for n in wanted if n in names]
+
+    def session_index(self, path: Path) -> SessionIndex:
+        """Which rows of a month file belong to which session (from its footer; cached by file identity
+        locally). Raises OSError/ArrowException when unreadable, SessionIndexError when it has no index."""
+        return self._footer(path)[0]
+
+    def session_digests(
+        self, bar_type: BarType | str, sessions: Iterable[TradingSession]
+    ) -> dict[dt.date, str]:
+        """A content digest of each stored session of `sessions` (from the month files' footers, cached by
+        file identity): equal rows, equal digest. A data version over exactly a window's sessions, which
+        does not change when a session outside the window lands in the same month file."""
+        sessions = list(sessions)
+        wanted = {s.date for s in sessions}
+        digests: dict[dt.date, str] = {}
+        for path in self.bar_files(bar_type, sessions):
+            digests.update((d, h) for d, h in self._footer(path)[1].items() if d in wanted)
+        return dict(sorted(digests.items()))
+
+    def _footer(self, path: Path) -> tuple[SessionIndex, dict[dt.date, str]]:
+        if not is_local(path):
+            return _read_footer(path)
+        identity = file_identity(path)
+        if identity is None:
+            raise FileNotFoundError(path)
+        return _INDEXES.get_or_compute(identity, lambda: _read_footer(path), cacheable=settled([identity]))
+
+    def stored_session_dates(self, bar_type: BarType | str) -> set[dt.date]:
+        """Every session date stored for the bar type (month files whose footer cannot be read are
+        skipped here; `ntrader catalog --verify` and the quality checks name them)."""
+        dates: set[dt.date] = set()
+        for path in self.bar_files(bar_type):
+            if (index := self._index_or_none(path)) is not None:
+                dates.update(index)
+        return dates
+
+    def has_session(self, bar_type: BarType | str, session: TradingSession) -> bool:
+        """True when the session's rows are stored; also when its month file exists but cannot be read
+        (its sessions are then unreadable, not missing: the quality check fails them by name)."""
+        path = self.month_file(bar_type, session)
+        if not path.exists():
+            return False
+        index = self._index_or_none(path)
+        return index is None or session.date in index
+
+    def stored_sessions(
+        self, bar_type: BarType | str, sessions: Iterable[TradingSession]
+    ) -> list[TradingSession]:
+        """The sessions of `sessions` that `has_session` would call stored, with one listing and one
+        footer read per month file (not per session: on an object store each is a request)."""
+        sessions = list(sessions)
+        indexes = {p.name: self._index_or_none(p) for p in self.bar_files(bar_type, sessions)}
+        stored = []
+        for session in sessions:
+            name = month_file_name(session.date)
+            if name in indexes and ((index := indexes[name]) is None or session.date in index):
+                stored.append(session)
+        return stored
 
     def write_session_bars(self, bar_type: BarType, session: TradingSession, bars: Sequence[Bar]) -> Path:
-        """Replace the session's file with `bars` (all of `bar_type`, all inside the session's UTC day)."""
-        if not bars:
-            raise CatalogWriteError(f"no {bar_type} bars for session {session.key}: nothing to write")
-        start, end = session_bounds_ns(session)
-        for bar in bars:
-            if bar.bar_type != bar_type:
-                raise CatalogWriteError(
-                    f"bar of {bar.bar_type} handed to the {bar_type} session {session.key}"
-                )
-            if not start <= bar.ts_init <= end:
-                raise CatalogWriteError(
-                    f"{bar_type} bar at ts_init={bar.ts_init} lies outside session {session.key}'s UTC day"
-                )
-        with _location_errors(self.path, f"write session {session.key} of {bar_type}"):
-            self._atomic_write(list(bars), start=start, end=end)
-        self.empty_marker(bar_type, session).unlink(missing_ok=True)
-        return self.session_file(bar_type, session)
+        """Replace the session's rows in its month file with `bars` (all of `bar_type`, all inside the
+        session's UTC day); the month's other sessions keep their rows byte for byte. Returns the file."""
+        return self.write_sessions_bars(bar_type, {session: bars})[0]
+
+    def write_sessions_bars(
+        self, bar_type: BarType, bars_by_session: Mapping[TradingSession, Sequence[Bar]]
+    ) -> list[Path]:
+        """`write_session_bars` for several sessions: one rewrite per month file touched; returns the
+        month files written, in month order."""
+        by_month: dict[Path, dict[dt.date, pa.Table]] = {}
+        for session, bars in sorted(bars_by_session.items(), key=lambda item: item[0].date):
+            _check_session_bars(bar_type, session, bars)
+            table = _bars_table(bars)
+            by_month.setdefault(self.month_file(bar_type, session), {})[session.date] = table
+        for path, replacements in by_month.items():
+            keys = ", ".join(d.isoformat() for d in replacements)
+            what = f"write session{'s' if len(replacements) > 1 else ''} {keys} of {bar_type}"
+            with _location_errors(self.path, what), self.month_lock(path):
+                self.rewrite_month(path, replacements)
+        for session in bars_by_session:
+            self.empty_marker(bar_type, session).unlink(missing_ok=True)
+        return list(by_month)
+
+    def read_bar_table(
+        self,
+        bar_type: BarType | str,
+        sessions: Iterable[TradingSession],
+        *,
+        session_column: str | None = None,
+    ) -> pa.Table:
+        """The stored rows of `sessions` as one Arrow table in Nautilus' bar schema (empty when none is
+        stored), sorted by session then ts_init. `session_column` names an optional int32 column holding
+        each row's position in `sessions`."""
+        sessions = list(sessions)
+        wanted = {s.date for s in sessions}
+        position = {s.date: i for i, s in enumerate(sessions)}
+        tables, labels, metadata = [], [], {}
+        for path in self.bar_files(bar_type, sessions):
+            table = _read_table(path)
+            metadata = table.schema.metadata or {}
+            index = session_index(table.schema, table.num_rows, str(path))
+            tables.append(session_rows(table, index, wanted).replace_schema_metadata(None))
+            if session_column:
+                spans = sorted((span, day) for day, span in index.items() if day in wanted)
+                labels += [np.full(rows, position[day], dtype=np.int32) for (_, rows), day in spans]
+        merged = pa.concat_tables(tables) if tables else EMPTY_BAR_TABLE
+        merged = merged.replace_schema_metadata({k: v for k, v in metadata.items() if k != SESSION_INDEX_KEY})
+        if session_column:
+            column = np.concatenate(labels) if labels else np.zeros(0, dtype=np.int32)
+            merged = merged.append_column(session_column, pa.array(column, pa.int32()))
+        return merged
+
+    def read_bar_frame(
+        self,
+        bar_type: BarType | str,
+        sessions: Iterable[TradingSession],
+        *,
+        session_column: str | None = None,
+    ) -> pl.DataFrame:
+        """`read_bar_table` decoded to the bar frame (see `catalog.frames`), straight from the stored rows."""
+        table = self.read_bar_table(bar_type, sessions, session_column=session_column)
+        return decode_bar_table(table, keep=[session_column] if session_column else [])
+
+    def read_bars(self, bar_type: BarType | str, sessions: Iterable[TradingSession]) -> list[Bar]:
+        """The stored bars of `sessions` as Nautilus `Bar`s, in time order."""
+        table = self.read_bar_table(bar_type, sessions)
+        if table.num_rows == 0:
+            return []
+        return ParquetDataCatalog._handle_table_nautilus(table, Bar)
+
+    def read_session_bars(self, bar_type: BarType | str, session: TradingSession) -> list[Bar]:
+        return self.read_bars(bar_type, [session])
 
     # -- explicitly empty sessions -------------------------------------------------------------
 
@@ -249,25 +400,6 @@ class CatalogStore:
         root = self.path / _EMPTY
         return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.exists() else []
 
-    def read_session_bars(self, bar_type: BarType | str, session: TradingSession) -> list[Bar]:
-        path = self.session_file(bar_type, session)
-        if not path.exists():
-            return []
-        return self.catalog.bars(bar_types=[str(bar_type)], files=[self._catalog_file(path)])
-
-    def read_bars(self, bar_type: BarType | str, sessions: Iterable[TradingSession]) -> list[Bar]:
-        files = [self._catalog_file(p) for s in sessions if (p := self.session_file(bar_type, s)).exists()]
-        if not files:
-            return []
-        return self.catalog.bars(bar_types=[str(bar_type)], files=files)
-
-    def bar_files(self, bar_type: BarType | str, sessions: Iterable[TradingSession]) -> list[Path]:
-        """The stored files holding `sessions` of `bar_type`."""
-        return [p for s in sessions if (p := self.session_file(bar_type, s)).exists()]
-
-    def has_session(self, bar_type: BarType | str, session: TradingSession) -> bool:
-        return self.session_file(bar_type, session).exists()
-
     # -- adjustment factors --------------------------------------------------------------------
 
     def adjustment_file(self, instrument_id: str) -> Path:
@@ -322,6 +454,66 @@ class CatalogStore:
     def _catalog_file(self, path: Path) -> str:
         """A file as the Nautilus catalog names it: the local path, or `bucket/key` on an object store."""
         return str(path) if self.location.is_local else path.path
+
+    def _index_or_none(self, path: Path) -> SessionIndex | None:
+        try:
+            return self.session_index(path)
+        except FileNotFoundError:
+            return {}
+        except (pa.ArrowException, OSError, ValueError):
+            return None
+
+    @contextmanager
+    def month_lock(self, path: Path) -> Iterator[None]:
+        """Writers of the same month file take turns (each reads, merges and replaces the whole file).
+        Local catalogs only: an object store has no lock, see docs/concepts/catalog-layout.md."""
+        if not self.location.is_local:
+            yield
+            return
+        lock = self.path / _LOCKS / path.parent.name / f"{path.name}.lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with lock.open("a") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+    def rewrite_month(self, path: Path, replacements: Mapping[dt.date, pa.Table]) -> None:
+        """Merge `replacements` into the month file and replace it whole (caller holds the lock)."""
+        stored, index = self._stored_month(path)
+        metadata = next(iter(replacements.values())).schema.metadata or {}
+        merged = merge_sessions(stored, index, replacements, metadata)
+        if not self.location.is_local:
+            buffer = pa.BufferOutputStream()
+            pq.write_table(merged, buffer)
+            self.path.fs.pipe_file(path.path, buffer.getvalue().to_pybytes())  # one PUT: atomic
+            self.path.fs.invalidate_cache(path.parent.path)
+            return
+        staging_root = self.path / _STAGING
+        staging_root.mkdir(exist_ok=True)
+        remove_stale_staging(staging_root)
+        descriptor, name = tempfile.mkstemp(dir=staging_root, suffix=".parquet")
+        os.close(descriptor)
+        try:
+            pq.write_table(merged, name)
+            os.chmod(name, 0o644)  # mkstemp creates 0600; the catalog is shared
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(name, path)
+        finally:
+            Path(name).unlink(missing_ok=True)
+
+    def _stored_month(self, path: Path) -> tuple[pa.Table | None, SessionIndex]:
+        """The month file's rows and session index; (None, {}) when there is none, or when it cannot be
+        read (its sessions are lost already: the rewrite replaces it, and says so)."""
+        try:
+            table = _read_table(path)
+            return table, session_index(table.schema, table.num_rows, str(path))
+        except FileNotFoundError:
+            return None, {}
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            get_logger(__name__).warning("unreadable_month_file_replaced", file=str(path), error=str(exc))
+            return None, {}
 
     def _atomic_write(self, data: list, *, start: int, end: int, replace_directory: bool = False) -> None:
         if not self.location.is_local:
@@ -384,3 +576,52 @@ def remove_stale_staging(staging_root: Path, older_than_s: float = STALE_STAGING
 def _definition(instrument: Instrument) -> dict:
     as_dict = type(instrument).to_dict(instrument)
     return {k: v for k, v in as_dict.items() if k not in _VOLATILE_INSTRUMENT_FIELDS}
+
+
+# Session indexes of month files, keyed by file identity: has_session/stored_session_dates read footers once.
+_INDEXES = IdentityCache(maxsize=4096)
+
+EMPTY_BAR_TABLE = pa.schema(
+    [
+        *(pa.field(name, pa.binary(FIXED_PRECISION_BYTES), nullable=False) for name in _PRICE_FIELDS),
+        pa.field("ts_event", pa.uint64(), nullable=False),
+        pa.field("ts_init", pa.uint64(), nullable=False),
+    ]
+).empty_table()
+
+
+def _open_parquet(path: Path) -> pq.ParquetFile:
+    if is_local(path):
+        return pq.ParquetFile(str(path))
+    return pq.ParquetFile(path.fs.open(path.path, "rb"))
+
+
+def _read_table(path: Path) -> pa.Table:
+    if is_local(path):
+        return pq.read_table(str(path))
+    return pq.read_table(path.path, filesystem=path.fs)
+
+
+def _read_footer(path: Path) -> tuple[SessionIndex, dict[dt.date, str]]:
+    parquet = _open_parquet(path)
+    schema = parquet.schema_arrow
+    return session_index(schema, parquet.metadata.num_rows, str(path)), session_digests(schema)
+
+
+def _check_session_bars(bar_type: BarType, session: TradingSession, bars: Sequence[Bar]) -> None:
+    if not bars:
+        raise CatalogWriteError(f"no {bar_type} bars for session {session.key}: nothing to write")
+    start, end = session_bounds_ns(session)
+    for bar in bars:
+        if bar.bar_type != bar_type:
+            raise CatalogWriteError(f"bar of {bar.bar_type} handed to the {bar_type} session {session.key}")
+        if not start <= bar.ts_init <= end:
+            raise CatalogWriteError(
+                f"{bar_type} bar at ts_init={bar.ts_init} lies outside session {session.key}'s UTC day"
+            )
+
+
+def _bars_table(bars: Sequence[Bar]) -> pa.Table:
+    """Bars in Nautilus' Arrow schema (with its bar type and precision metadata)."""
+    table = ArrowSerializer.serialize_batch(list(bars), data_cls=Bar)
+    return pa.Table.from_batches([table]) if isinstance(table, pa.RecordBatch) else table

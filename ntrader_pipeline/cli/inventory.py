@@ -1,11 +1,11 @@
 """`ntrader catalog`: what the catalog holds per bar type, and which sessions are missing from it;
-`--verify` also opens every file and lists the unreadable, foreign and missing ones (exit 1 if any)."""
+`--verify` also opens every file and lists the unreadable, foreign, unconverted and missing ones (exit 1
+if any); `--convert` first merges files of the one-file-per-session layout into month files."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -17,9 +17,6 @@ from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.markets.sessions import sessions_between
 from ntrader_pipeline.markets.universe import Universe, load_universe
 
-# A session file ends at the last nanosecond of the session's date (it starts at that date's midnight, or
-# at the previous evening's open for FX and futures).
-_SESSION_FILE = re.compile(r"_(\d{4}-\d{2}-\d{2})T23-59-59-999999999Z\.parquet$")
 _LISTED = 8
 
 
@@ -46,9 +43,7 @@ def inventory(
     rows = []
     for bar_type in sorted(bar_types | set(store.empty_bar_types())):
         row = BarTypeInventory(bar_type)
-        directory = bar_root / bar_type
-        files = directory.glob("*.parquet") if directory.exists() else []
-        row.present = sorted(m.group(1) for f in files if (m := _SESSION_FILE.search(f.name)))
+        row.present = sorted(d.isoformat() for d in store.stored_session_dates(bar_type))
         row.empty = [d.isoformat() for d in store.empty_session_dates(bar_type)]
         known = sorted({*row.present, *row.empty})
         head = _head_timestamp(store, bar_type)
@@ -115,6 +110,7 @@ def run_catalog(
     as_json: bool = False,
     universe_path: Path,
     verify: bool = False,
+    convert: bool = False,
 ) -> int:
     if not Path(path).exists():
         print(f"no catalog at {path}; set NTRADER_CATALOG or pass --path")
@@ -126,6 +122,10 @@ def run_catalog(
             except ValueError:
                 print(f"{name} {value!r} is not a date (YYYY-MM-DD)")
                 return 2
+    if convert:
+        from ntrader_pipeline.catalog.convert import convert_catalog
+
+        print(convert_catalog(CatalogStore(path)).describe())
     report = inventory(Path(path), start, end, universe=_universe(universe_path))
     problems = [asdict(p) for p in verify_catalog(CatalogStore(path))] if verify else []
     if verify:

@@ -53,6 +53,12 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         action="store_true",
         help="open every file: list unreadable, foreign and missing ones with the remedy (exit 1 if any)",
     )
+    catalog.add_argument(
+        "--convert",
+        action="store_true",
+        help="merge bar files of the one-file-per-session layout into month files (idempotent; each "
+        "session file is deleted only after its rows are found in its month file), then verify",
+    )
     _add_research_commands(commands, settings)
     return parser
 
@@ -154,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         args.end,
         as_json=args.json,
         universe_path=settings.ntrader.universe,
-        verify=args.verify,
+        verify=args.verify or args.convert,
+        convert=args.convert,
     )
 
 

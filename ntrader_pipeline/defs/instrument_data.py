@@ -80,11 +80,8 @@ def inputs_step(declaration: BacktestDeclaration) -> ChainStep:
         if instrument_id not in declaration.instruments:
             return None
         store = context.resources.storage.catalog_store()
-        version, files = window_data_version(store, _windowed(declaration, config), instrument_id)
-        return PartitionResult(
-            metadata={"files": len(files), "bytes": sum(f.bytes for f in files), "data_version": version},
-            data_version=version,
-        )
+        version, counts = window_data_version(store, _windowed(declaration, config), instrument_id)
+        return PartitionResult(metadata={**counts, "data_version": version}, data_version=version)
 
     def inputs(instrument_id: str, config: object) -> dict[dg.AssetKey, Sequence[str]]:
         window = _windowed(declaration, config).window
@@ -121,7 +118,7 @@ def build_instrument_data_asset(
     )
     def _instrument_data(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
         store = storage.catalog_store()
-        paths = sorted(store.bar_directory(spec.bar_type(context.partition_key)).glob("*.parquet"))
+        paths = store.bar_files(spec.bar_type(context.partition_key))
         paths += store.definition_files(context.partition_key)
         index = HashIndex(store.path) if store.location.is_local else None
         files = catalog_files(store.path, paths, index)

@@ -193,7 +193,7 @@ def store_ib_result(
             SessionStatus.EMPTY,
             bars=len(kept),
             bar_type=bar_type,
-            file=str(marker or store.session_file(bar_type, session)),
+            file=str(marker or store.month_file(bar_type, session)),
             attempts=result.attempts,
             detail=result.empty_reason,
         )

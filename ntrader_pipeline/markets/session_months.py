@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import json
 from collections.abc import Iterable
 from functools import cached_property
 
@@ -86,3 +87,13 @@ class UnionSessions:
         """Dates in [first, end), from the sorted list."""
         dates = self.dates
         return dates[bisect.bisect_left(dates, first) : bisect.bisect_left(dates, end)]
+
+
+def fetch_command(asset: str, instrument_id: str, first: str, last: str) -> str:
+    """The `dagster asset materialize` command that (re-)fetches the sessions `first`..`last` of one
+    instrument: the range of their months, narrowed to those sessions by the bars asset's config."""
+    config = json.dumps({"ops": {asset: {"config": {"first_session": first, "last_session": last}}}})
+    return (
+        f"dagster asset materialize -m ntrader_pipeline.definitions --select {asset} --partition-range "
+        f"'{month_key(first)}|{instrument_id}...{month_key(last)}|{instrument_id}' --config-json '{config}'"
+    )

@@ -195,6 +195,6 @@ def _samples(labelled: pl.DataFrame, rows: list[int]) -> list[dict]:
     records = []
     for record in sample.to_dicts():
         session = labelled["session"][record["row"]]
-        record["row"] -= offsets[session]  # row number within its session's file
+        record["row"] -= offsets[session]  # row number within its session (its rows in the month file)
         records.append({k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in record.items()})
     return records

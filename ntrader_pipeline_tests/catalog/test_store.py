@@ -24,13 +24,13 @@ def _catalog_files(root):
     return sorted(p.relative_to(root) for p in root.rglob("*.parquet"))
 
 
-def test_rewrite_replaces_the_session_file_without_duplicates(tmp_path, session_bars):
+def test_rewrite_replaces_the_session_in_its_month_file_without_duplicates(tmp_path, session_bars):
     store = CatalogStore(tmp_path)
     first = store.write_session_bars(BAR_TYPE, SESSION, session_bars)
     before = first.read_bytes()
     second = store.write_session_bars(BAR_TYPE, SESSION, session_bars)
-    assert first == second
-    assert second.name == "2024-01-02T00-00-00-000000000Z_2024-01-02T23-59-59-999999999Z.parquet"
+    assert first == second == store.month_file(BAR_TYPE, SESSION)
+    assert second.name == "2024-01-01T00-00-00-000000000Z_2024-01-31T23-59-59-999999999Z.parquet"
     assert second.read_bytes() == before
     assert len(store.read_session_bars(BAR_TYPE, SESSION)) == 390
     assert _catalog_files(tmp_path) == [first.relative_to(tmp_path)]

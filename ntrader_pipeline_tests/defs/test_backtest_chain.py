@@ -62,7 +62,7 @@ def test_backtest_metrics_and_report(ib_resource, spy_window):
     manifest = json.loads((directory / "manifest.json").read_text())
     assert manifest["config_hash"] == backtest["config_hash"].value
     assert manifest["data_version"] == backtest["data_version"].value
-    assert len(manifest["catalog_files"]) == 4 + 1  # four sessions and the instrument definition
+    assert len(manifest["catalog_files"]) == 1 + 1  # the sessions' month file and the definition
     assert manifest["quality"] == {
         "sessions_checked": 4,
         "sessions_failing": 0,
@@ -89,7 +89,10 @@ def test_backtest_metrics_and_report(ib_resource, spy_window):
 def test_high_below_low_fails_the_blocking_check_and_no_backtest_runs(ib_resource, spy_window):
     storage = spy_window
     bad = session_for("2024-01-04")
-    _swap_high_and_low(storage.catalog_store().session_file("SPY.ARCA-1-MINUTE-LAST-EXTERNAL", bad), row=100)
+    store = storage.catalog_store()
+    month_file = store.month_file("SPY.ARCA-1-MINUTE-LAST-EXTERNAL", bad)
+    first_row, _ = store.session_index(month_file)[bad.date]  # the session's rows inside its month file
+    _swap_high_and_low(month_file, row=first_row + 100)
 
     check = materialize(
         MINUTE_QUALITY,

@@ -46,7 +46,11 @@ def test_partition_materializes_and_rematerializing_changes_nothing(ib_resource,
     assert first.success
     assert all(e.passed for e in check_evaluations(first))
     snapshot = _catalog_snapshot(storage)
-    assert len(snapshot) == 3  # a month file per bar type, and the instrument definition
+    assert sorted(snapshot) == [
+        "data/bar/SPY.ARCA-1-DAY-LAST-EXTERNAL/2024-01-01T00-00-00-000000000Z_2024-01-31T23-59-59-999999999Z.parquet",
+        "data/bar/SPY.ARCA-1-MINUTE-LAST-EXTERNAL/2024-01-01T00-00-00-000000000Z_2024-01-31T23-59-59-999999999Z.parquet",
+        "data/equity/SPY.ARCA/1970-01-01T00-00-00-000000001Z_1970-01-01T00-00-00-000000001Z.parquet",
+    ]
     (event,) = first.asset_materializations_for_node("bars_1_minute")  # one event per partition
     assert event.partition == "2024-01-01|SPY.ARCA"
     assert event.metadata["bars"].value == 390

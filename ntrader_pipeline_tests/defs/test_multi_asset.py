@@ -46,7 +46,9 @@ def test_fx_range_over_a_us_holiday_and_spy_closed_that_day(ib_resource, storage
         session = session_for(date, "FX24x5")
         assert len(store.read_session_bars("EUR/USD.IDEALPRO-1-MINUTE-MID-EXTERNAL", session)) == 1440
     assert len(store.read_session_bars("SPY.ARCA-1-MINUTE-LAST-EXTERNAL", session_for("2024-01-16"))) == 390
-    assert not store.has_session("SPY.ARCA-1-MINUTE-LAST-EXTERNAL", session_for("2024-01-15", "FX24x5"))
+    spy_sessions = store.stored_session_dates("SPY.ARCA-1-MINUTE-LAST-EXTERNAL")
+    assert sorted(d.isoformat() for d in spy_sessions) == ["2024-01-12", "2024-01-16"]  # nothing for MLK day
+    assert len(store.bar_files("SPY.ARCA-1-MINUTE-LAST-EXTERNAL")) == 1  # one January month file
     assert store.instrument("EUR/USD.IDEALPRO") is not None
 
 

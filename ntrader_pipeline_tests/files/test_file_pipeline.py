@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.defs.resources import IBGatewayResource, StorageResource
 from ntrader_pipeline.ingest.files.samples import write_sample_file
 from ntrader_pipeline_tests.defs.helpers import MINUTE_BARS, all_assets, check_evaluations, materialize
@@ -79,8 +80,11 @@ def test_csv_and_parquet_instruments_reach_backtests_and_reports(project):
         assert done.success
         assert [e.passed for e in check_evaluations(done)] == [True]
     stored = _snapshot(project.catalog)
-    assert len([name for name in stored if "/bar/ACME.XNAS-1-MINUTE-LAST-EXTERNAL/" in name]) == 4
-    assert len([name for name in stored if "/bar/BETA.XNYS-1-MINUTE-LAST-EXTERNAL/" in name]) == 4
+    store = CatalogStore(project.catalog)
+    for instrument in ("ACME.XNAS", "BETA.XNYS"):
+        bar_type = f"{instrument}-1-MINUTE-LAST-EXTERNAL"
+        assert len([name for name in stored if f"/bar/{bar_type}/" in name]) == 1  # one month file
+        assert len(store.stored_session_dates(bar_type)) == 4
     assert len([name for name in stored if name.startswith("data/equity/")]) == 2
 
     assert project.import_bars("ACME.XNAS").success

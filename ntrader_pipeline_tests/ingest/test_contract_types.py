@@ -56,9 +56,12 @@ def test_fx_pair_is_a_midpoint_series_on_24x5_sessions(ib_settings, tmp_path):
     store.write_instrument(instrument)
     _store_and_check(store, EURUSD, MINUTE, monday, minutes)
     _store_and_check(store, EURUSD, DAY, friday, daily)
-    # consecutive FX sessions share no bars: Friday's file ends where Monday's (after the weekend) begins
-    friday_minutes_path = store.session_file(EURUSD.bar_type(MINUTE), friday)
-    assert not friday_minutes_path.exists()
+    # consecutive FX sessions share no bars: Monday's rows (from Sunday evening) are not Friday's, though
+    # both sessions' UTC bounds fall in the same month file
+    minute_type = EURUSD.bar_type(MINUTE)
+    assert store.month_file(minute_type, friday) == store.month_file(minute_type, monday)
+    assert not store.has_session(minute_type, friday)
+    assert store.read_session_bars(minute_type, friday) == []
 
 
 def test_dated_future_on_the_cme_calendar(ib_settings, tmp_path):

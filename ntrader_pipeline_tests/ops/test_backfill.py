@@ -39,7 +39,8 @@ def test_range_backfill_is_one_tagged_run_and_a_rerun_duplicates_nothing(
     sessions = sessions_between("2024-01-02", "2024-01-05")
     files = sorted(p.name for p in store.bar_directory(BAR_TYPE).glob("*.parquet"))
     bars = len(store.read_bars(BAR_TYPE, sessions))
-    assert len(files) == 1 and bars == 4 * 390  # one month file
+    assert files == [p.name for p in store.bar_files(BAR_TYPE, sessions)]  # one January month file
+    assert store.stored_session_dates(BAR_TYPE) == {s.date for s in sessions} and bars == 4 * 390
 
     second = materialize_cli(home, env, *args)
     assert second.returncode == 0, second.stderr[-3000:]

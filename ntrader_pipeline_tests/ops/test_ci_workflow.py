@@ -12,9 +12,10 @@ from pathlib import Path
 
 import yaml
 
+from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.markets.sessions import sessions_between
 from ntrader_pipeline.settings import REPO_ROOT
-from ntrader_pipeline_tests.cli import CLI_TIMEOUT_S
+from ntrader_pipeline_tests.cli import CLI_TIMEOUT_S, tree_pythonpath
 
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "materialize.yml"
 README = REPO_ROOT / "README.md"
@@ -55,6 +56,7 @@ def test_workflow_commands_materialize_a_partition_and_a_range(tmp_path: Path) -
         **os.environ,
         **env,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": tree_pythonpath(),  # the code under test, not the venv's installed copy
     }
     finished = False
     try:
@@ -77,5 +79,8 @@ def test_workflow_commands_materialize_a_partition_and_a_range(tmp_path: Path) -
                 os.kill(int(pid_file.read_text()), signal.SIGTERM)
     catalog = tmp_path / "data" / "catalog"
     files = list(catalog.rglob("SPY.ARCA-1-MINUTE-LAST-EXTERNAL/*.parquet"))
-    assert len(files) == len(sessions_between("2024-01-02", "2024-01-05")) == 4
+    sessions = sessions_between("2024-01-02", "2024-01-05")
+    assert len(files) == 1  # the four sessions' month file
+    stored = CatalogStore(catalog).stored_sessions("SPY.ARCA-1-MINUTE-LAST-EXTERNAL", sessions)
+    assert stored == sessions and len(sessions) == 4
     assert (tmp_path / "data" / "dagster" / "storage").is_dir()  # DAGSTER_HOME = the workspace

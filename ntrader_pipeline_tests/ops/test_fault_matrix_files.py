@@ -154,7 +154,7 @@ def test_damaged_session_file_is_named_refused_listed_and_healed(row: str, ib_re
     assert _materialize_with_check(ib_resource, storage).passed
     store = CatalogStore(storage.catalog)
     [path] = _session_files(store)
-    assert path == store.session_file(BAR_TYPE, SESSION)
+    assert path == store.month_file(BAR_TYPE, SESSION)
     good_hash = file_sha256(path)
     damage(path)
 
@@ -179,7 +179,7 @@ def test_damaged_session_file_is_named_refused_listed_and_healed(row: str, ib_re
     assert (
         str(path) in done.stdout
         and reason in done.stdout
-        and f"re-materialize partition {PARTITION}" in done.stdout
+        and f"re-materialize partition {SESSION.date:%Y-%m}-01|{INSTRUMENT}" in done.stdout
     )
 
     # Re-materializing the partition replaces it: one file, every bar, the same content as before.
@@ -197,7 +197,7 @@ def test_F4_foreign_file_in_a_bar_directory_is_listed(ib_resource, storage) -> N
     stray.write_text("date,close\n2024-01-03,470\n")
     done = _verify(storage.catalog)
     assert done.returncode == 1
-    assert f"{stray} is not a session file of {BAR_TYPE}; move it out of the catalog" in done.stdout
+    assert f"{stray} is not a month file of {BAR_TYPE}; move it out of the catalog" in done.stdout
     assert _check_only(ib_resource, storage).passed  # the partition's own file is intact
     stray.unlink()
     clean = _verify(storage.catalog)

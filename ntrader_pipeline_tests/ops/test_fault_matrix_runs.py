@@ -30,6 +30,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import dagster as dg
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from ntrader_pipeline.catalog.store import STALE_STAGING_S
@@ -78,9 +80,21 @@ def alive(pid: int) -> bool:
 
 
 def session_files(catalog: Path) -> dict[str, str]:
-    """Each bar file of the minute bars by name, with its sha256."""
+    """Each stored session of the minute bars (its date), with the sha256 of its rows in its month file;
+    only month files are in the directory (anything else fails `month_of_file`)."""
+    from ntrader_pipeline.catalog.month_files import month_of_file, session_index
+
     directory = catalog / "data" / "bar" / BAR_TYPE
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.glob("*.parquet"))}
+    found = {}
+    for path in sorted(directory.glob("*.parquet")):
+        assert month_of_file(path.name) is not None, f"{path.name} is not a month file"
+        table = pq.read_table(path)
+        for day, (first, rows) in session_index(table.schema, table.num_rows).items():
+            sink = pa.BufferOutputStream()
+            with pa.ipc.new_stream(sink, table.schema.remove_metadata()) as writer:
+                writer.write_table(table.slice(first, rows).replace_schema_metadata(None))
+            found[day.isoformat()] = hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
+    return found
 
 
 def file_date(name: str) -> str:
@@ -137,7 +151,7 @@ def start_slow_range(cli: CliRuns, ib_gateway, name: str, *args: str) -> tuple[s
 
 
 def assert_catalog_whole(cli: CliRuns, dates: list[str]) -> None:
-    """Exactly one readable file of 390 bars per session, nothing else, nothing staged."""
+    """Exactly the sessions `dates` in month files, 390 readable bars each, nothing else, nothing staged."""
     store_files = session_files(cli.catalog)
     assert sorted(file_date(n) for n in store_files) == dates
     from ntrader_pipeline.catalog.store import CatalogStore
@@ -288,7 +302,7 @@ def test_same_range_twice_at_once_no_duplicates_identical_files_no_stuck_slot(
     assert waited <= 1
 
     together = session_files(cli.catalog)
-    assert sorted(file_date(n) for n in together) == dates  # one file per session, nothing duplicated
+    assert sorted(file_date(n) for n in together) == dates  # each session once, nothing duplicated
     assert_catalog_whole(cli, dates)
     assert not list((cli.catalog / ".staging").iterdir())
 

@@ -96,7 +96,7 @@ def test_sessions_round_trip_pass_quality_and_rewrite_idempotently(s3: str) -> N
     keys = object_keys(s3)
     assert keys == [
         "data/bar/SPY.ARCA-1-MINUTE-LAST-EXTERNAL/"
-        "2024-01-02T00-00-00-000000000Z_2024-01-02T23-59-59-999999999Z.parquet",
+        "2024-01-01T00-00-00-000000000Z_2024-01-31T23-59-59-999999999Z.parquet",
         "data/equity/SPY.ARCA/1970-01-01T00-00-00-000000001Z_1970-01-01T00-00-00-000000001Z.parquet",
     ]
 
@@ -130,7 +130,7 @@ def test_bars_asset_and_quality_check_run_on_the_object_store(s3: str, ib_resour
     bar_keys = [k for k in object_keys(s3) if k.startswith("data/bar/")]
     assert bar_keys == [
         "data/bar/QQQ.NASDAQ-1-MINUTE-LAST-EXTERNAL/"
-        "2024-01-03T00-00-00-000000000Z_2024-01-03T23-59-59-999999999Z.parquet"
+        "2024-01-01T00-00-00-000000000Z_2024-01-31T23-59-59-999999999Z.parquet"
     ]
     stored = CatalogStore(s3).read_session_bars(
         "QQQ.NASDAQ-1-MINUTE-LAST-EXTERNAL", session_for("2024-01-03")
@@ -187,13 +187,13 @@ def test_definition_is_in_the_data_version_and_the_backtest_manifest(s3: str, ib
     assert result.success
 
     [version] = result.asset_materializations_for_node("bars_1_minute_version")
-    assert version.metadata["files"].value == 4 + 1  # four sessions and the definition
+    assert version.metadata["files"].value == 1 + 1  # the four sessions' month file and the definition
     [definition_key] = [k for k in object_keys(s3) if k.startswith("data/equity/SPY.ARCA/")]
     manifest = json.loads((tmp_path / "backtests" / "sma_cross" / "SPY.ARCA" / "manifest.json").read_text())
     listed = [entry["path"] for entry in manifest["catalog_files"]]
-    assert definition_key in listed and len(listed) == 4 + 1
+    assert definition_key in listed and len(listed) == 1 + 1
     [backtest] = materializations_of(result, "sma_cross_backtest")
-    assert backtest.metadata["catalog_files"].value == 4 + 1
+    assert backtest.metadata["catalog_files"].value == 1 + 1
     assert manifest["data_version"] == backtest.metadata["data_version"].value
 
     # Without the definition the version is another one: the definition is part of it.
@@ -202,7 +202,7 @@ def test_definition_is_in_the_data_version_and_the_backtest_manifest(s3: str, ib
     )
     without = materialize(version_asset, ib_resource, storage, partition_key="SPY.ARCA")
     [changed] = without.asset_materializations_for_node("bars_1_minute_version")
-    assert changed.metadata["files"].value == 4
+    assert changed.metadata["files"].value == 1
     assert changed.metadata["data_version"].value != version.metadata["data_version"].value
 
 
@@ -217,7 +217,7 @@ def test_unreadable_object_fails_file_readable_and_is_listed(s3: str) -> None:
     assert quality.failures == {"file_readable": 1}
     assert (
         str(path) in quality.describe()
-        and "re-materialize partition 2024-01-02|SPY.ARCA" in quality.describe()
+        and "re-materialize partition 2024-01-01|SPY.ARCA (session 2024-01-02)" in quality.describe()
     )
     [problem] = verify_catalog(fresh)
     assert problem.path == str(path) and "truncated or not a Parquet file" in problem.problem
