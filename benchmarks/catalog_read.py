@@ -1,11 +1,11 @@
 """Reading a 10-year 1-minute history of one instrument: month files vs one file per session.
 
 Run: PYTHONPATH=$PWD .venv/bin/python benchmarks/catalog_read.py [--years N] [--repeats N]
-Writes synthetic RTH 1-minute bars (NYSE sessions 2016-01-04.., 390 bars each, ~980,000 for 10 years)
-through the store (`write_sessions_bars`, one rewrite per month) into a tmp catalog, and the same rows in
-the previous layout (one file per session, as Nautilus named and wrote them) into another. Then, in
-alternating order, best of `--repeats`, prints seconds, bars/s and the ratio to a bare
-`pyarrow.parquet.read_table` of the same files:
+Writes synthetic RTH 1-minute bars (`synthetic_bars`: NYSE sessions 2016-01-04.., 390 bars each, 210 on
+half days, ~977,000 for 10 years) through the store (`write_sessions_bars`, one rewrite per month) into a
+tmp catalog, and the same rows in the previous layout (one file per session, as Nautilus named and wrote
+them) into another. Then, in alternating order, best of `--repeats`, prints seconds, bars/s and the ratio
+to a bare `pyarrow.parquet.read_table` of the same files:
   - bare read_table of every file of the window (the floor);
   - the store's read path: `CatalogStore.read_bar_table` (lists the month files, reads them, keeps the
     window's sessions by the session index) — goal <= 1.5x bare;

@@ -20,8 +20,9 @@ FIRST_SESSION = dt.date(2016, 1, 4)
 
 
 def session_bars(session: TradingSession, rng: np.random.Generator) -> list[Bar]:
-    """390 RTH minute bars from the session's open: a random walk in cents."""
-    count = session.regular_minutes
+    """A minute bar from the session's open to its close (390, 210 on a half day): a random walk in cents.
+    Bars past a half day's close would fail the quality gate's `inside_session` rule."""
+    count = session.minutes
     closes = np.round(200.0 + np.cumsum(rng.normal(0.0, 0.05, count)), 2)
     opens = np.concatenate(([closes[0]], closes[:-1]))
     highs = np.round(np.maximum(opens, closes) + 0.02, 2)
