@@ -592,6 +592,7 @@ def measure_backtest(history: History) -> Table:
             {"": ran["run_s"]},
             note="run_on_inputs: engine, frames, benchmarks, manifest, files",
         ),
+        Row("  of which engine run + result frames, s", {"": ran["strategy_s"]}, note="run_strategy"),
         Row("backtest total, s", {"": total_s}, note="run_declared_backtest = the two above"),
         Row("child process wall time, s", {"": child_s}, note="with Python start and imports"),
         Row("µs per bar (backtest total)", {"": total_s / ran["bars"] * 1e6}, one),
