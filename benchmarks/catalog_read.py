@@ -1,11 +1,11 @@
 """Reading a 10-year 1-minute history of one instrument: month files vs one file per session.
 
 Run: PYTHONPATH=$PWD .venv/bin/python benchmarks/catalog_read.py [--years N] [--repeats N]
-Writes synthetic RTH 1-minute bars (NYSE sessions 2016-01-04.., 390 bars each, ~980,000 for 10 years)
-through the store (`write_sessions_bars`, one rewrite per month) into a tmp catalog, and the same rows in
-the previous layout (one file per session, as Nautilus named and wrote them) into another. Then, in
-alternating order, best of `--repeats`, prints seconds, bars/s and the ratio to a bare
-`pyarrow.parquet.read_table` of the same files:
+Writes synthetic RTH 1-minute bars (`synthetic_bars`: NYSE sessions 2016-01-04.., 390 bars each, 210 on
+half days, ~977,000 for 10 years) through the store (`write_sessions_bars`, one rewrite per month) into a
+tmp catalog, and the same rows in the previous layout (one file per session, as Nautilus named and wrote
+them) into another. Then, in alternating order, best of `--repeats`, prints seconds, bars/s and the ratio
+to a bare `pyarrow.parquet.read_table` of the same files:
   - bare read_table of every file of the window (the floor);
   - the store's read path: `CatalogStore.read_bar_table` (lists the month files, reads them, keeps the
     window's sessions by the session index) — goal <= 1.5x bare;
@@ -29,46 +29,15 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
-from nautilus_trader.core.datetime import dt_to_unix_nanos
-from nautilus_trader.model.data import Bar, BarType
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 from nautilus_trader.persistence.catalog.parquet import _timestamps_to_filename
+from synthetic_bars import BAR_TYPE, FIRST_SESSION, session_bars, write_month_layout
 
 from ntrader_pipeline.backtest.run import _read_bars
 from ntrader_pipeline.catalog.file_cache import SETTLE_NS, clear_identity_caches
 from ntrader_pipeline.catalog.month_files import SESSION_INDEX_KEY, session_index
 from ntrader_pipeline.catalog.store import CatalogStore, session_bounds_ns
 from ntrader_pipeline.markets.sessions import TradingSession, sessions_between
-
-BAR_TYPE = BarType.from_str("SPY.ARCA-1-MINUTE-LAST-EXTERNAL")
-MINUTE_NS = 60_000_000_000
-FIRST_SESSION = dt.date(2016, 1, 4)
-
-
-def session_bars(session: TradingSession, rng: np.random.Generator) -> list[Bar]:
-    """390 RTH minute bars from the session's open: a random walk in cents."""
-    count = session.regular_minutes
-    closes = np.round(200.0 + np.cumsum(rng.normal(0.0, 0.05, count)), 2)
-    opens = np.concatenate(([closes[0]], closes[:-1]))
-    highs = np.round(np.maximum(opens, closes) + 0.02, 2)
-    lows = np.round(np.minimum(opens, closes) - 0.02, 2)
-    volumes = rng.integers(100, 10_000, count).astype(np.float64)
-    ts_event = dt_to_unix_nanos(session.open) + np.arange(count, dtype=np.uint64) * MINUTE_NS
-    return Bar.from_raw_arrays_to_list(
-        BAR_TYPE, 2, 0, opens, highs, lows, closes, volumes, ts_event, ts_event + np.uint64(MINUTE_NS)
-    )
-
-
-def write_month_layout(store: CatalogStore, sessions: list[TradingSession]) -> float:
-    """Every session through `write_sessions_bars`, a month at a time; returns the seconds it took."""
-    rng = np.random.default_rng(7)
-    by_month: dict[tuple[int, int], dict[TradingSession, list[Bar]]] = {}
-    for session in sessions:
-        by_month.setdefault((session.date.year, session.date.month), {})[session] = session_bars(session, rng)
-    started = time.perf_counter()
-    for month in by_month.values():
-        store.write_sessions_bars(BAR_TYPE, month)
-    return time.perf_counter() - started
 
 
 def write_session_layout(month_store: CatalogStore, old: CatalogStore) -> list[Path]:

@@ -2,7 +2,7 @@
 against Dagster itself (definitions from `benchmarks/scale_defs.py`, not the product's `defs/`).
 
 Run: .venv/bin/python benchmarks/scale.py [--instruments 500] [--first 2016-01-04] [--last 2025-12-31]
-     [--storage sqlite|postgres|both] [--only partitions,storage,catalog] [--repeats 2]
+     [--storage sqlite|postgres|both] [--only partitions,storage,catalog,backtest] [--repeats 2]
      [--materialized-instruments 20]
 Quick run: .venv/bin/python benchmarks/scale.py --instruments 50 --storage sqlite
 
@@ -20,6 +20,9 @@ with session partitions. Sections (`--only`):
   dagster-webserver 1.13.27), cold (the asset's status cache wiped first, so Dagster rebuilds it from the
   event log) and warm, alternating candidate order per repeat.
 - catalog: files per instrument-decade and materialization events per nightly, by arithmetic.
+- backtest: the declared `sma_cross` backtest of one instrument over the whole history (`--first`..`--last`)
+  on synthetic 1-minute bars written through the store (`scale_backtest.py`, each step in its own child
+  process): month files it read, bars, wall time (inputs vs engine and artefacts), µs a bar, peak RSS.
 Never asserts on timing. More measurements can be added as functions returning a `Table` of `Row`s.
 
 The full default run took 36 minutes on the 2-core machine at a load average of 7 to 10 (other jobs running);
@@ -57,7 +60,7 @@ from scale_defs import (  # noqa: E402
     nyse_sessions,
 )
 
-SECTIONS = ("partitions", "storage", "catalog")
+SECTIONS = ("partitions", "storage", "catalog", "backtest")
 STORAGES = ("sqlite", "postgres")
 BATCH = 1000  # events per batch write
 MB = 1024 * 1024
@@ -121,6 +124,7 @@ class Row:
 class Table:
     title: str
     rows: list[Row] = field(default_factory=list)
+    single: bool = False  # one value per row (key ""), not one per candidate
 
 
 def progress(message: str) -> None:
@@ -139,7 +143,19 @@ def _ratio(row: Row, candidate: str) -> str:
     return f"{other / base:.3g}"
 
 
+def print_single(table: Table) -> None:
+    width = max([len(r.label) for r in table.rows] + [40])
+    print(f"\n## {table.title}")
+    for row in table.rows:
+        line = f"{row.label:{width}}  {_cell(row.values.get(''), row.fmt):>14}"
+        print(line + (f"  {row.note}" if row.note else ""))
+    sys.stdout.flush()
+
+
 def print_table(table: Table) -> None:
+    if table.single:
+        print_single(table)
+        return
     heads = [f"{c} {DESCRIPTIONS[c]}" for c in CANDIDATES]
     width = max([len(r.label) for r in table.rows] + [40])
     print(f"\n## {table.title}")
@@ -531,6 +547,62 @@ def catalog_arithmetic(history: History) -> Table:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# Section "backtest": the declared backtest over the whole history of one instrument, in child processes
+
+
+def run_backtest_child(*arguments: str) -> dict:
+    command = [sys.executable, str(HERE / "scale_backtest.py"), *arguments]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"backtest child {arguments[0]} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure_backtest(history: History) -> Table:
+    first, last = history.first.isoformat(), history.last.isoformat()
+    with tempfile.TemporaryDirectory(prefix="scale-backtest-") as tmp:
+        catalog = str(Path(tmp) / "catalog")
+        progress(f"writing 1-minute bars of one instrument, sessions {first}..{last}, through the store")
+        written = run_backtest_child("write", catalog, first, last)
+        progress("running the declared sma_cross backtest on them")
+        started = time.perf_counter()
+        ran = run_backtest_child("run", catalog, first, last, str(Path(tmp) / "backtests"))
+        child_s = time.perf_counter() - started
+    total_s = ran["inputs_s"] + ran["run_s"]
+    integer, one = "{:,.0f}", "{:,.1f}"
+    table = Table(
+        f"Declared backtest sma_cross on SPY.ARCA (its own index), sessions {ran['window_start']}.."
+        f"{ran['window_end']}: synthetic RTH 1-minute bars, one child process",
+        single=True,
+    )
+    table.rows += [
+        Row("sessions", {"": ran["sessions"]}, integer),
+        Row("bars", {"": ran["bars"]}, integer),
+        Row("month files written", {"": written["files"]}, integer, note=f"in {written['write_s']:.1f} s"),
+        Row("bar files the backtest read (manifest)", {"": ran["bar_files"]}, integer),
+        Row("catalog files in the manifest", {"": ran["catalog_files"]}, integer, note="bars + definition"),
+        Row("fills", {"": ran["fills"]}, integer),
+        Row(
+            "inputs, s",
+            {"": ran["inputs_s"]},
+            note="load_backtest_inputs: gate, read + decode bars, hash files",
+        ),
+        Row(
+            "engine run and artefacts, s",
+            {"": ran["run_s"]},
+            note="run_on_inputs: engine, frames, benchmarks, manifest, files",
+        ),
+        Row("  of which engine run + result frames, s", {"": ran["strategy_s"]}, note="run_strategy"),
+        Row("backtest total, s", {"": total_s}, note="run_declared_backtest = the two above"),
+        Row("child process wall time, s", {"": child_s}, note="with Python start and imports"),
+        Row("µs per bar (backtest total)", {"": total_s / ran["bars"] * 1e6}, one),
+        Row("RSS after imports, MB", {"": ran["rss_before_mb"]}, integer),
+        Row("peak RSS, MB", {"": ran["peak_mb"]}, integer, note="ru_maxrss of the child"),
+    ]
+    return table
+
+
+# ---------------------------------------------------------------------------------------------------------
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -603,6 +675,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         print_table(measure_partitions(history, args.repeats))
     if "storage" in sections:
         print_table(measure_storages(args, history))
+    if "backtest" in sections:
+        print_table(measure_backtest(history))
     print(f"\nwall time {time.perf_counter() - started:,.0f} s; load average at end: {load_average()}")
 
 
