@@ -14,10 +14,16 @@ from ntrader_pipeline_tests.ci_strict import (  # noqa: F401  (hooks: under CI=t
     pytest_sessionstart,
     pytest_terminal_summary,
 )
+from ntrader_pipeline_tests.tiers import assign_tiers
 
 # Short bounds: a test that waits on the gateway fails in seconds, never hangs.
 REQUEST_TIMEOUT_S = 4.0
 CONNECT_TIMEOUT_S = 5.0
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m unit` deselects by the markers assigned here
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    assign_tiers(items)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,79 @@
+"""Freshness: after the nightly refresh, flag each instrument whose last closed session is not stored.
+
+Dagster 1.13 offers `build_time_partition_freshness_checks` (superseded, and it needs a time-window
+partitioned asset: ours are date × instrument) and the new `FreshnessPolicy` (preview, enabled per
+instance, asset-level: one instrument's fresh session hides another's missing one). So this is a plain
+asset check per bars asset, `latest_session_stored`, run by `freshness_schedule` two hours after the
+nightly schedule: it fails naming every instrument whose latest session on its own calendar (closed by the
+tick's time) has no materialization. Only the check's wiring is here (`markets/latest_sessions.py`).
+"""
+
+import datetime as dt
+
+import dagster as dg
+
+from ntrader_pipeline.defs.partitions import split_bar_partition_keys
+from ntrader_pipeline.markets.bar_specs import bars_asset_name
+from ntrader_pipeline.markets.latest_sessions import missing_latest_sessions
+from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE
+from ntrader_pipeline.markets.universe import BarSpec, Universe
+
+LATEST_SESSION_CHECK = "latest_session_stored"
+# 20:30 New York, Mon-Fri: two hours after the nightly runs start (NIGHTLY_CRON, 18:30), which fetch one
+# session per instrument in about half a minute each, one at a time through the `ibkr` pool.
+FRESHNESS_CRON = "30 20 * * 1-5"
+# Where Dagster puts a schedule tick's time on its runs (pinned by defs/test_freshness.py).
+SCHEDULED_TIME_TAG = ".dagster/scheduled_execution_time"
+
+
+def check_time(tags: dict[str, str]) -> dt.datetime:
+    """The schedule tick's time when a schedule launched the run (so a late run judges the same
+    sessions), else now."""
+    scheduled = tags.get(SCHEDULED_TIME_TAG)
+    return dt.datetime.fromisoformat(scheduled) if scheduled else dt.datetime.now(dt.UTC)
+
+
+def build_latest_session_check(universe: Universe, spec: BarSpec, first: dt.date) -> dg.AssetChecksDefinition:
+    asset_key = dg.AssetKey(bars_asset_name(spec))
+    instruments = [(i.instrument_id, i.calendar) for i in universe.instruments if universe.provides(i, spec)]
+
+    @dg.asset_check(
+        asset=asset_key,
+        name=LATEST_SESSION_CHECK,
+        description="Every instrument has its last closed session stored (after the nightly refresh).",
+    )
+    def latest_session_stored(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        now = check_time(context.run.tags)
+        by_instrument = split_bar_partition_keys(context.instance.get_materialized_partitions(asset_key))
+        stored = {(i, date) for i, dates in by_instrument.items() for date in dates}
+        missing = missing_latest_sessions(instruments, now, first, stored)
+        return dg.AssetCheckResult(
+            passed=not missing,
+            description="; ".join(m.describe() for m in missing) or None,
+            metadata={
+                "checked_at": now.isoformat(),
+                "instruments": len(instruments),
+                "missing": len(missing),
+            },
+        )
+
+    return latest_session_stored
+
+
+def build_freshness_definitions(universe: Universe, first: dt.date) -> dg.Definitions:
+    """The checks, a job that runs only them, and its schedule (on by default, like the nightly one)."""
+    checks = [build_latest_session_check(universe, spec, first) for spec in universe.all_bar_specs]
+    job = dg.define_asset_job(
+        "freshness_check_job",
+        selection=dg.AssetSelection.checks(*checks),
+        description="Is every instrument's last closed session stored? (checks only, no IB request)",
+    )
+    schedule = dg.ScheduleDefinition(
+        name="freshness_schedule",
+        cron_schedule=FRESHNESS_CRON,
+        execution_timezone=EXCHANGE_TIMEZONE,
+        job=job,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="20:30 New York, Mon-Fri: flags instruments whose latest closed session is missing.",
+    )
+    return dg.Definitions(asset_checks=checks, jobs=[job], schedules=[schedule])
