@@ -3,9 +3,12 @@
 Dagster 1.13 offers `build_time_partition_freshness_checks` (superseded, and it needs a time-window
 partitioned asset: ours are date × instrument) and the new `FreshnessPolicy` (preview, enabled per
 instance, asset-level: one instrument's fresh session hides another's missing one). So this is a plain
-asset check per bars asset, `latest_session_stored`, run by `freshness_schedule` two hours after the
-nightly schedule: it fails naming every instrument whose latest session on its own calendar (closed by the
-tick's time) has no materialization. Only the check's wiring is here (`markets/latest_sessions.py`).
+asset check per bars asset, `<bars asset>_latest_session`, run by `freshness_schedule` two hours after
+the nightly schedule: it fails naming every instrument whose latest session on its own calendar (closed
+by the tick's time) has no materialization. The checks sit on an external asset, `bars_freshness`
+(downstream of the bars assets, never materialized): on a bars asset itself, every materialization of it
+(`dagster asset materialize --select bars_1_minute`, the UI's Materialize) would run them too, judging
+"now" in a run about some past session. The logic is in `markets/latest_sessions.py`.
 """
 
 import datetime as dt
@@ -18,7 +21,8 @@ from ntrader_pipeline.markets.latest_sessions import missing_latest_sessions
 from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE
 from ntrader_pipeline.markets.universe import BarSpec, Universe
 
-LATEST_SESSION_CHECK = "latest_session_stored"
+FRESHNESS_ASSET = "bars_freshness"
+FRESHNESS_GROUP = "freshness"
 # 20:30 New York, Mon-Fri: two hours after the nightly runs start (NIGHTLY_CRON, 18:30), which fetch one
 # session per instrument in about half a minute each, one at a time through the `ibkr` pool.
 FRESHNESS_CRON = "30 20 * * 1-5"
@@ -33,14 +37,18 @@ def check_time(tags: dict[str, str]) -> dt.datetime:
     return dt.datetime.fromisoformat(scheduled) if scheduled else dt.datetime.now(dt.UTC)
 
 
+def latest_session_check_name(spec: BarSpec) -> str:
+    return f"{bars_asset_name(spec)}_latest_session"
+
+
 def build_latest_session_check(universe: Universe, spec: BarSpec, first: dt.date) -> dg.AssetChecksDefinition:
     asset_key = dg.AssetKey(bars_asset_name(spec))
     instruments = [(i.instrument_id, i.calendar) for i in universe.instruments if universe.provides(i, spec)]
 
     @dg.asset_check(
-        asset=asset_key,
-        name=LATEST_SESSION_CHECK,
-        description="Every instrument has its last closed session stored (after the nightly refresh).",
+        asset=FRESHNESS_ASSET,
+        name=latest_session_check_name(spec),
+        description=f"Every instrument has its last closed session of {asset_key.to_user_string()} stored.",
     )
     def latest_session_stored(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         now = check_time(context.run.tags)
@@ -61,8 +69,16 @@ def build_latest_session_check(universe: Universe, spec: BarSpec, first: dt.date
 
 
 def build_freshness_definitions(universe: Universe, first: dt.date) -> dg.Definitions:
-    """The checks, a job that runs only them, and its schedule (on by default, like the nightly one)."""
-    checks = [build_latest_session_check(universe, spec, first) for spec in universe.all_bar_specs]
+    """The external asset the checks sit on, the checks, a job that runs only them, and its schedule (on by
+    default, like the nightly one)."""
+    specs = universe.all_bar_specs
+    freshness = dg.AssetSpec(
+        FRESHNESS_ASSET,
+        deps=[bars_asset_name(spec) for spec in specs],
+        group_name=FRESHNESS_GROUP,
+        description="Whether the nightly refresh stored every instrument's last closed session (its checks).",
+    )
+    checks = [build_latest_session_check(universe, spec, first) for spec in specs]
     job = dg.define_asset_job(
         "freshness_check_job",
         selection=dg.AssetSelection.checks(*checks),
@@ -76,4 +92,4 @@ def build_freshness_definitions(universe: Universe, first: dt.date) -> dg.Defini
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description="20:30 New York, Mon-Fri: flags instruments whose latest closed session is missing.",
     )
-    return dg.Definitions(asset_checks=checks, jobs=[job], schedules=[schedule])
+    return dg.Definitions(assets=[freshness], asset_checks=checks, jobs=[job], schedules=[schedule])
