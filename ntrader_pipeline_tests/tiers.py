@@ -80,7 +80,7 @@ def _called_helpers(obj: object) -> Iterator[object]:
 
 
 @cache
-def _tier_of_code(obj: object) -> str:
+def tiers_of_code(obj: object) -> str:
     """The tier of a function or class from its own source and the helpers it reaches."""
     seen: set[int] = set()
     pending = [obj]
@@ -111,7 +111,7 @@ def tier_of_item(item: pytest.Item) -> str:
         return explicit[0]  # the closest marker: the test's own over its class's over its module's
     function = getattr(item, "function", None)
     reached = [function, *_fixture_functions(item)] if function is not None else []
-    return heaviest(_tier_of_code(obj) for obj in reached)
+    return heaviest(tiers_of_code(obj) for obj in reached)
 
 
 def assign_tiers(items: list[pytest.Item]) -> None:
