@@ -7,7 +7,7 @@ The gateway serves six equities, so the ten instrument-years are SPY QQQ IWM AAP
 SPY QQQ IWM AAPL in 2022. Each side runs in its own process (Nautilus logging is once per process), the
 gateway in a third.
 
-Run: /work/venv/bin/python benchmarks/fetch_rate.py [--sessions N] [--limiter]
+Run: .venv/bin/python benchmarks/fetch_rate.py [--sessions N] [--limiter]
 """
 
 from __future__ import annotations
