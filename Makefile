@@ -64,7 +64,7 @@ lint: venv
 # The docs site (mkdocs.yml): the generated reference pages first, then a strict build into site/.
 docs: venv
 	$(BIN)/python docs/gen_reference.py
-	$(BIN)/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # The code-location image (Dockerfile). Needs a registry serving python:3.12-slim: see
 # docs/how-to/container-image.md (these development machines reach none).
