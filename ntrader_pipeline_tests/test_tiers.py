@@ -67,3 +67,11 @@ def test_an_explicit_marker_wins(request: pytest.FixtureRequest) -> None:
 def test_a_test_that_reaches_nothing_is_unit(request: pytest.FixtureRequest) -> None:
     tiers = [m.name for m in request.node.iter_markers() if m.name in TIERS]
     assert tiers == ["unit"]
+
+
+@pytest.mark.parametrize("command", ["subprocess.run(['dagster', 'dev'])"])
+def test_decorator_arguments_are_data_not_what_the_test_reaches(
+    command: str, request: pytest.FixtureRequest
+) -> None:
+    tiers = [m.name for m in request.node.iter_markers() if m.name in TIERS]
+    assert tier_of_source(command) == "e2e" and tiers == ["unit"]

@@ -48,12 +48,19 @@ def heaviest(tiers: Iterable[str]) -> str:
     return max(tiers, key=TIERS.index, default="unit")
 
 
+_DEF = re.compile(r"^\s*(async\s+)?def\s", re.MULTILINE)
+
+
 @cache
 def _source(obj: object) -> str:
+    """A function's source from its `def` (its decorators' arguments, e.g. parametrize values, are data),
+    a class's whole source."""
     try:
-        return inspect.getsource(obj)  # type: ignore[arg-type]
+        source = inspect.getsource(obj)  # type: ignore[arg-type]
     except (OSError, TypeError):
         return ""
+    start = _DEF.search(source) if inspect.isfunction(obj) else None
+    return source[start.start() :] if start else source
 
 
 def _is_test_helper(obj: object) -> bool:
