@@ -72,12 +72,14 @@ def build_freshness_definitions(universe: Universe, first: dt.date) -> dg.Defini
     """The external asset the checks sit on, the checks, a job that runs only them, and its schedule (on by
     default, like the nightly one)."""
     specs = universe.all_bar_specs
-    freshness = dg.AssetSpec(
+    # an AssetsDefinition (not a bare AssetSpec): every consumer of `Definitions.assets` takes it
+    freshness_spec = dg.AssetSpec(
         FRESHNESS_ASSET,
         deps=[bars_asset_name(spec) for spec in specs],
         group_name=FRESHNESS_GROUP,
         description="Whether the nightly refresh stored every instrument's last closed session (its checks).",
     )
+    freshness = dg.AssetsDefinition(specs=[freshness_spec])  # external: never materialized
     checks = [build_latest_session_check(universe, spec, first) for spec in specs]
     job = dg.define_asset_job(
         "freshness_check_job",
