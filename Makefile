@@ -9,10 +9,18 @@ STAMP := $(VENV)/.installed
 UI_PORT ?= 3000
 GATEWAY_PORT ?= 4002
 REPORTS_PORT ?= 3001
+# Test-only packages whose metadata conflicts with the pins (ib_async 2.1.0 caps tzdata<2026, nautilus_trader
+# needs >=2026.3; ib_async runs fine on the newer tzdata): installed without their dependencies, which these
+# pins list.
+NO_DEPS_DEV := ib_async==2.1.0 aeventkit==2.1.0 nest_asyncio==1.6.0
+# pytest's workers: 2 by default (the CI machine has 2 cores); `make test PYTEST_WORKERS=0` runs serially.
+PYTEST_WORKERS ?= 2
+IMAGE ?= ntrader-pipeline
+CONTAINER ?= $(shell command -v podman >/dev/null && echo podman || echo docker)
 # The repo root is the Dagster instance: dagster.yaml here, run storage under data/dagster/.
 export DAGSTER_HOME := $(CURDIR)
 
-.PHONY: venv demo test ui gateway lint clean
+.PHONY: venv demo test test-fast test-integration test-e2e ui gateway lint docs image clean
 
 venv: $(STAMP)
 
@@ -20,13 +28,25 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv --clear $(VENV)  # --clear: a venv of another Python (3.11) is rebuilt, not patched
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev,scale]'
+	$(BIN)/pip install --quiet --no-deps $(NO_DEPS_DEV)
 	touch $(STAMP)
 
 demo: venv
 	$(BIN)/python -m ntrader_pipeline.cli.demo
 
+# Every test, in parallel (tests of one module share a worker: --dist loadfile).
 test: venv
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+
+# The tiers (ntrader_pipeline_tests/tiers.py assigns one to every test): unit is pure logic, under a minute.
+test-fast: venv
+	$(BIN)/python -m pytest -m unit -n $(PYTEST_WORKERS) --dist loadfile
+
+test-integration: venv
+	$(BIN)/python -m pytest -m integration -n $(PYTEST_WORKERS) --dist loadfile
+
+test-e2e: venv
+	$(BIN)/python -m pytest -m e2e -n $(PYTEST_WORKERS) --dist loadfile
 
 # Dagster UI on 127.0.0.1:$(UI_PORT) + embedded gateway on $(GATEWAY_PORT) + HTML reports over HTTP on
 # $(REPORTS_PORT); all stop together on Ctrl-C (0 = a free port).
@@ -39,6 +59,17 @@ gateway: venv
 
 lint: venv
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/hadolint Dockerfile
+
+# The docs site (mkdocs.yml): the generated reference pages first, then a strict build into site/.
+docs: venv
+	$(BIN)/python docs/gen_reference.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# The code-location image (Dockerfile). Needs a registry serving python:3.12-slim: see
+# docs/how-to/container-image.md (these development machines reach none).
+image:
+	$(CONTAINER) build -t $(IMAGE) .
 
 clean:
 	rm -rf data/catalog data/backtests data/reports data/dagster

@@ -1,6 +1,6 @@
 """A declared backtest's Dagster asset against a raw BacktestEngine run of the same strategy on the same bars.
 
-Run: PYTHONPATH=$PWD /work/venv/bin/python benchmarks/backtest_asset_vs_engine.py [START END]
+Run: PYTHONPATH=$PWD .venv/bin/python benchmarks/backtest_asset_vs_engine.py [START END]
 Fetches SPY 1-minute bars for the window from the embedded gateway into a temporary catalog, then times,
 in one process and alternating the order each round (best of N):
 

@@ -1,6 +1,6 @@
 """Backtest benchmark, one run on the same data: asset vs raw engine, metrics speed, peak memory.
 
-Run: PYTHONPATH=$PWD /work/venv/bin/python benchmarks/backtest_benchmark.py [--window START END]
+Run: PYTHONPATH=$PWD .venv/bin/python benchmarks/backtest_benchmark.py [--window START END]
      [--rss-bars N]
 Prints, never asserts on timing:
   (a) `sma_cross_backtest` asset time / raw BacktestEngine time for the same strategy on the same catalog

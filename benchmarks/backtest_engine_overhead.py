@@ -1,6 +1,6 @@
 """How much `engine.run_backtest` (validation + frames) adds to a bare BacktestEngine run of SmaCross.
 
-Run: /work/venv/bin/python benchmarks/backtest_engine_overhead.py
+Run: .venv/bin/python benchmarks/backtest_engine_overhead.py
 Prints best-of-N wall times on synthetic 1-minute bars; never asserts on timing.
 """
 

@@ -2,7 +2,7 @@
 `pl.read_csv` of the same file; also per-month reads, one session, Parquet, the Bar conversion paths
 and peak memory. Prints figures; never fails on timing.
 
-Run: /work/venv/bin/python benchmarks/file_import_rate.py
+Run: .venv/bin/python benchmarks/file_import_rate.py
 """
 
 from __future__ import annotations

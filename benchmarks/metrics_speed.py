@@ -1,7 +1,7 @@
 """How long `compute_metrics` takes on 1-minute equity curves, against a bare numpy computation of the same
 drawdown and daily-return statistics. Prints times and their ratio; never fails on timing.
 
-Run: /work/venv/bin/python benchmarks/metrics_speed.py
+Run: .venv/bin/python benchmarks/metrics_speed.py
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Shared fixtures: one embedded gateway for the session (faults cleared after each test), tmp storage."""
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -7,17 +8,29 @@ import pytest
 
 from ntrader_pipeline.defs.resources import IBGatewayResource, StorageResource
 from ntrader_pipeline.gateway import EmbeddedGateway
-from ntrader_pipeline.settings import IBSettings
+from ntrader_pipeline.settings import REPO_ROOT, IBSettings
 from ntrader_pipeline_tests.ci_strict import (  # noqa: F401  (hooks: under CI=true a skip fails the run)
     pytest_runtest_logreport,
     pytest_sessionfinish,
     pytest_sessionstart,
     pytest_terminal_summary,
 )
+from ntrader_pipeline_tests.cli import tree_pythonpath
+from ntrader_pipeline_tests.tiers import assign_tiers
+
+# Every child process a test starts (the `dagster` and `ntrader` commands, `dagster dev`, workers) imports
+# this tree's code first, not whatever checkout the venv's editable install points at.
+if os.environ.get("PYTHONPATH", "").split(os.pathsep)[0] != str(REPO_ROOT):
+    os.environ["PYTHONPATH"] = tree_pythonpath()
 
 # Short bounds: a test that waits on the gateway fails in seconds, never hangs.
 REQUEST_TIMEOUT_S = 4.0
 CONNECT_TIMEOUT_S = 5.0
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m unit` deselects by the markers assigned here
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    assign_tiers(items)
 
 
 @pytest.fixture(scope="session")

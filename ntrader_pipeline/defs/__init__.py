@@ -13,7 +13,9 @@ from ntrader_pipeline.defs.adjustments import (
 )
 from ntrader_pipeline.defs.backtests import build_backtest_assets
 from ntrader_pipeline.defs.bars import build_bars_assets
+from ntrader_pipeline.defs.dagster_warnings import filter_chosen_warnings
 from ntrader_pipeline.defs.executors import executor_named
+from ntrader_pipeline.defs.freshness import build_freshness_definitions
 from ntrader_pipeline.defs.instrument_data import build_instrument_data_assets
 from ntrader_pipeline.defs.jobs import build_jobs
 from ntrader_pipeline.defs.partitions import build_partitions
@@ -26,6 +28,8 @@ from ntrader_pipeline.defs.sweeps import build_sweep_assets, build_sweep_jobs
 from ntrader_pipeline.markets.universe import Universe
 from ntrader_pipeline.settings import Settings
 from ntrader_pipeline.sweeps.declarations import SweepDeclaration
+
+filter_chosen_warnings()  # before any asset is built: the Beta/Preview APIs used on purpose stay quiet
 
 
 def build_assets(
@@ -45,14 +49,11 @@ def build_assets(
         build_comparison_asset(declarations),
         *build_sweep_assets(sweeps or [], universe, partitions.instruments),
     ]
-    checks: list[
-        dg.AssetChecksDefinition
-    ] = []  # the bars' `bar_quality` runs in their own step (defs/bars.py)
-    if builds_adjustment_factors(universe):
-        factors = build_adjustment_factors_asset(universe, partitions.instruments)
-        assets.append(factors)
-        checks = [*checks, build_fresh_anchor_check(universe, factors)]
-    return assets, checks
+    # The bars' `bar_quality` checks run in the bars' own steps (defs/bars.py).
+    if not builds_adjustment_factors(universe):
+        return assets, []
+    factors = build_adjustment_factors_asset(universe, partitions.instruments)
+    return [*assets, factors], [build_fresh_anchor_check(universe, factors)]
 
 
 def build_definitions(
@@ -66,7 +67,7 @@ def build_definitions(
     assets, checks = build_assets(settings, universe, declarations, sweeps)
     executor = executor_named(settings.ntrader)
     jobs = build_jobs(executor)
-    return dg.Definitions(
+    definitions = dg.Definitions(
         assets=assets,
         # Dagster's default executor, which first fails runs whose process died and frees their slots
         # (defs/run_guard.py); Celery deployments rely on the daemon's run monitoring instead.
@@ -76,4 +77,7 @@ def build_definitions(
         schedules=[build_nightly_schedule(universe, jobs.market_data)],
         sensors=build_sensors(universe, declarations, jobs),
         resources=resources if resources is not None else build_resources(settings),
+    )
+    return dg.Definitions.merge(
+        definitions, build_freshness_definitions(universe, settings.ntrader.first_session)
     )

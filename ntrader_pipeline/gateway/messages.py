@@ -47,6 +47,8 @@ class Outgoing(IntEnum):
     POSITION_END = 62
     ACCOUNT_SUMMARY = 63
     ACCOUNT_SUMMARY_END = 64
+    ACCOUNT_UPDATE_MULTI = 73
+    ACCOUNT_UPDATE_MULTI_END = 74
     HEAD_TIMESTAMP = 88
     COMPLETED_ORDERS_END = 102
     HISTORICAL_DATA_END = 108  # from MIN_SERVER_VER_HISTORICAL_DATA_END (196)
@@ -269,6 +271,16 @@ def account_summary(req_id: int, account: str, tag: str, value: str, currency: s
 
 def account_summary_end(req_id: int) -> list[Field]:
     return [Outgoing.ACCOUNT_SUMMARY_END, 1, req_id]
+
+
+def account_update_multi(
+    req_id: int, account: str, model_code: str, key: str, value: str, currency: str
+) -> list[Field]:
+    return [Outgoing.ACCOUNT_UPDATE_MULTI, 1, req_id, account, model_code, key, value, currency]
+
+
+def account_update_multi_end(req_id: int) -> list[Field]:
+    return [Outgoing.ACCOUNT_UPDATE_MULTI_END, 1, req_id]
 
 
 def head_timestamp(req_id: int, epoch_seconds: int, format_date: int) -> list[Field]:

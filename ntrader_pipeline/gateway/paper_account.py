@@ -3,7 +3,8 @@
 General-purpose IB clients (ibapi's sample apps, ib_async) send these on connect and wait for each end
 message: reqPositions → positionEnd; reqOpenOrders / reqAllOpenOrders / reqAutoOpenOrders → openOrderEnd;
 reqCompletedOrders → completedOrdersEnd; reqAccountUpdates → updateAccountValue×N, (no updatePortfolio),
-updateAccountTime, accountDownloadEnd; reqExecutions → execDetailsEnd; reqAccountSummary →
+updateAccountTime, accountDownloadEnd; reqAccountUpdatesMulti (ib_async, per managed account) →
+accountUpdateMulti×N, accountUpdateMultiEnd; reqExecutions → execDetailsEnd; reqAccountSummary →
 accountSummary per tag asked, accountSummaryEnd.
 """
 
@@ -25,7 +26,12 @@ ACCOUNT_VALUES = (
     ("GrossPositionValue", "0.00", "USD"),
 )
 _OPEN_ORDERS = (Incoming.REQ_OPEN_ORDERS, Incoming.REQ_ALL_OPEN_ORDERS, Incoming.REQ_AUTO_OPEN_ORDERS)
-_CANCELS = (Incoming.CANCEL_ACCOUNT_SUMMARY, Incoming.CANCEL_POSITIONS, Incoming.CANCEL_HEAD_TIMESTAMP)
+_CANCELS = (
+    Incoming.CANCEL_ACCOUNT_SUMMARY,
+    Incoming.CANCEL_POSITIONS,
+    Incoming.CANCEL_HEAD_TIMESTAMP,
+    Incoming.CANCEL_ACCOUNT_UPDATES_MULTI,
+)
 
 
 def account_answer(
@@ -56,6 +62,25 @@ def account_answer(
             if key in tags or "All" in tags
         ]
         return [*summary, messages.account_summary_end(req_id)]
+    if message_id == Incoming.REQ_ACCOUNT_UPDATES_MULTI:
+        return _account_updates_multi(fields, account)
     if message_id in _CANCELS:
         return []  # everything was answered at once: nothing left to cancel
     return None
+
+
+def _account_updates_multi(fields: list[str], account: str) -> list[list[Field]]:
+    """reqAccountUpdatesMulti [76, version, reqId, account, modelCode, ledgerAndNLV]: the account's values
+    (for the account asked, or every account for "" / "All"), then the end message ib_async waits for."""
+    req_id = parse_versioned_request_id(fields)
+    asked = fields[3] if len(fields) > 3 else ""
+    model_code = fields[4] if len(fields) > 4 else ""
+    values = (
+        [
+            messages.account_update_multi(req_id, account, model_code, key, value, currency)
+            for key, value, currency in ACCOUNT_VALUES
+        ]
+        if asked in ("", "All", account)
+        else []
+    )
+    return [*values, messages.account_update_multi_end(req_id)]

@@ -93,6 +93,7 @@ def test_partitions_follow_the_universe_given(tmp_path) -> None:
         "daily_sma_metrics",
         "daily_sma_report",
         "backtest_comparison",
+        "bars_freshness",  # the freshness checks' external asset (defs/freshness.py)
     }
 
 

@@ -27,7 +27,7 @@ def test_known_failure():
 """
 
 
-def _pytest(tmp_path: Path, ci: str | None, body: str = SAMPLE) -> subprocess.CompletedProcess:
+def _pytest(tmp_path: Path, ci: str | None, body: str = SAMPLE, *options: str) -> subprocess.CompletedProcess:
     (tmp_path / "test_sample.py").write_text(body)
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     if ci is not None:
@@ -42,12 +42,22 @@ def _pytest(tmp_path: Path, ci: str | None, body: str = SAMPLE) -> subprocess.Co
         "-p",
         "no:cacheprovider",
     ]
-    command += ["-q", "-c", os.devnull, "--rootdir", str(tmp_path), str(tmp_path / "test_sample.py")]
+    command += [
+        "-q",
+        "-c",
+        os.devnull,
+        "--rootdir",
+        str(tmp_path),
+        *options,
+        str(tmp_path / "test_sample.py"),
+    ]
     return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
 
 
-def test_a_skip_fails_the_run_under_ci_and_is_named(tmp_path: Path) -> None:
-    done = _pytest(tmp_path, "true")
+# `make test` and `.ci/run` run pytest-xdist workers: a worker's skip must fail the controller's run too.
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])
+def test_a_skip_fails_the_run_under_ci_and_is_named(tmp_path: Path, workers: tuple[str, ...]) -> None:
+    done = _pytest(tmp_path, "true", SAMPLE, *workers)
     assert done.returncode == pytest.ExitCode.TESTS_FAILED, done.stdout
     assert "skipped under CI: the run fails" in done.stdout
     assert "test_sample.py::test_browser" in done.stdout and "needs a browser" in done.stdout
