@@ -42,6 +42,7 @@ MEANINGS: dict[str, str] = {
     "IB_REQUEST_TIMEOUT_S": "bound on each contract-details or bars request",
     "IB_CONNECT_TIMEOUT_S": "bound on connecting and the API handshake",
     "IB_MAX_ATTEMPTS": "attempts per session (pacing, timeout, lost connection, dropped socket, dead client)",
+    "IB_MAX_OPEN_REQUESTS": "historical requests in flight at once across instruments and sessions (IB allows 50)",
     "IB_BACKOFF_BASE_S": "backoff after a 162 pacing violation: `min(cap, base·2^(n-1))` …",
     "IB_BACKOFF_CAP_S": "… capped at this …",
     "IB_BACKOFF_JITTER": "… plus up to `jitter`× that at random, so concurrent runs do not retry in lock-step",

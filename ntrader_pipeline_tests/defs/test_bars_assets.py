@@ -37,7 +37,12 @@ def test_definitions_wire_partitions_pool_and_single_run_backfills():
     assert minute.backfill_policy == dg.BackfillPolicy.single_run()
     assert minute.pools == {"ibkr"}
     # bar quality on the bars; the fresh ADJUSTED_LAST anchor on the adjustment factors
-    assert {k.name for k in graph.asset_check_keys} == {BAR_QUALITY, "matches_fresh_adjusted_last"}
+    assert {k.name for k in graph.asset_check_keys} == {
+        BAR_QUALITY,
+        "matches_fresh_adjusted_last",  # on the adjustment factors
+        "bars_1_minute_latest_session",  # freshness, on their own external asset
+        "bars_1_day_latest_session",
+    }
     assert dg.AssetKey("sma_cross_report") in graph.get_all_asset_keys()
 
 

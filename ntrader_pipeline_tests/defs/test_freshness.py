@@ -9,17 +9,24 @@ import dagster as dg
 import pytest
 from dagster._core.storage.tags import SCHEDULED_EXECUTION_TIME_TAG
 
-from ntrader_pipeline.defs import build_definitions
 from ntrader_pipeline.defs.freshness import (
     FRESHNESS_ASSET,
     FRESHNESS_CRON,
     SCHEDULED_TIME_TAG,
     check_time,
 )
-from ntrader_pipeline.defs.schedules import NIGHTLY_CRON
+from ntrader_pipeline.defs.partitions import partition_range_tags
+from ntrader_pipeline.defs.schedules import NIGHTLY_CRON, sessions_run_config
 from ntrader_pipeline.markets.calendars import CME, FX_24X5, NYSE, get_session_calendar
 from ntrader_pipeline.markets.latest_sessions import last_closed_session, missing_latest_sessions
-from ntrader_pipeline_tests.defs.helpers import DAILY_BARS, MINUTE_BARS, code_location
+from ntrader_pipeline_tests.defs.helpers import (
+    DAILY_BARS,
+    MINUTE_BARS,
+    all_assets,
+    code_location,
+    definitions,
+    materialize,
+)
 
 FIRST = dt.date(2024, 1, 2)
 
@@ -77,20 +84,28 @@ def test_the_freshness_schedule_runs_after_the_nightly_one() -> None:
     assert (hour * 60 + minute) - (nightly_hour * 60 + nightly_minute) == 120
 
 
-def test_the_checks_flag_the_instruments_missing_their_last_session_and_stay_out_of_bars_runs() -> None:
-    defs = build_definitions(*code_location())
+def test_the_checks_flag_the_instruments_missing_their_last_session_and_stay_out_of_bars_runs(
+    ib_resource, storage
+) -> None:
+    defs = definitions(ib_resource, storage)
     job = defs.resolve_job_def("freshness_check_job")
     # a bars selection does not pull the freshness checks in (they sit on their own external asset)
     graph = defs.resolve_implicit_global_asset_job_def().asset_layer.asset_graph
     assert {k.name for k in graph.asset_check_keys if k.asset_key == MINUTE_BARS} == {"bar_quality"}
+    # Friday 2024-01-05 stored for every instrument's daily bars, for SPY only of the minute bars
+    ids = code_location()[1].instrument_ids
+    daily = dg.materialize(
+        all_assets(),
+        selection=dg.AssetSelection.assets(DAILY_BARS),
+        resources={"ib": ib_resource, "storage": storage},
+        tags=partition_range_tags("2024-01-05", "2024-01-05", ids[0], ids[-1]),
+        run_config=sessions_run_config(["bars_1_day"], "2024-01-05", "2024-01-05"),
+    )
+    minute = materialize(
+        dg.AssetSelection.assets(MINUTE_BARS), ib_resource, storage, partition_key="2024-01-05|SPY.ARCA"
+    )
+    assert daily.success and minute.success
     with dg.instance_for_test() as instance:
-        # Friday 2024-01-05 stored for every instrument's daily bars, for SPY only of the minute bars
-        for instrument in ("SPY.ARCA", "QQQ.NASDAQ", "IWM.ARCA", "ILLQ.NASDAQ", "ILLQ-ADJ.NASDAQ"):
-            partition = f"2024-01-05|{instrument}"
-            instance.report_runless_asset_event(dg.AssetMaterialization(DAILY_BARS, partition=partition))
-        instance.report_runless_asset_event(
-            dg.AssetMaterialization(MINUTE_BARS, partition="2024-01-05|SPY.ARCA")
-        )
         # the schedule's tick: 20:30 New York on Friday 2024-01-05
         result = job.execute_in_process(
             instance=instance, tags={SCHEDULED_TIME_TAG: "2024-01-06T01:30:00+00:00"}
