@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from ntrader_pipeline.catalog.file_cache import IdentityCache, file_identity, is_local, settled
-from ntrader_pipeline.catalog.hash_index import HashIndex
+from ntrader_pipeline.catalog.hash_index import HashIndex, hash_file
 
 PACKAGE = "ntrader_pipeline"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -45,16 +45,8 @@ _SHA256 = IdentityCache(maxsize=20_000)
 def file_sha256(path: Path) -> str:
     """The file's content hash; for a local file cached by (path, size, mtime_ns, inode)."""
     if is_local(path) and (identity := file_identity(path)) is not None:
-        return _SHA256.get_or_compute(identity, lambda: _hash_file(path), cacheable=settled([identity]))
-    return _hash_file(path)
-
-
-def _hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return _SHA256.get_or_compute(identity, lambda: hash_file(path), cacheable=settled([identity]))
+    return hash_file(path)
 
 
 def catalog_files(

@@ -8,6 +8,7 @@ from nautilus_trader.model.data import BarType
 
 from ntrader_pipeline.backtest import versions
 from ntrader_pipeline.catalog import file_cache
+from ntrader_pipeline.catalog.hash_index import hash_file
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.markets.sessions import sessions_between
 from ntrader_pipeline.markets.universe import BarSpec
@@ -90,11 +91,11 @@ def test_file_hash_follows_a_rewrite(tmp_path, monkeypatch):
     path = tmp_path / "file.bin"
     path.write_bytes(b"one")
     first = versions.file_sha256(path)
-    assert versions.file_sha256(path) == first == versions._hash_file(path)
+    assert versions.file_sha256(path) == first == hash_file(path)
     replacement = tmp_path / "new.bin"
     replacement.write_bytes(b"two")
     os.replace(replacement, path)
-    assert versions.file_sha256(path) == versions._hash_file(path) != first
+    assert versions.file_sha256(path) == hash_file(path) != first
 
 
 def test_decoded_bars_are_reused_until_a_file_is_replaced(store, monkeypatch):
