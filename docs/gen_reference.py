@@ -58,7 +58,7 @@ MEANINGS: dict[str, str] = {
     "launcher sets it), else `file://`",
     "NTRADER_UNIVERSE": "instruments and bar specs (validated at load: a bad entry names file, entry and field)",
     "NTRADER_BACKTESTS": "declared backtests and sweeps (validated at load against the universe)",
-    "NTRADER_FIRST_SESSION": "first session offered as a partition",
+    "NTRADER_FIRST_SESSION": "first session fetched; its month is the first month partition",
     "NTRADER_EXECUTOR": "`celery` or `celery_k8s` to run the jobs' steps on Celery; unset: Dagster's default",
     "NTRADER_CELERY_BROKER": "`NTRADER_EXECUTOR=celery`: the broker URL (unset: dagster-celery's "
     "`pyamqp://guest@localhost//`)",

@@ -65,7 +65,9 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
 
 def _add_research_commands(commands: argparse._SubParsersAction, settings: Settings) -> None:
     fetch = commands.add_parser(
-        "fetch", help="fetch bars through Dagster (runs on DAGSTER_HOME's instance), one run per instrument"
+        "fetch",
+        help="fetch bars through Dagster (runs on DAGSTER_HOME's instance): one run per instrument over the "
+        "months of --start..--end, narrowed to those sessions",
     )
     fetch.add_argument("--instruments", required=True, help="comma-separated ids, e.g. SPY.ARCA,QQQ.NASDAQ")
     fetch.add_argument("--start", required=True, help="first session (YYYY-MM-DD)")
