@@ -13,12 +13,12 @@ CHOSEN_WARNINGS: tuple[tuple[type[Warning], str, str], ...] = (
     (
         dg.BetaWarning,
         "Class `MultiToSingleDimensionPartitionMapping`",
-        "per-instrument assets (data versions, backtests) depend on date × instrument bars",
+        "per-instrument assets (data versions, backtests) depend on month × instrument bars",
     ),
     (
         dg.BetaWarning,
         "Parameter `backfill_policy` of function `asset`",
-        "single-run backfills: a date range of one instrument is one run over one IB connection",
+        "single-run backfills: a range of months × instruments is one run over one IB connection",
     ),
     (
         dg.PreviewWarning,
