@@ -1,4 +1,4 @@
-"""The example CI workflow: its commands are the README's, and they work as written."""
+"""The example CI workflow: its commands are those of docs/how-to/run-in-ci.md, and they work as written."""
 
 import contextlib
 import os
@@ -18,7 +18,7 @@ from ntrader_pipeline.settings import REPO_ROOT
 from ntrader_pipeline_tests.cli import CLI_TIMEOUT_S, tree_pythonpath
 
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "materialize.yml"
-README = REPO_ROOT / "README.md"
+HOW_TO = REPO_ROOT / "docs" / "how-to" / "run-in-ci.md"
 
 
 def workflow_job() -> dict:
@@ -38,10 +38,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_readme_shows_the_workflow_commands_verbatim() -> None:
-    readme = README.read_text()
+def test_how_to_page_shows_the_workflow_commands_verbatim() -> None:
+    page = HOW_TO.read_text()
     for command in commands(workflow_job()):
-        assert command in readme, f"README's CI section lacks:\n{command}"
+        assert command in page, f"{HOW_TO.relative_to(REPO_ROOT)} lacks:\n{command}"
 
 
 def test_workflow_commands_materialize_a_partition_and_a_range(tmp_path: Path) -> None:
@@ -78,9 +78,15 @@ def test_workflow_commands_materialize_a_partition_and_a_range(tmp_path: Path) -
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid_file.read_text()), signal.SIGTERM)
     catalog = tmp_path / "data" / "catalog"
-    files = list(catalog.rglob("SPY.ARCA-1-MINUTE-LAST-EXTERNAL/*.parquet"))
-    sessions = sessions_between("2024-01-02", "2024-01-05")
-    assert len(files) == 1  # the four sessions' month file
-    stored = CatalogStore(catalog).stored_sessions("SPY.ARCA-1-MINUTE-LAST-EXTERNAL", sessions)
-    assert stored == sessions and len(sessions) == 4
+    files = sorted(p.name for p in catalog.rglob("SPY.ARCA-1-MINUTE-LAST-EXTERNAL/*.parquet"))
+    assert files == [  # one file per month (Nautilus' `<start>_<end>` names)
+        "2024-01-01T00-00-00-000000000Z_2024-01-31T23-59-59-999999999Z.parquet",
+        "2024-02-01T00-00-00-000000000Z_2024-02-29T23-59-59-999999999Z.parquet",
+    ]
+    # The session of the first command, then the range's: Jan 30 (Tue), 31, Feb 1, 2 (Fri); nothing else of
+    # the two months (the config narrowed both runs).
+    every_session = sessions_between("2024-01-01", "2024-02-29")
+    stored = CatalogStore(catalog).stored_sessions("SPY.ARCA-1-MINUTE-LAST-EXTERNAL", every_session)
+    expected = ["2024-01-03", "2024-01-30", "2024-01-31", "2024-02-01", "2024-02-02"]
+    assert [s.key for s in stored] == expected
     assert (tmp_path / "data" / "dagster" / "storage").is_dir()  # DAGSTER_HOME = the workspace

@@ -26,7 +26,7 @@ import requests
 
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.markets.sessions import session_for
-from ntrader_pipeline_tests.cli import DAGSTER, IN_PROCESS, dagster_home
+from ntrader_pipeline_tests.cli import DAGSTER, IN_PROCESS, dagster_home, sessions_config
 
 WAIT_BOUND_S = 120  # a CLI load or a webserver start ends within this
 WEBSERVER = str(Path(sys.executable).parent / "dagster-webserver")
@@ -202,9 +202,9 @@ def test_C4_good_values_in_dot_env_are_used_by_every_path(tmp_path: Path, ib_gat
         "--select",
         "bars_1_day",
         "--partition",
-        "2024-01-03|SPY.ARCA",
+        "2024-01-01|SPY.ARCA",
         "--config-json",
-        IN_PROCESS,
+        sessions_config("2024-01-03", "2024-01-03", "bars_1_day"),
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert CatalogStore(catalog).has_session("SPY.ARCA-1-DAY-LAST-EXTERNAL", session_for("2024-01-03"))

@@ -42,7 +42,7 @@ import pytest
 from ntrader_pipeline.backtest.versions import file_sha256
 from ntrader_pipeline.catalog.store import CatalogLocationError, CatalogStore
 from ntrader_pipeline.defs.resources import StorageResource
-from ntrader_pipeline.markets.sessions import session_for
+from ntrader_pipeline.markets.sessions import session_for, sessions_between
 from ntrader_pipeline.markets.universe import BarSpec
 from ntrader_pipeline.quality.gate import SessionsNotReadyError, require_clean_sessions
 from ntrader_pipeline_tests.cli import tree_pythonpath
@@ -50,7 +50,10 @@ from ntrader_pipeline_tests.defs.helpers import MINUTE_BARS, all_assets, check_e
 
 INSTRUMENT = "SPY.ARCA"
 SESSION = session_for("2024-01-03")
-PARTITION = f"{SESSION.key}|{INSTRUMENT}"
+PARTITION = f"{SESSION.key}|{INSTRUMENT}"  # the helpers' form: the session's month, narrowed to it
+MONTH_PARTITION = f"{SESSION.date:%Y-%m}-01|{INSTRUMENT}"  # the partition Dagster and the remedies name
+# The sessions a damaged January 2024 file may have held: 23 weekdays less New Year's Day and MLK Day.
+JANUARY_2024_SESSIONS = 21
 SPEC = BarSpec.parse("1-MINUTE-LAST")
 BAR_TYPE = SPEC.bar_type(INSTRUMENT)
 BARS_PER_SESSION = 390
@@ -101,8 +104,8 @@ def _check_only(ib_resource, storage: StorageResource) -> dg.AssetCheckEvaluatio
     started = time.monotonic()
     # Dagster 1.13 refuses `partition_key=` for a run without assets; the UI sets these run tags instead.
     tags = {
-        "dagster/partition": PARTITION,
-        "dagster/partition/date": SESSION.key,
+        "dagster/partition": MONTH_PARTITION,
+        "dagster/partition/date": MONTH_PARTITION.split("|")[0],
         "dagster/partition/instrument": INSTRUMENT,
     }
     result = defs.resolve_job_def("bar_quality_only").execute_in_process(tags=tags, raise_on_error=False)
@@ -162,10 +165,12 @@ def test_damaged_session_file_is_named_refused_listed_and_healed(row: str, ib_re
     evaluation = _check_only(ib_resource, storage)
     assert not evaluation.passed
     metadata = {key: value.value for key, value in evaluation.metadata.items()}
-    assert metadata["failures_file_readable"] == 1
+    # A damaged month file no longer says which sessions it holds: each of its month's sessions fails.
+    assert len(sessions_between("2024-01-01", "2024-01-31")) == JANUARY_2024_SESSIONS
+    assert metadata["failures_file_readable"] == JANUARY_2024_SESSIONS
     listed = metadata["failed_sessions"]
     assert str(path) in listed and reason in listed and f"session {SESSION.key}" in listed
-    assert f"re-materialize partition {PARTITION}" in listed
+    assert f"re-materialize partition {MONTH_PARTITION} (session {SESSION.key})" in listed
     assert "ArrowInvalid" not in listed.split(reason)[0]  # the rule speaks first, pyarrow's text after
 
     # The backtest gate refuses with the same rule instead of raising pyarrow's ArrowInvalid.
@@ -179,7 +184,7 @@ def test_damaged_session_file_is_named_refused_listed_and_healed(row: str, ib_re
     assert (
         str(path) in done.stdout
         and reason in done.stdout
-        and f"re-materialize partition {SESSION.date:%Y-%m}-01|{INSTRUMENT}" in done.stdout
+        and f"re-materialize partition {MONTH_PARTITION}" in done.stdout
     )
 
     # Re-materializing the partition replaces it: one file, every bar, the same content as before.
@@ -258,7 +263,7 @@ _READ_ONLY_SCRIPT = textwrap.dedent(
     from pathlib import Path
     from nautilus_trader.model.data import BarType
     from ntrader_pipeline.catalog.store import CatalogLocationError, CatalogStore
-    from ntrader_pipeline.markets.sessions import session_for
+    from ntrader_pipeline.markets.sessions import session_for, sessions_between
     from ntrader_pipeline_tests.backtest.bar_fixtures import ib_equity, minute_bars
 
     catalog = Path(sys.argv[1]) / "catalog"
@@ -322,7 +327,7 @@ _FULL_DISK_SCRIPT = textwrap.dedent(
     from pathlib import Path
     from nautilus_trader.model.data import BarType
     from ntrader_pipeline.catalog.store import CatalogLocationError, CatalogStore
-    from ntrader_pipeline.markets.sessions import session_for
+    from ntrader_pipeline.markets.sessions import session_for, sessions_between
     from ntrader_pipeline_tests.backtest.bar_fixtures import ib_equity, minute_bars
 
     root = Path(sys.argv[1])

@@ -26,7 +26,7 @@ import pytest
 import requests
 
 from ntrader_pipeline.settings import REPO_ROOT
-from ntrader_pipeline_tests.cli import DAGSTER, IN_PROCESS
+from ntrader_pipeline_tests.cli import DAGSTER, IN_PROCESS, sessions_config
 from ntrader_pipeline_tests.ops.postgres_cluster import Cluster, throwaway_postgres
 from ntrader_pipeline_tests.ops.test_fault_matrix_config import _free_port
 from ntrader_pipeline_tests.ops.test_s3_catalog import BUCKET, s3_endpoint  # noqa: F401  (fixture)
@@ -171,15 +171,20 @@ def test_S1_no_secret_reaches_logs_storage_or_the_ui(
     }
 
     outputs = []
+    one_session = sessions_config("2024-01-03", "2024-01-03", "bars_1_minute")
     runs = [
-        (0, ["--select", "bars_1_minute", "--partition", "2024-01-03|SPY.ARCA"]),
-        (0, ["--select", "bars_1_minute_version", "--partition", "SPY.ARCA"]),
-        (1, ["--select", "sma_cross_backtest", "--partition", "SPY.ARCA"]),  # fails: sessions missing
+        (
+            0,
+            ["--select", "bars_1_minute", "--partition", "2024-01-01|SPY.ARCA", "--config-json", one_session],
+        ),
+        (0, ["--select", "bars_1_minute_version", "--partition", "SPY.ARCA", "--config-json", IN_PROCESS]),
+        # fails: sessions missing
+        (1, ["--select", "sma_cross_backtest", "--partition", "SPY.ARCA", "--config-json", IN_PROCESS]),
     ]
     for expected, args in runs:
         command = [DAGSTER, "asset", "materialize", "-m", "ntrader_pipeline.definitions", *args]
         done = subprocess.run(
-            [*command, "--config-json", IN_PROCESS],
+            command,
             cwd=home,
             env=env,
             capture_output=True,
@@ -219,6 +224,6 @@ def test_S1_no_secret_reaches_logs_storage_or_the_ui(
     assert {where: hits for where, hits in leaks.items() if hits} == {}
     # Positive controls: the searched texts hold what they should, so an empty search means something.
     assert "PostgresRunStorage" in workspace["instance"]["info"]  # the instance config was searched
-    assert "2024-01-03|SPY.ARCA" in postgres.dump()
+    assert "2024-01-01|SPY.ARCA" in postgres.dump()
     assert "IB_PORT" in json.dumps(resources)  # resource config shows variable names
     assert (home / "data" / "dagster" / "logs").exists()  # the compute logs were searched, not absent

@@ -9,7 +9,7 @@ import pytest
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
 
 from ntrader_pipeline.settings import REPO_ROOT
-from ntrader_pipeline_tests.cli import IN_PROCESS, materialize_cli
+from ntrader_pipeline_tests.cli import materialize_cli, sessions_config
 from ntrader_pipeline_tests.ops.postgres_cluster import Cluster, throwaway_postgres
 
 INSTANCE_CONFIG = REPO_ROOT / "deploy" / "dagster.postgres.yaml"
@@ -33,8 +33,16 @@ def test_materialization_is_stored_in_postgres(
         "IB_PORT": str(ib_gateway.port),
         "NTRADER_CATALOG": storage.catalog,
     }
+    one_session = sessions_config("2024-01-03", "2024-01-03", "bars_1_day")
     done = materialize_cli(
-        home, env, "--select", "bars_1_day", "--partition", "2024-01-03|SPY.ARCA", "--config-json", IN_PROCESS
+        home,
+        env,
+        "--select",
+        "bars_1_day",
+        "--partition",
+        "2024-01-01|SPY.ARCA",
+        "--config-json",
+        one_session,
     )
     assert done.returncode == 0, done.stderr[-3000:]
 
@@ -48,7 +56,8 @@ def test_materialization_is_stored_in_postgres(
         assert run.status == dg.DagsterRunStatus.SUCCESS
         assert run.tags["ntrader/instrument"] == "SPY.ARCA"
         records = instance.fetch_materializations(dg.AssetKey("bars_1_day"), limit=10).records
-        assert [r.partition_key for r in records] == ["2024-01-03|SPY.ARCA"]
+        assert [r.partition_key for r in records] == ["2024-01-01|SPY.ARCA"]
+        assert records[0].asset_materialization.metadata["session"].value == "2024-01-03"
         assert records[0].run_id == run.run_id
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
         assert instance.run_retries_max_retries == 2
