@@ -70,7 +70,7 @@ def _stderr_line(done: subprocess.CompletedProcess, line: str) -> None:
     """The one line is in stderr, whole, on a line of its own (possibly after the exception's name)."""
     matching = [text for text in done.stderr.splitlines() if line in text]
     assert matching, done.stderr[-3000:]
-    assert all(text.endswith("the README's Configuration lists each)") for text in matching)
+    assert all(text.endswith("docs/reference/configuration.md lists each)") for text in matching)
 
 
 @pytest.mark.parametrize("variable", sorted(BAD))
@@ -96,7 +96,7 @@ def test_C1_bad_value_fails_dagster_asset_materialize_in_one_line(variable: str,
 
 
 def ext_tail() -> str:
-    return " (fix it in the environment or .env; the README's Configuration lists each)"
+    return " (fix it in the environment or .env; docs/reference/configuration.md lists each)"
 
 
 LOCATION_ENTRIES = """
