@@ -177,7 +177,8 @@ def _describe(error: ValidationError) -> str:
         name = env_var_name(item["loc"])
         message = item["msg"].removeprefix("Value error, ")  # our own validators' wording is complete
         problems.append(f"{name}={redact_url(item['input'])!r} is invalid: {message}")
-    return "; ".join(problems) + " (fix it in the environment or .env; docs/reference/configuration.md lists each)"
+    remedy = " (fix it in the environment or .env; docs/reference/configuration.md lists each)"
+    return "; ".join(problems) + remedy
 
 
 def load_settings(env_file: Path | str | None = ENV_FILE, **overrides: object) -> Settings:
