@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 from nbclient import NotebookClient
 
+from ntrader_pipeline.markets.session_months import fetch_command
 from ntrader_pipeline.results import ResultsNotFoundError, list_backtests, load_backtest, load_bars
 from ntrader_pipeline.settings import REPO_ROOT
 from ntrader_pipeline_tests.cli import tree_pythonpath
@@ -69,8 +70,12 @@ def test_load_bars_reads_a_range_and_names_missing_sessions(outputs) -> None:
     bars = load_bars("SPY.ARCA", WINDOW["start"], WINDOW["end"], catalog=str(catalog))
     assert bars.height == 4 * 390
     assert bars["ts_init"].is_sorted()
-    with pytest.raises(ResultsNotFoundError, match=r"2024-01-08.*--partition-range '2024-01-08\|SPY.ARCA"):
+    with pytest.raises(ResultsNotFoundError) as missing:
         load_bars("SPY.ARCA", "2024-01-02", "2024-01-09", catalog=str(catalog))
+    # the remedy names the missing sessions and the command that fetches exactly them
+    assert "2024-01-08, 2024-01-09" in str(missing.value)
+    assert fetch_command("bars_1_minute", "SPY.ARCA", "2024-01-08", "2024-01-09") in str(missing.value)
+    assert "--partition-range '2024-01-01|SPY.ARCA...2024-01-01|SPY.ARCA'" in str(missing.value)
 
 
 def test_notebook_runs_against_the_outputs(outputs, monkeypatch, tmp_path) -> None:

@@ -15,6 +15,7 @@ from ntrader_pipeline.ingest.errors import ContractNotFoundError, InvalidRequest
 from ntrader_pipeline.markets.sessions import session_for
 from ntrader_pipeline.markets.universe import BarSpec, InstrumentSpec
 from ntrader_pipeline_tests.defs.helpers import MINUTE_BARS, materialize
+from ntrader_pipeline_tests.ingest.flagged import flagged_rows
 
 SPY = InstrumentSpec(symbol="SPY", primary_exchange="ARCA")
 MINUTE = BarSpec.parse("1-MINUTE-LAST")
@@ -164,8 +165,12 @@ def test_empty_partition_materializes_with_its_reason(ib_gateway, fault_resource
     )
     assert result.success
     metadata = result.asset_materializations_for_node("bars_1_minute")[0].metadata
-    assert metadata["bars"].value == 0
-    assert "HMDS query returned no data" in metadata["empty_reason"].value
+    assert (metadata["session"].value, metadata["bars"].value, metadata["flagged_sessions"].value) == (
+        "2024-01-04", 0, 1,
+    )  # fmt: skip
+    row = flagged_rows(metadata)["2024-01-04"]
+    assert (row["status"], row["bars"]) == ("empty", "0")
+    assert "HMDS query returned no data" in row["note"]
     store = storage.catalog_store()
     assert not store.has_session(SPY_MINUTE_TYPE, SESSION)
     assert "HMDS query returned no data" in store.empty_reason(SPY_MINUTE_TYPE, SESSION)

@@ -23,6 +23,7 @@ from ntrader_pipeline.ingest.run import SessionStatus, ingest_sessions
 from ntrader_pipeline.markets.sessions import session_for
 from ntrader_pipeline.markets.universe import BarSpec, InstrumentSpec, load_universe
 from ntrader_pipeline_tests.defs.helpers import MINUTE_BARS, check_evaluations, materialize
+from ntrader_pipeline_tests.ingest.flagged import flagged_rows
 
 SPY = InstrumentSpec(symbol="SPY", primary_exchange="ARCA")
 ILLQ = InstrumentSpec(symbol="ILLQ", primary_exchange="NASDAQ")
@@ -127,9 +128,14 @@ def test_pre_listing_sessions_are_not_listed_without_a_request_each(ib_gateway, 
     historical = ib_gateway.requests.historical_requests()
     assert [r.end_date_time[:8] for r in historical] == ["20240105", "20240108", "20240109"]
     assert len(ib_gateway.requests.of_type(87)) == 1
-    metadata = result.asset_materializations_for_node("bars_1_minute")[-1].metadata  # the run's summary
-    assert metadata["not_listed_sessions"].value == 3
-    assert metadata["bars"].value == 3 * 390
+    (event,) = result.asset_materializations_for_node("bars_1_minute")  # one event: the month 2024-01
+    metadata = event.metadata
+    assert (metadata["sessions"].value, metadata["bars"].value) == (6, 3 * 390)
+    flagged = flagged_rows(metadata)
+    assert metadata["flagged_sessions"].value == 3
+    assert {day: row["status"] for day, row in flagged.items()} == {
+        day: "not_listed" for day in ("2024-01-02", "2024-01-03", "2024-01-04")
+    }
     evaluation = check_evaluations(result)[0]
     assert evaluation.passed
     assert evaluation.metadata["not_listed_days"].value == 3
@@ -250,8 +256,13 @@ def test_a_single_pre_listing_partition_is_materialized_as_not_listed(ib_gateway
         dg.AssetSelection.assets(MINUTE_BARS), ib_resource, storage, partition_key="2024-01-03|SPY.ARCA"
     )
     assert result.success
-    metadata = result.asset_materializations_for_node("bars_1_minute")[0].metadata
-    assert "2024-01-05 14:30Z" in metadata["not_listed"].value and metadata["bars"].value == 0
+    (event,) = result.asset_materializations_for_node("bars_1_minute")
+    metadata = event.metadata
+    assert (metadata["session"].value, metadata["bars"].value, metadata["flagged_sessions"].value) == (
+        "2024-01-03", 0, 1,
+    )  # fmt: skip
+    row = flagged_rows(metadata)["2024-01-03"]
+    assert row["status"] == "not_listed" and "2024-01-05 14:30Z" in row["note"]
     assert not ib_gateway.requests.historical_requests()
 
 

@@ -19,7 +19,6 @@ illiquid ILLQ.NASDAQ (listed 2023-09-12, ~30 % of minutes without a trade, halte
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import time
 from pathlib import Path
 
@@ -40,8 +39,10 @@ from ntrader_pipeline_tests.defs.helpers import (
     MINUTE_BARS,
     check_evaluations,
     code_location,
+    materializations_of,
     materialize,
 )
+from ntrader_pipeline_tests.ingest.flagged import flagged_rows
 
 ILLQ = "ILLQ.NASDAQ"
 ILLQ_ADJ = "ILLQ-ADJ.NASDAQ"
@@ -115,10 +116,13 @@ def test_row1_sparse_session_is_stored_and_flagged(ib_gateway, ib_resource, stor
     assert len(ib_gateway.requests.historical_requests()) == 1  # stored at once, not retried as short
     metadata = _session_metadata(result)
     bars, missing = metadata["bars"].value, metadata["missing_bars"].value
-    assert metadata["expected_bars"].value == SESSION_MINUTES
+    assert (metadata["session"].value, metadata["flagged_sessions"].value) == (date, 1)
+    row = flagged_rows(metadata)[date]
+    assert (row["status"], row["bars"], row["missing"]) == ("written", str(bars), str(missing))
+    assert row["expected"] == str(SESSION_MINUTES)
     assert SESSION_MINUTES * 0.6 < bars < SESSION_MINUTES * 0.8
     assert bars + missing == SESSION_MINUTES
-    assert metadata["longest_gap"].value >= 2
+    assert int(row["longest gap"]) >= 2
     _assert_stored_as_reported(storage, date, bars)
     (evaluation,) = check_evaluations(result)
     assert evaluation.check_name == BAR_QUALITY and evaluation.passed
@@ -172,7 +176,7 @@ def test_row1c_blocking_threshold_refuses_the_backtest_without_suggesting_a_refe
         assets=assets, partition_key=ILLQ,
     )  # fmt: skip
     assert not result.success
-    message = result.failure_data_for_node("split_none_backtest").error.message
+    message = result.failure_data_for_node("split_none").error.message  # the chain's one step
     assert "6 sessions fail the quality rules" in message
     assert f"{ILLQ_MINUTES} session 2024-02-15 fails session_gaps" in message
     assert "more than max_missing_fraction 10.0%" in message
@@ -194,7 +198,9 @@ def test_row2_halt_session_is_stored_and_flagged(ib_gateway, ib_resource, storag
     assert result.success
     assert len(ib_gateway.requests.historical_requests()) == 1
     metadata = _session_metadata(result)
-    assert metadata["longest_gap"].value >= halt.minutes == 25
+    row = flagged_rows(metadata)[date]
+    assert row["status"] == "written" and int(row["longest gap"]) >= halt.minutes == 25
+    assert row["missing"] == str(metadata["missing_bars"].value)
     assert metadata["missing_bars"].value >= halt.minutes
     assert metadata["bars"].value + metadata["missing_bars"].value == SESSION_MINUTES
     _assert_stored_as_reported(storage, date, metadata["bars"].value)
@@ -226,8 +232,12 @@ def test_row3_pre_listing_sessions_are_recorded_without_a_request_each(
     historical = ib_gateway.requests.historical_requests()
     assert [r.end_date_time[:8] for r in historical] == ["20230912", "20230913", "20230914"]
     assert len(ib_gateway.requests.of_type(87)) == 1  # reqHeadTimeStamp, once for the run
-    summary = result.asset_materializations_for_node("bars_1_minute")[-1].metadata
-    assert summary["not_listed_sessions"].value == 5
+    (event,) = result.asset_materializations_for_node("bars_1_minute")  # one event: the month 2023-09
+    summary = event.metadata
+    flagged = flagged_rows(summary)
+    pre_listing = ("2023-09-05", "2023-09-06", "2023-09-07", "2023-09-08", "2023-09-11")
+    assert {day for day, row in flagged.items() if row["status"] == "not_listed"} == set(pre_listing)
+    assert summary["sessions"].value == 8
     stored = storage.catalog_store()
     total = 0
     for date in ("2023-09-12", "2023-09-13", "2023-09-14"):
@@ -235,7 +245,7 @@ def test_row3_pre_listing_sessions_are_recorded_without_a_request_each(
         assert 0 < count < SESSION_MINUTES
         total += count
     assert summary["bars"].value == total
-    for date in ("2023-09-05", "2023-09-06", "2023-09-07", "2023-09-08", "2023-09-11"):
+    for date in pre_listing:
         assert not stored.has_session(ILLQ_MINUTES, session_for(date))
     evaluation = check_evaluations(result)[0]
     assert evaluation.passed and evaluation.metadata["not_listed_days"].value == 5
@@ -313,12 +323,16 @@ def test_row4_permission_error_fails_the_partition_after_one_request(
     ],
 )
 def test_row5a_a_session_that_has_not_closed_is_not_offered(tmp_path, now, last_key):
-    """At `now`, the date partitions end with the last session that has closed."""
+    """At `now`, the offered sessions end with the last session that has closed; the current month is a
+    partition (its sessions are offered one by one as they close)."""
     _write_code_location(tmp_path)
     _, universe, _ = code_location(tmp_path / "universe.yaml", tmp_path / "backtests.yaml")
-    keys = build_partitions(universe, FIRST_SESSION).sessions.get_partition_keys(current_time=now)
-    assert keys[-1] == last_key
-    assert session_for(keys[-1]).close <= now
+    partitions = build_partitions(universe, FIRST_SESSION)
+    assert partitions.sessions.last_offered(now).isoformat() == last_key
+    offered = partitions.sessions.in_month("2024-07-01", now)
+    assert offered[-1] == last_key
+    assert session_for(offered[-1]).close <= now
+    assert partitions.months.get_partition_keys(current_time=now)[-1] == "2024-07-01"
 
 
 def test_row5b_a_session_that_has_not_closed_is_not_fetched(
@@ -328,9 +342,11 @@ def test_row5b_a_session_that_has_not_closed_is_not_fetched(
     the partition fails naming the close time; no request reaches IB; nothing is stored."""
     session = session_for("2024-01-10")
     before_close = session.close - dt.timedelta(minutes=1)
-    monkeypatch.setattr(
-        bars_module, "ingest_sessions", functools.partial(ingest_sessions, now=lambda: before_close)
-    )
+
+    def ingest_before_close(*args, now, **kwargs):  # the asset passes its own clock: replace it
+        return ingest_sessions(*args, now=lambda: before_close, **kwargs)
+
+    monkeypatch.setattr(bars_module, "ingest_sessions", ingest_before_close)
     result = materialize(
         dg.AssetSelection.assets(MINUTE_BARS), ib_resource, storage, assets=scenario_assets,
         partition_key=f"2024-01-10|{ILLQ}",
@@ -399,7 +415,7 @@ def test_row6_split_is_flagged_and_only_the_unadjusted_backtest_jumps(
     for adjustment in ("none", "splits"):
         name = f"split_{adjustment}"
         result = run(dg.AssetSelection.assets(MINUTE_VERSION, f"{name}_backtest"), partition_key=ILLQ)
-        metadata = result.asset_materializations_for_node(f"{name}_backtest")[0].metadata
+        metadata = materializations_of(result, f"{name}_backtest")[0].metadata
         assert metadata["adjustment"].value == adjustment
         assert metadata["bars"].value == sum(counts)  # every stored bar read, none fabricated
         equity = pl.read_parquet(Path(metadata["artifacts"].value) / "equity.parquet")

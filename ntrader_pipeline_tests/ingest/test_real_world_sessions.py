@@ -21,6 +21,7 @@ from ntrader_pipeline_tests.defs.helpers import (
     code_location,
     materialize,
 )
+from ntrader_pipeline_tests.ingest.flagged import flagged_rows
 
 MINUTE_AND_CHECK = dg.AssetSelection.assets(MINUTE_BARS) | dg.AssetSelection.checks_for_assets(MINUTE_BARS)
 SPY_MINUTES = "SPY.ARCA-1-MINUTE-LAST-EXTERNAL"
@@ -53,8 +54,13 @@ def test_a_sparse_session_is_stored_and_flagged(ib_gateway, ib_resource, storage
     assert result.success
     assert len(ib_gateway.requests.historical_requests()) == 1  # stored at once, not retried
     metadata = result.asset_materializations_for_node("bars_1_minute")[0].metadata
-    assert (metadata["bars"].value, metadata["expected_bars"].value) == (360, 390)
-    assert (metadata["missing_bars"].value, metadata["longest_gap"].value) == (30, 30)
+    assert metadata["session"].value == SESSION
+    assert (metadata["bars"].value, metadata["missing_bars"].value) == (360, 30)
+    assert metadata["flagged_sessions"].value == 1
+    row = flagged_rows(metadata)[SESSION]
+    assert (row["status"], row["bars"], row["expected"], row["missing"], row["longest gap"]) == (
+        "written", "360", "390", "30", "30",
+    )  # fmt: skip
     assert len(storage.catalog_store().read_session_bars(SPY_MINUTES, session_for(SESSION))) == 360
     (evaluation,) = check_evaluations(result)
     assert evaluation.check_name == BAR_QUALITY and evaluation.passed  # a warning by default
@@ -117,11 +123,18 @@ def test_a_future_session_is_not_offered_as_a_partition():
     settings, universe, _ = code_location()
     from ntrader_pipeline.defs.partitions import build_partitions
 
-    sessions = build_partitions(universe, settings.ntrader.first_session).sessions
+    partitions = build_partitions(universe, settings.ntrader.first_session)
     now = dt.datetime.now(dt.UTC)
-    keys = sessions.get_partition_keys(current_time=now)
-    assert session_for(keys[-1]).close <= now
-    assert (now + dt.timedelta(days=1)).date().isoformat() not in keys
+    month = now.date().replace(day=1)
+    offered = partitions.sessions.in_month(month, now)
+    last = partitions.sessions.last_offered(now)
+    assert last is not None and session_for(last).close <= now
+    assert not offered or offered[-1] == last.isoformat()  # the month's offered sessions end at the last
+    assert (now + dt.timedelta(days=1)).date().isoformat() not in offered
+    assert all(session_for(s).close <= now for s in offered)
+    # the current month is a partition while its sessions close one by one; the next month is not
+    months = partitions.months.get_partition_keys(current_time=now)
+    assert months[-1] == month.isoformat()
 
 
 @pytest.mark.parametrize("short", [0, 5])

@@ -57,6 +57,7 @@ def project(shared_gateway, tmp_path_factory) -> Project:
 def test_fetch_materializes_through_dagster_one_run_per_instrument(project, monkeypatch) -> None:
     out = project.fetch_output
     assert f"fetched {START}..{END} (4 sessions)" in out
+    assert "sessions stored" in out
     for instrument in ("SPY.ARCA", "QQQ.NASDAQ"):
         assert instrument in out
     assert "logs: " in out and "ASSET_MATERIALIZATION" not in out  # Dagster's stream went to the log file
@@ -67,9 +68,16 @@ def test_fetch_materializes_through_dagster_one_run_per_instrument(project, monk
         runs = instance.get_runs()
         assert len(runs) == 2 and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
         materialized = instance.get_materialized_partitions(dg.AssetKey("bars_1_minute"))
-        assert {k for k in materialized if k.endswith("SPY.ARCA")} == {
-            f"2024-01-0{d}|SPY.ARCA" for d in (2, 3, 4, 5)
-        }
+        assert materialized == {"2024-01-01|SPY.ARCA", "2024-01-01|QQQ.NASDAQ"}  # one month partition each
+        for instrument in ("SPY.ARCA", "QQQ.NASDAQ"):
+            records = instance.fetch_materializations(
+                dg.AssetRecordsFilter(
+                    asset_key=dg.AssetKey("bars_1_minute"), asset_partitions=[f"2024-01-01|{instrument}"]
+                ),
+                limit=1,
+            ).records
+            metadata = records[0].asset_materialization.metadata
+            assert (metadata["sessions"].value, metadata["bars"].value) == (4, 4 * 390)
 
 
 def test_strategies_lists_parameters_and_defaults(project) -> None:
