@@ -64,10 +64,22 @@ def plan_sessions(
     for instrument_id, keys in months.items():
         for month in keys:
             dates = [d for d in sessions.in_month(month, now) if selection.admits(d)]
+            if selection.first or selection.last:
+                _refuse_unclosed(selection, sessions.in_month(month), dates)
             if selection.only_missing:
                 dates = [d for d in dates if not is_stored(instrument_id, d)]
             plan[(instrument_id, month)] = dates
     return plan
+
+
+def _refuse_unclosed(selection: SessionSelection, every: Sequence[str], offered: Sequence[str]) -> None:
+    """Sessions a run names explicitly must have closed: asking for one that has not is a mistake."""
+    unclosed = [d for d in every if selection.admits(d) and d not in offered]
+    if unclosed:
+        raise SessionSelectionError(
+            f"session {unclosed[0]} has not closed yet (a session is offered from 22:00 UTC of its date); "
+            "set last_session to a closed session or run after the close"
+        )
 
 
 def requested_dates(plan: Mapping[MonthKey, Sequence[str]]) -> dict[str, list[str]]:

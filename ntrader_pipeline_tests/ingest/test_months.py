@@ -94,3 +94,15 @@ def test_the_fetch_command_names_the_months_and_the_sessions() -> None:
     command = fetch_command("bars_1_minute", "SPY.ARCA", "2024-01-30", "2024-02-02")
     assert "--partition-range '2024-01-01|SPY.ARCA...2024-02-01|SPY.ARCA'" in command
     assert '"first_session": "2024-01-30", "last_session": "2024-02-02"' in command
+
+
+def test_a_named_session_that_has_not_closed_is_refused() -> None:
+    friday_afternoon = dt.datetime(2024, 1, 5, 18, tzinfo=dt.UTC)
+    selection = SessionSelection("2024-01-04", "2024-01-05")
+    with pytest.raises(SessionSelectionError, match="session 2024-01-05 has not closed yet"):
+        plan_sessions({"SPY.ARCA": ["2024-01-01"]}, NYSE, friday_afternoon, selection, lambda i, d: False)
+    # a month without bounds is its closed sessions so far (the current month while it trades)
+    plan = plan_sessions(
+        {"SPY.ARCA": ["2024-01-01"]}, NYSE, friday_afternoon, SessionSelection(), lambda i, d: False
+    )
+    assert plan[("SPY.ARCA", "2024-01-01")][-1] == "2024-01-04"
