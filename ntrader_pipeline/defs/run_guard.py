@@ -115,8 +115,8 @@ def reap_dead_runs(instance: dg.DagsterInstance, exclude: str | None = None) -> 
     for run in dead_runs_on_this_host(instance, exclude):
         message = (
             f"Marked failed by run {exclude or '(none)'}: its process {run.tags[RUN_PID_TAG]} on "
-            f"{run.tags[RUN_HOST_TAG]} is gone (killed?). The sessions it wrote stay recorded; "
-            "re-materialize the rest."
+            f"{run.tags[RUN_HOST_TAG]} is gone (killed?). The instrument-months it completed stay recorded "
+            "and the sessions it wrote stay in the catalog; re-materialize the rest."
         )
         instance.report_run_failed(run, message)
         holds = storage.supports_global_concurrency_limits and run.run_id in storage.get_concurrency_run_ids()

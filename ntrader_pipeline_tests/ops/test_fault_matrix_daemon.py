@@ -2,12 +2,16 @@
 
 `dagster dev` (webserver, daemon with the queued run coordinator, code server) runs on a loopback free
 port with a tmp DAGSTER_HOME holding the repo's dagster.yaml with short run-monitoring intervals; bars
-come from the test's embedded gateway, slowed per session so a run can be caught in the middle.
+come from the test's embedded gateway, slowed per session (one request in flight) so a run can be caught
+in the middle. Backfills are of month partitions narrowed to sessions by the run config; a month is recorded
+when its last requested session settles, so the killed range spans two months.
 
 | fault                               | expected outcome                                                    |
 |-------------------------------------|---------------------------------------------------------------------|
-| SIGKILL of a backfill run's worker  | the step stops (no orphan); the code server that started the worker |
-| mid-range                           | marks the run FAILURE in seconds, naming the run and the signal;    |
+| SIGKILL of a backfill run's worker  | the step stops (no orphan); the month it completed stays recorded,  |
+| mid-range                           | the month it was in does not; the code server that started the      |
+|                                     | worker marks the run FAILURE in seconds, naming the run and the     |
+|                                     | signal;                                                             |
 |                                     | the daemon frees its `ibkr` slot (`free_slots_after_run_end_seconds`|
 |                                     | later); a second backfill launched right after the kill waits in    |
 |                                     | the run queue until then, runs without blocking on the pool and     |
@@ -23,6 +27,7 @@ also when the test fails.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -41,9 +46,11 @@ from ntrader_pipeline.cli.ui import free_port
 from ntrader_pipeline.defs.run_guard import RUN_PID_TAG
 from ntrader_pipeline.gateway import Fault
 from ntrader_pipeline.markets.sessions import sessions_between
-from ntrader_pipeline_tests.cli import DAGSTER, LoggedProcesses, dagster_home, run_env
+from ntrader_pipeline_tests.cli import DAGSTER, LoggedProcesses, dagster_home, run_env, sessions_config
 from ntrader_pipeline_tests.ops.test_fault_matrix_runs import (
     ASSET,
+    FEBRUARY,
+    JANUARY,
     alive,
     assert_catalog_whole,
     children,
@@ -56,7 +63,7 @@ from ntrader_pipeline_tests.ops.test_fault_matrix_runs import (
 from ntrader_pipeline_tests.ui.graphql import DagsterGraphQL
 
 LOCATION = "ntrader_pipeline.definitions"
-SESSION_DELAY_S = 1.0
+SESSION_DELAY_S = 1.5  # per session, one at a time
 STOP_AFTER_FILES = 4
 START_TIMEOUT_S = 300  # dagster dev loads the code location in its code server and in the daemon
 BACKFILL_TIMEOUT_S = 300
@@ -98,6 +105,8 @@ class DaemonInstance(LoggedProcesses):
             catalog,
             NTRADER_ARTIFACTS=str(tmp_path / "backtests"),
             NTRADER_REPORTS=str(tmp_path / "reports"),
+            # One request in flight: the per-session delay paces the runs session by session.
+            IB_MAX_OPEN_REQUESTS="1",
         )
         super().__init__(home, env, tmp_path / "logs")
         self.catalog = catalog
@@ -149,8 +158,14 @@ def daemon(ib_gateway, storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 def bars_range(first: str, last: str) -> list[dict]:
-    ranges = [{"start": f"{first}|SPY.ARCA", "end": f"{last}|SPY.ARCA"}]
+    """The month partitions of the sessions `first`..`last` (with `sessions_run_config` to narrow them)."""
+    ranges = [{"start": f"{first[:8]}01|SPY.ARCA", "end": f"{last[:8]}01|SPY.ARCA"}]
     return [{"assetKey": {"path": ASSET.path}, "partitions": {"ranges": ranges}}]
+
+
+def sessions_run_config(first: str, last: str) -> dict:
+    """The bars run config narrowing the months to the sessions `first`..`last` (multiprocess executor)."""
+    return json.loads(sessions_config(first, last, ASSET.path[-1], in_process=False))
 
 
 def backfill_run(instance: dg.DagsterInstance, backfill_id: str) -> dg.DagsterRun | None:
@@ -185,11 +200,12 @@ def test_sigkill_of_a_daemon_launched_run_fails_it_frees_its_slot_and_the_next_b
     the range, launched right after the kill, then runs without waiting on the pool and completes with
     one file per session, the killed run's sessions rewritten with the same bytes. Set
     NTRADER_DAEMON_TEST_MONITORING=repo to measure with dagster.yaml's own intervals."""
-    first, last = "2024-01-02", "2024-01-31"  # 21 sessions
+    first, last = "2024-01-29", "2024-02-09"  # 10 sessions: 3 in January, 7 in February
     dates = [s.key for s in sessions_between(first, last)]
+    config = sessions_run_config(first, last)
     graphql = daemon.start_dev()
     ib_gateway.faults.script("SPY", Fault(delay=SESSION_DELAY_S))
-    killed_backfill = graphql.launch_backfill(bars_range(first, last), "killed mid-range")
+    killed_backfill = graphql.launch_backfill(bars_range(first, last), "killed mid-range", config)
 
     def running_run() -> dg.DagsterRun | None:
         if not daemon.catalog.exists() or len(session_files(daemon.catalog)) < STOP_AFTER_FILES:
@@ -211,7 +227,7 @@ def test_sigkill_of_a_daemon_launched_run_fails_it_frees_its_slot_and_the_next_b
     written = session_files(daemon.catalog)
     assert STOP_AFTER_FILES <= len(written) < len(dates), "it stopped mid-range"
     # The operator's (or the schedule's) next backfill comes at once, before anything was cleaned up.
-    second = graphql.launch_backfill(bars_range(first, last), "after the kill")
+    second = graphql.launch_backfill(bars_range(first, last), "after the kill", config)
     launched_s = time.time() - killed_at
 
     with daemon.instance() as instance:
@@ -238,8 +254,9 @@ def test_sigkill_of_a_daemon_launched_run_fails_it_frees_its_slot_and_the_next_b
         wait_until(lambda: run.run_id not in held_slots(instance), slot_bound_s, "the dead run's slot to go")
         slot_freed_s = time.time() - killed_at
         recorded = materialized(instance)
-    on_disk = {f"{file_date(n)}|SPY.ARCA" for n in written}
-    assert recorded <= on_disk and len(recorded) >= len(on_disk) - 1  # nothing lost
+    # Nothing lost: January was recorded when its last session settled; February, cut short, is not.
+    assert {"2024-01-29", "2024-01-30", "2024-01-31"} <= {file_date(n) for n in written}
+    assert recorded == {JANUARY}
 
     assert graphql.wait_for_backfill(second, BACKFILL_TIMEOUT_S) == "COMPLETED_SUCCESS"
     with daemon.instance() as instance:
@@ -249,8 +266,8 @@ def test_sigkill_of_a_daemon_launched_run_fails_it_frees_its_slot_and_the_next_b
         messages = [r.event_log_entry.message for r in instance.get_records_for_run(next_run.run_id).records]
         assert not [m for m in messages if "blocked by limit for pool" in m], "the next run went straight on"
         assert held_slots(instance) == set()
-        assert materialized(instance) == {f"{d}|SPY.ARCA" for d in dates}
-    assert_catalog_whole(daemon, dates)  # one file per session, nothing duplicated or staged
+        assert materialized(instance) == {JANUARY, FEBRUARY}
+    assert_catalog_whole(daemon, dates)  # each session once, nothing duplicated or staged
     after = session_files(daemon.catalog)
     assert {name: after[name] for name in written} == written  # the same bytes as before the kill
     print(
@@ -263,13 +280,14 @@ def test_sigkill_of_a_daemon_launched_run_fails_it_frees_its_slot_and_the_next_b
 def test_cli_run_and_backfill_of_the_same_partitions_at_once(daemon: DaemonInstance, ib_gateway) -> None:
     """Expected: both the CLI run and the backfill's run succeed, one after the other (the `ibkr` pool
     or the run queue holds one back); one file per session, the same bytes after each; no slot held."""
-    first, last = "2024-01-02", "2024-01-09"  # 6 sessions
+    first, last = "2024-01-02", "2024-01-09"  # 6 sessions of January
     dates = [s.key for s in sessions_between(first, last)]
+    config = sessions_run_config(first, last)
     graphql = daemon.start_dev()
     ib_gateway.faults.script("SPY", Fault(delay=0.5))
     started = time.time()
-    cli = daemon.materialize("cli", "--partition-range", f"{first}|SPY.ARCA...{last}|SPY.ARCA")
-    backfill = graphql.launch_backfill(bars_range(first, last), "with a CLI run")
+    cli = daemon.materialize("cli", "--partition", JANUARY, "--config-json", json.dumps(config))
+    backfill = graphql.launch_backfill(bars_range(first, last), "with a CLI run", config)
 
     snapshots: list[dict[str, str]] = []
     cli_done = backfill_done = False
@@ -294,7 +312,7 @@ def test_cli_run_and_backfill_of_the_same_partitions_at_once(daemon: DaemonInsta
     assert cli.returncode == 0, daemon.log("cli")[-3000:]
     assert graphql.backfill_status(backfill) == "COMPLETED_SUCCESS"
 
-    assert_catalog_whole(daemon, dates)  # one file per session, nothing duplicated or staged
+    assert_catalog_whole(daemon, dates)  # each session once, nothing duplicated or staged
     final = session_files(daemon.catalog)
     assert snapshots[0] == snapshots[1] == final  # each run wrote the same bytes
     with daemon.instance() as instance:
@@ -307,7 +325,7 @@ def test_cli_run_and_backfill_of_the_same_partitions_at_once(daemon: DaemonInsta
         backfill_first = step_window(instance, backfill_run_.run_id) == one
         record = instance.get_run_record_by_id(backfill_run_.run_id)
         queued_s = (record.start_time or 0) - record.create_timestamp.timestamp()
-        assert materialized(instance) == {f"{d}|SPY.ARCA" for d in dates}
+        assert materialized(instance) == {JANUARY}
         wait_until(lambda: not held_slots(instance), STOP_BOUND_S, "no pool slot left held")
         # DagsterInstance has no public pool-slot query in Dagster 1.13; its event log storage (what the
         # daemon and the UI's pool page read) is the way.

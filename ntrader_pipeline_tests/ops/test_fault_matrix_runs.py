@@ -1,19 +1,23 @@
 """Reliability table for runs: killed, interrupted and concurrent CLI runs of the bars asset.
 
 Each row runs `dagster asset materialize` as a subprocess against the embedded gateway, slowed per
-session (`Fault(delay=…)`) so a run can be stopped in the middle of its range, and states what must hold:
+session (`Fault(delay=…)`, one request in flight) so a run can be stopped in the middle of its range, and
+states what must hold. A range is of month partitions narrowed to sessions by the run config; a month is
+recorded when its last requested session settles, so a stopped range spans two months:
 
 | fault                          | expected outcome                                                         |
 |--------------------------------|--------------------------------------------------------------------------|
-| SIGKILL of a CLI run mid-range | the step stops (no orphan); the next run marks the dead run failed in a  |
-|                                | log line naming it, frees its `ibkr` slot and proceeds; the catalog      |
-|                                | reads back whole; stale staging goes on the next write                   |
+| SIGKILL of a CLI run mid-range | the step stops (no orphan); the months it completed stay recorded, the   |
+|                                | month it was in is not; the next run marks the dead run failed in a log  |
+|                                | line naming it, frees its `ibkr` slot and proceeds; the catalog reads    |
+|                                | back whole; stale staging goes on the next write                         |
 | SIGKILL of the run holding the | the run already waiting for the slot finds the dead run on its next      |
 | slot while another one waits   | round (every 15 s), names it in its log, frees the slot and proceeds     |
-| SIGTERM of a CLI run mid-range | the run is marked failed, the step stops, and every session it wrote is  |
-|                                | recorded as a materialized partition                                     |
-| the same range twice at once   | both succeed one after the other (pool `ibkr`), one file per session     |
-|                                | with the same bytes as a lone run, no slot left held                     |
+| SIGTERM of a CLI run mid-range | the run is marked failed, the step stops, every session it wrote is in   |
+|                                | the catalog and every month it completed is a materialized partition     |
+|                                | (the month it was in is not)                                             |
+| the same range twice at once   | both succeed one after the other (pool `ibkr`), each session once in its |
+|                                | month file with the same bytes as a lone run, no slot left held          |
 
 Waits are bounded (subprocess timeouts, `wait_until`), so a regression fails instead of hanging. Daemon
 and UI launched runs are covered by `run_monitoring` in every instance file (test_deploy_configs.py).
@@ -38,14 +42,15 @@ from ntrader_pipeline.catalog.store import STALE_STAGING_S
 from ntrader_pipeline.defs.run_guard import REAP_INTERVAL_S, RUN_HOST_TAG, RUN_PID_TAG
 from ntrader_pipeline.gateway import Fault
 from ntrader_pipeline.markets.sessions import sessions_between
-from ntrader_pipeline_tests.cli import DAGSTER, IN_PROCESS, LoggedProcesses, dagster_home, run_env
+from ntrader_pipeline_tests.cli import DAGSTER, LoggedProcesses, dagster_home, run_env, sessions_config
 
 BAR_TYPE = "SPY.ARCA-1-MINUTE-LAST-EXTERNAL"
 ASSET = dg.AssetKey("bars_1_minute")
-FIRST, LAST = "2024-01-02", "2024-01-31"  # 21 sessions
-RANGE = f"{FIRST}|SPY.ARCA...{LAST}|SPY.ARCA"
-SESSION_DELAY_S = 1.0  # per session: a range takes ~20 s, so a stop in the middle is easy to hit
-STOP_AFTER_FILES = 4
+FIRST, LAST = "2024-01-29", "2024-02-09"  # 10 sessions: 3 in January, 7 in February
+JANUARY, FEBRUARY = "2024-01-01|SPY.ARCA", "2024-02-01|SPY.ARCA"
+RANGE = f"{JANUARY}...{FEBRUARY}"
+SESSION_DELAY_S = 1.5  # per session, one at a time: a range takes ~15 s, so a stop in the middle is easy
+STOP_AFTER_FILES = 4  # January's 3 sessions and February's first: January completed, February not
 RUN_TIMEOUT_S = 180  # bound for a whole CLI run (code location load included) on a busy machine
 STOP_BOUND_S = 60  # bound for a stopped step to be gone (the watchdog's grace is 20 s)
 
@@ -101,6 +106,11 @@ def file_date(name: str) -> str:
     return name[:10]
 
 
+def sessions_args(first: str = FIRST, last: str = LAST, in_process: bool = False) -> tuple[str, str]:
+    """The bars run config narrowing the run's months to the sessions `first`..`last`."""
+    return "--config-json", sessions_config(first, last, ASSET.path[-1], in_process=in_process)
+
+
 @pytest.fixture
 def cli(ib_gateway, storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRuns]:
     runs = CliRuns(tmp_path, ib_gateway, Path(storage.catalog))
@@ -112,7 +122,10 @@ def cli(ib_gateway, storage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 class CliRuns(LoggedProcesses):
     def __init__(self, tmp_path: Path, gateway, catalog: Path) -> None:
         home = dagster_home(tmp_path)
-        super().__init__(home, run_env(home, gateway, catalog), tmp_path / "logs")
+        # One request in flight: the per-session delay then paces the run session by session (with IB's
+        # 8 at once a range would be answered in one delay, with no middle to stop in).
+        env = run_env(home, gateway, catalog, IB_MAX_OPEN_REQUESTS="1")
+        super().__init__(home, env, tmp_path / "logs")
         self.catalog = catalog
 
     def start(self, name: str, *partition_args: str) -> subprocess.Popen:
@@ -137,10 +150,12 @@ def held_slots(instance: dg.DagsterInstance) -> set[str]:
     return set(instance.event_log_storage.get_concurrency_run_ids())
 
 
-def start_slow_range(cli: CliRuns, ib_gateway, name: str, *args: str) -> tuple[subprocess.Popen, list[int]]:
-    """A range run, caught while its step is in the middle of the range."""
+def start_slow_range(
+    cli: CliRuns, ib_gateway, name: str, in_process: bool = False
+) -> tuple[subprocess.Popen, list[int]]:
+    """A range run, caught while its step is in the middle of the range (in its second month)."""
     ib_gateway.faults.script("SPY", Fault(delay=SESSION_DELAY_S))
-    process = cli.start(name, "--partition-range", RANGE, *args)
+    process = cli.start(name, "--partition-range", RANGE, *sessions_args(in_process=in_process))
     wait_until(
         lambda: len(session_files(cli.catalog)) >= STOP_AFTER_FILES if cli.catalog.exists() else False,
         RUN_TIMEOUT_S,
@@ -186,10 +201,9 @@ def test_sigkill_mid_range_next_run_frees_the_slot_names_the_dead_run_and_no_ste
         assert dead.tags[RUN_HOST_TAG]
         assert dead.run_id in held_slots(instance)  # the slot that blocked every later run
         recorded = materialized(instance)
-    # Nothing lost: the sessions written were recorded as they were written (the file of the session
-    # being written at the kill may be on disk without its event, never the reverse).
-    on_disk = {f"{file_date(n)}|SPY.ARCA" for n in written}
-    assert recorded <= on_disk and len(recorded) >= len(on_disk) - 1
+    # Nothing lost: January was recorded when its last session settled; February, cut short, is not.
+    assert {"2024-01-29", "2024-01-30", "2024-01-31"} <= set(written)
+    assert recorded == {JANUARY}
 
     # A killed writer's staging leftovers: an old one goes on the next write, a fresh one stays.
     staging = cli.catalog / ".staging"
@@ -202,7 +216,7 @@ def test_sigkill_mid_range_next_run_frees_the_slot_names_the_dead_run_and_no_ste
 
     ib_gateway.faults.clear()
     started = time.monotonic()
-    log = cli.finish(cli.start("next", "--partition-range", RANGE), "next")
+    log = cli.finish(cli.start("next", "--partition-range", RANGE, *sessions_args()), "next")
     next_run_s = time.monotonic() - started
     named = f"run {dead.run_id} (__ASSET_JOB, process {killed.pid} on this host) was STARTED"
     assert f"{named} but its process is gone" in log
@@ -213,7 +227,7 @@ def test_sigkill_mid_range_next_run_frees_the_slot_names_the_dead_run_and_no_ste
         assert instance.get_run_by_id(dead.run_id).status == dg.DagsterRunStatus.FAILURE
         assert held_slots(instance) == set()
         dates = [s.key for s in sessions_between(FIRST, LAST)]
-        assert materialized(instance) == {f"{d}|SPY.ARCA" for d in dates}
+        assert materialized(instance) == {JANUARY, FEBRUARY}
     assert_catalog_whole(cli, dates)
     assert not old.exists() and fresh.exists()
     print(f"\nSIGKILL row: step gone {orphan_s:.1f} s after the kill; next run done in {next_run_s:.1f} s")
@@ -222,10 +236,11 @@ def test_sigkill_mid_range_next_run_frees_the_slot_names_the_dead_run_and_no_ste
 def test_sigkill_of_the_slot_holder_while_another_run_waits_for_it(cli: CliRuns, ib_gateway) -> None:
     # The holder runs its step in its own process (no child): after kill -9 nothing is left of it.
     ib_gateway.faults.script("SPY", Fault(delay=SESSION_DELAY_S))
-    holder = cli.start("holder", "--partition-range", RANGE, "--config-json", IN_PROCESS)
+    holder = cli.start("holder", "--partition-range", RANGE, *sessions_args(in_process=True))
     first_session = "the holder's first session"
     wait_until(lambda: cli.catalog.exists() and session_files(cli.catalog), RUN_TIMEOUT_S, first_session)
-    waiting = cli.start("waiting", "--partition-range", "2024-02-01|SPY.ARCA...2024-02-02|SPY.ARCA")
+    march = ("--partition", "2024-03-01|SPY.ARCA", *sessions_args("2024-03-01", "2024-03-04"))
+    waiting = cli.start("waiting", *march)
     blocked = "Step blocked by limit for pool ibkr"
     wait_until(lambda: blocked in cli.log("waiting"), RUN_TIMEOUT_S, "the second run to wait for the slot")
     with cli.instance() as instance:
@@ -241,17 +256,16 @@ def test_sigkill_of_the_slot_holder_while_another_run_waits_for_it(cli: CliRuns,
     with cli.instance() as instance:
         assert instance.get_run_by_id(holder_run.run_id).status == dg.DagsterRunStatus.FAILURE
         assert held_slots(instance) == set()
-        assert {"2024-02-01|SPY.ARCA", "2024-02-02|SPY.ARCA"} <= materialized(instance)
+        assert "2024-03-01|SPY.ARCA" in materialized(instance)
+    assert {"2024-03-01", "2024-03-04"} <= set(session_files(cli.catalog))
     print(f"\nwaiting row: done {freed_s:.1f} s after the kill (rounds of {REAP_INTERVAL_S:.0f} s)")
 
 
-@pytest.mark.parametrize(
-    "executor", [(), ("--config-json", IN_PROCESS)], ids=["step-in-a-child", "step-in-process"]
-)
+@pytest.mark.parametrize("in_process", [False, True], ids=["step-in-a-child", "step-in-process"])
 def test_sigterm_mid_range_fails_the_run_and_keeps_the_written_sessions_recorded(
-    cli: CliRuns, ib_gateway, executor: tuple[str, ...]
+    cli: CliRuns, ib_gateway, in_process: bool
 ) -> None:
-    terminated, kids = start_slow_range(cli, ib_gateway, "terminated", *executor)
+    terminated, kids = start_slow_range(cli, ib_gateway, "terminated", in_process)
     os.kill(terminated.pid, signal.SIGTERM)
     sent = time.monotonic()
     try:
@@ -275,10 +289,12 @@ def test_sigterm_mid_range_fails_the_run_and_keeps_the_written_sessions_recorded
         (run,) = instance.get_runs()
         assert run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
         assert held_slots(instance) == set()
-        assert materialized(instance) == {f"{file_date(n)}|SPY.ARCA" for n in written}
+        # The completed month is recorded, the month stopped in is not; its sessions stay in the catalog.
+        assert materialized(instance) == {JANUARY}
+    assert {"2024-01-29", "2024-01-30", "2024-01-31"} <= set(written)
     assert_catalog_whole(cli, sorted(file_date(n) for n in written))
-    mode = "in process" if executor else "multiprocess"
-    print(f"\nSIGTERM row ({mode}): run ended {stopped_s:.1f} s after the signal, {len(written)} recorded")
+    mode = "in process" if in_process else "multiprocess"
+    print(f"\nSIGTERM row ({mode}): run ended {stopped_s:.1f} s after the signal, {len(written)} written")
 
 
 def test_same_range_twice_at_once_no_duplicates_identical_files_no_stuck_slot(
@@ -289,9 +305,9 @@ def test_same_range_twice_at_once_no_duplicates_identical_files_no_stuck_slot(
     # alembic's "table alembic_version already exists" and "more than one head". Not what this row tests.)
     with cli.instance():
         pass
-    first, last = "2024-01-02", "2024-01-09"  # 6 sessions
+    first, last = "2024-01-02", "2024-01-09"  # 6 sessions of January
     dates = [s.key for s in sessions_between(first, last)]
-    args = ("--partition-range", f"{first}|SPY.ARCA...{last}|SPY.ARCA")
+    args = ("--partition", JANUARY, *sessions_args(first, last))
     ib_gateway.faults.script("SPY", Fault(delay=0.5))
     started = time.monotonic()
     one, two = cli.start("one", *args), cli.start("two", *args)
@@ -309,7 +325,10 @@ def test_same_range_twice_at_once_no_duplicates_identical_files_no_stuck_slot(
     with cli.instance() as instance:
         assert [r.status for r in instance.get_runs()] == [dg.DagsterRunStatus.SUCCESS] * 2
         assert held_slots(instance) == set()
-        assert materialized(instance) == {f"{d}|SPY.ARCA" for d in dates}
+        assert materialized(instance) == {JANUARY}
+        # One event per run for the month, each naming the 6 sessions.
+        events = instance.fetch_materializations(ASSET, limit=10).records
+        assert [e.asset_materialization.metadata["sessions"].value for e in events] == [6, 6]
 
     # A lone run afterwards gets the slot at once and writes the same bytes.
     ib_gateway.faults.clear()

@@ -20,6 +20,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from ntrader_pipeline.defs.bars import MARKET_DATA_GROUP
 from ntrader_pipeline.defs.names import BACKTEST_GROUP
+from ntrader_pipeline.defs.partitions import bar_partition_key
 from ntrader_pipeline.markets.bar_specs import bars_asset_name
 from ntrader_pipeline.markets.sessions import sessions_between
 from ntrader_pipeline_tests.cli import IN_PROCESS
@@ -65,7 +66,7 @@ def _instruments_of(asset: str) -> list[str]:
         if asset == bars_asset_name(spec):
             return [i for i in UNIVERSE.instrument_ids if UNIVERSE.provides(UNIVERSE.instrument(i), spec)]
     for declaration in DECLARATIONS:
-        if asset in {f"{declaration.name}_{kind}" for kind in ("backtest", "metrics", "report")}:
+        if asset in {f"{declaration.name}_{kind}" for kind in ("inputs", "backtest", "metrics", "report")}:
             return list(declaration.instruments)
     return UNIVERSE.instrument_ids
 
@@ -79,7 +80,11 @@ def _backfill_selection(nodes: list[AssetNode], start: str, end: str) -> list[di
             continue
         instruments = _instruments_of(node.path[-1])
         if node.partitions_type == "MULTIPARTITIONED":
-            ranges = [{"start": f"{start}|{i}", "end": f"{end}|{i}"} for i in instruments]
+            # month partitions: the months of the window (a month fetches its closed sessions)
+            ranges = [
+                {"start": str(bar_partition_key(start, i)), "end": str(bar_partition_key(end, i))}
+                for i in instruments
+            ]
         elif node.partitions_type == "STATIC":
             ranges = [{"start": i, "end": i} for i in instruments]
         elif node.partitions_type is None:
