@@ -39,14 +39,19 @@ def shared_gateway() -> Iterator[EmbeddedGateway]:
         yield gateway
 
 
+def cleared(gateway: EmbeddedGateway) -> Iterator[EmbeddedGateway]:
+    """A shared gateway for one test: no faults, realities or logged requests from an earlier one."""
+    gateway.faults.clear()
+    gateway.realities.reset()
+    gateway.requests.clear()
+    yield gateway
+    gateway.faults.clear()
+    gateway.realities.reset()
+
+
 @pytest.fixture
 def ib_gateway(shared_gateway: EmbeddedGateway) -> Iterator[EmbeddedGateway]:
-    shared_gateway.faults.clear()
-    shared_gateway.realities.reset()
-    shared_gateway.requests.clear()
-    yield shared_gateway
-    shared_gateway.faults.clear()
-    shared_gateway.realities.reset()
+    yield from cleared(shared_gateway)
 
 
 @pytest.fixture

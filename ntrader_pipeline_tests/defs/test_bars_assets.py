@@ -5,6 +5,7 @@ import pytest
 
 from ntrader_pipeline.defs import build_definitions
 from ntrader_pipeline.defs.partitions import partition_range_tags
+from ntrader_pipeline.defs.schedules import sessions_run_config
 from ntrader_pipeline.gateway import Fault
 from ntrader_pipeline.markets.sessions import session_for
 from ntrader_pipeline_tests.defs.helpers import (
@@ -200,11 +201,7 @@ def test_a_failing_instrument_does_not_hold_the_others_back(ib_gateway, ib_resou
         selection=dg.AssetSelection.assets(MINUTE_BARS),
         resources={"ib": ib_resource, "storage": storage},
         tags=partition_range_tags("2024-01-05", "2024-01-05", "SPY.ARCA", "IWM.ARCA"),
-        run_config={
-            "ops": {
-                "bars_1_minute": {"config": {"first_session": "2024-01-05", "last_session": "2024-01-05"}}
-            }
-        },
+        run_config=sessions_run_config(["bars_1_minute"], "2024-01-05", "2024-01-05"),
         instance=instance,
         raise_on_error=False,
     )

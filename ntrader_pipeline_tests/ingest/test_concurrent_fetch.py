@@ -24,7 +24,7 @@ from ntrader_pipeline.markets.bar_specs import BarSpec
 from ntrader_pipeline.markets.sessions import sessions_between
 from ntrader_pipeline.markets.universe import InstrumentSpec, Universe
 from ntrader_pipeline.settings import IBSettings
-from ntrader_pipeline_tests.conftest import gateway_ib_settings
+from ntrader_pipeline_tests.conftest import cleared, gateway_ib_settings
 
 MINUTE = BarSpec.parse("1-MINUTE-LAST")
 STOCKS = synthetic_stocks(6)
@@ -41,12 +41,7 @@ def slow_gateway() -> Iterator[EmbeddedGateway]:
 
 @pytest.fixture
 def gateway(slow_gateway: EmbeddedGateway) -> Iterator[EmbeddedGateway]:
-    slow_gateway.faults.clear()
-    slow_gateway.realities.reset()
-    slow_gateway.requests.clear()
-    yield slow_gateway
-    slow_gateway.faults.clear()
-    slow_gateway.realities.reset()
+    yield from cleared(slow_gateway)
 
 
 def _spec(symbol: str, exchange: str) -> InstrumentSpec:
