@@ -28,6 +28,7 @@ from pathlib import Path
 import dagster as dg
 from backtest_raw_engine import raw_engine_run
 
+from ntrader_pipeline.app.backtests import over_window
 from ntrader_pipeline.backtest.declarations import load_declarations
 from ntrader_pipeline.backtest.run import run_declared_backtest
 from ntrader_pipeline.catalog.file_cache import clear_identity_caches
@@ -98,9 +99,7 @@ def asset_vs_engine(start: str = START, end: str = END, repeats: int = REPEATS) 
         store = resources["storage"].catalog_store()
         instrument = store.instrument(INSTRUMENT)
         catalog_bars = store.read_bars(declaration.spec.bar_type(INSTRUMENT), sessions_between(start, end))
-        path = settings.ntrader.backtests
-        config = backtests.build_config_class(declaration, path)(start=start, end=end)
-        windowed = backtests.effective_declaration(declaration, config, path, universe)
+        windowed = over_window(declaration, start, end)
         backtests_dir = resources["storage"].backtests_dir
 
         def domain_run() -> None:

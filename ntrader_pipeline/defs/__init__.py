@@ -21,11 +21,11 @@ from ntrader_pipeline.defs.jobs import build_jobs
 from ntrader_pipeline.defs.partitions import build_partitions
 from ntrader_pipeline.defs.reports import build_comparison_asset
 from ntrader_pipeline.defs.resources import build_resources
-from ntrader_pipeline.defs.run_guard import guarded_executor
 from ntrader_pipeline.defs.schedules import build_nightly_schedule
 from ntrader_pipeline.defs.sensors import build_sensors
 from ntrader_pipeline.defs.sweeps import build_sweep_assets, build_sweep_jobs
 from ntrader_pipeline.markets.universe import Universe
+from ntrader_pipeline.runtime.guarded_executor import guarded_executor
 from ntrader_pipeline.settings import Settings
 from ntrader_pipeline.sweeps.declarations import SweepDeclaration
 
@@ -70,7 +70,7 @@ def build_definitions(
     definitions = dg.Definitions(
         assets=assets,
         # Dagster's default executor, which first fails runs whose process died and frees their slots
-        # (defs/run_guard.py); Celery deployments rely on the daemon's run monitoring instead.
+        # (runtime/dead_runs.py); Celery deployments rely on the daemon's run monitoring instead.
         executor=executor or guarded_executor,
         asset_checks=checks,
         jobs=[*jobs.all(), *build_sweep_jobs(sweeps or [], executor)],

@@ -10,16 +10,11 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from ntrader_pipeline.adjustments.events import describe_event
-from ntrader_pipeline.adjustments.refresh import (
-    DAILY,
-    FetchAdjusted,
-    compare_with_fresh_anchor,
-    refresh_adjustment_factors,
-)
-from ntrader_pipeline.backtest.declarations import adjusted_twin
+from ntrader_pipeline.adjustments.refresh import DAILY, FetchAdjusted
+from ntrader_pipeline.app.adjustments import AdjustedSource, check_adjustments, refresh_adjustments
 from ntrader_pipeline.defs.bars import bars_asset_name
 from ntrader_pipeline.defs.instrument_data import INSTRUMENT_DATA_GROUP
+from ntrader_pipeline.defs.outcomes import check_result, dagster_metadata
 from ntrader_pipeline.defs.partitions import INSTRUMENT_DIMENSION
 from ntrader_pipeline.defs.resources import IBGatewayResource, StorageResource
 from ntrader_pipeline.markets.universe import Universe
@@ -32,18 +27,15 @@ def builds_adjustment_factors(universe: Universe) -> bool:
     return DAILY in universe.bar_specs and any(i.adjusted for i in universe.instruments)
 
 
-def _twin(universe: Universe, instrument_id: str) -> str | None:
-    if universe.instrument(instrument_id).adjusted:
-        return None
-    return adjusted_twin(universe, instrument_id)
+def _adjusted_source(ib: IBGatewayResource, universe: Universe) -> AdjustedSource:
+    def source(twin: str) -> FetchAdjusted:
+        def fetch(duration: str) -> tuple[list, list]:
+            with ib.connection() as connection:
+                return connection.fetch_adjusted_bars(universe.instrument(twin), DAILY, duration)
 
+        return fetch
 
-def _fetch_adjusted(ib: IBGatewayResource, universe: Universe, twin: str) -> FetchAdjusted:
-    def fetch(duration: str) -> tuple[list, list]:
-        with ib.connection() as connection:
-            return connection.fetch_adjusted_bars(universe.instrument(twin), DAILY, duration)
-
-    return fetch
+    return source
 
 
 def build_adjustment_factors_asset(
@@ -74,8 +66,11 @@ def build_adjustment_factors_asset(
     def _adjustment_factors(
         context: dg.AssetExecutionContext, storage: StorageResource, ib: IBGatewayResource
     ) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
+        source, store = _adjusted_source(ib, universe), storage.catalog_store()
         per_instrument = {
-            instrument_id: adjustment_metadata(universe, storage, ib, instrument_id)
+            instrument_id: dagster_metadata(
+                refresh_adjustments(store, universe, source, instrument_id).metadata
+            )
             for instrument_id in context.partition_keys
         }
         if len(per_instrument) == 1:
@@ -88,26 +83,6 @@ def build_adjustment_factors_asset(
             yield dg.AssetMaterialization(context.assets_def.key, partition=instrument_id, metadata=metadata)
 
     return _adjustment_factors
-
-
-def adjustment_metadata(
-    universe: Universe, storage: StorageResource, ib: IBGatewayResource, instrument_id: str
-) -> dict[str, object]:
-    """Refresh one instrument's events and factors (when it has an adjusted twin) and describe them."""
-    twin = _twin(universe, instrument_id)
-    if twin is None:
-        return {"sessions": 0, "note": f"{instrument_id} has no adjusted series in the universe"}
-    store = storage.catalog_store()
-    factors, events = refresh_adjustment_factors(store, instrument_id, _fetch_adjusted(ib, universe, twin))
-    rows = events.to_dicts()
-    return {
-        "sessions": factors.height,
-        "adjusted_series": twin,
-        "splits": sum("split" in r["kind"] for r in rows),
-        "dividends": sum("dividend" in r["kind"] for r in rows),
-        "corporate_actions": dg.MetadataValue.md("\n".join(f"- {describe_event(r)}" for r in rows) or "none"),
-        "file": dg.MetadataValue.path(str(store.adjustment_file(instrument_id))),
-    }
 
 
 def _check_partitions(context: dg.AssetCheckExecutionContext) -> list[str]:
@@ -132,26 +107,7 @@ def build_fresh_anchor_check(universe: Universe, asset: dg.AssetsDefinition) -> 
     def _check(
         context: dg.AssetCheckExecutionContext, storage: StorageResource, ib: IBGatewayResource
     ) -> dg.AssetCheckResult:
-        compared = {
-            instrument_id: compare_with_fresh_anchor(
-                storage.catalog_store(), instrument_id, _fetch_adjusted(ib, universe, twin)
-            )
-            for instrument_id in _check_partitions(context)
-            if (twin := _twin(universe, instrument_id)) is not None
-        }
-        if not compared:
-            return dg.AssetCheckResult(passed=True, metadata={"note": "no adjusted series"})
-        disagree = {i: r for i, r in compared.items() if not r.agrees}
-        shown = disagree or compared
-        return dg.AssetCheckResult(
-            passed=not disagree,
-            description="; ".join(
-                f"{i}: {r.describe()}" if len(shown) > 1 else r.describe() for i, r in shown.items()
-            ),
-            metadata={
-                "new_events": sum(len(r.new) for r in compared.values()),
-                "gone_events": sum(len(r.gone) for r in compared.values()),
-            },
-        )
+        source, store = _adjusted_source(ib, universe), storage.catalog_store()
+        return check_result(check_adjustments(store, universe, source, _check_partitions(context)))
 
     return _check

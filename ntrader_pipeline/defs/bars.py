@@ -16,10 +16,12 @@ import datetime as dt
 from collections.abc import Iterator
 
 import dagster as dg
-import structlog
 from pydantic import Field
 
-from ntrader_pipeline.defs.checks import BAR_QUALITY_CHECK, bar_quality_result
+from ntrader_pipeline.app.bars import BarsRun, RunHooks, fetch_bars, session_selection
+from ntrader_pipeline.app.outcomes import CheckOutcome, MonthRecorded
+from ntrader_pipeline.defs.checks import BAR_QUALITY_CHECK
+from ntrader_pipeline.defs.outcomes import check_result, dagster_metadata, step_errors_as_failures
 from ntrader_pipeline.defs.partitions import (
     PARTITION_RANGE_END_TAG,
     PARTITION_RANGE_START_TAG,
@@ -29,22 +31,11 @@ from ntrader_pipeline.defs.partitions import (
     split_bar_partition_keys,
 )
 from ntrader_pipeline.defs.resources import IBGatewayResource, StorageResource
-from ntrader_pipeline.defs.run_guard import RUN_PID_TAG, StepWatchdog
 from ntrader_pipeline.defs.run_tags import tag_bars_run
-from ntrader_pipeline.ingest.errors import FetchError
-from ntrader_pipeline.ingest.months import (
-    MonthSummary,
-    MonthTally,
-    SessionSelection,
-    SessionSelectionError,
-    plan_sessions,
-    requested_dates,
-)
-from ntrader_pipeline.ingest.progress import Progress
-from ntrader_pipeline.ingest.run import ingest_sessions
 from ntrader_pipeline.markets.bar_specs import bars_asset_name
-from ntrader_pipeline.markets.sessions import session_for
 from ntrader_pipeline.markets.universe import BarSpec, Universe
+from ntrader_pipeline.runtime.process_tags import RUN_PID_TAG
+from ntrader_pipeline.runtime.watchdog import StepWatchdog
 
 MARKET_DATA_GROUP = "market_data"
 
@@ -57,21 +48,6 @@ class BarsConfig(dg.Config):
     only_missing: bool = Field(
         default=False, description="skip sessions already stored (bars or IB's recorded 'no data')"
     )
-
-
-def _selection(config: BarsConfig) -> SessionSelection:
-    try:
-        return SessionSelection(config.first_session, config.last_session, config.only_missing)
-    except SessionSelectionError as exc:
-        raise dg.Failure(description=f"bars run config: {exc}") from exc
-
-
-def _applicable(universe: Universe, spec: BarSpec, months: dict[str, list[str]]) -> dict[str, list[str]]:
-    """A run over several instruments (a range, the nightly) leaves out those without `spec` bars (an
-    adjusted series has no minute bars); a run of one instrument keeps it, to fail saying why."""
-    if len(months) < 2:
-        return months
-    return {i: m for i, m in months.items() if universe.provides(universe.instrument(i), spec)}
 
 
 def _run_partition_keys(context: dg.AssetExecutionContext, partitions: BarPartitions) -> list[str]:
@@ -89,23 +65,28 @@ def _run_partition_keys(context: dg.AssetExecutionContext, partitions: BarPartit
     raise dg.Failure(description="bar_quality needs a partition: pick a month × instrument (or a range)")
 
 
-def _materialization(asset_key: dg.AssetKey, month: MonthSummary) -> dg.AssetMaterialization:
-    metadata = month.metadata()
-    if "flagged" in metadata:
-        metadata["flagged"] = dg.MetadataValue.md(str(metadata["flagged"]))
-    return dg.AssetMaterialization(
-        asset_key=asset_key, partition=bar_partition_key(month.month, month.instrument_id), metadata=metadata
+def _run_pid(context: dg.AssetExecutionContext) -> int | None:
+    """The run's own process (tagged by the executor), which the step's watchdog watches."""
+    pid = context.instance.get_run_by_id(context.run_id).tags.get(RUN_PID_TAG, "")
+    return int(pid) if pid.isdigit() else None
+
+
+def _hooks(context: dg.AssetExecutionContext, watchdog: StepWatchdog) -> RunHooks:
+    return RunHooks(
+        on_plan=lambda requested: tag_bars_run(context, requested),
+        on_progress=context.log.info,
+        stop_reason=watchdog.stop_reason,
+        log_fields={"run_id": context.run_id},
     )
 
 
-def _failure(spec: BarSpec, failures: list[str], stored_months: int, total_months: int) -> dg.Failure:
-    return dg.Failure(
-        description=(
-            f"{len(failures)} {spec} sessions were not stored; {stored_months} of {total_months} "
-            f"instrument-months were (and are recorded). First problem: {failures[0]}"
-        ),
-        metadata={"failures": dg.MetadataValue.md("\n".join(f"- {f}" for f in failures))},
-    )
+def _dagster_event(
+    asset_key: dg.AssetKey, event: MonthRecorded | CheckOutcome
+) -> dg.AssetMaterialization | dg.AssetCheckResult:
+    if isinstance(event, CheckOutcome):
+        return check_result(event, BAR_QUALITY_CHECK)
+    partition = bar_partition_key(event.month, event.instrument_id)
+    return dg.AssetMaterialization(asset_key, partition=partition, metadata=dagster_metadata(event.metadata))
 
 
 def build_bars_asset(spec: BarSpec, universe: Universe, partitions: BarPartitions) -> dg.AssetsDefinition:
@@ -144,59 +125,16 @@ def build_bars_asset(spec: BarSpec, universe: Universe, partitions: BarPartition
     def _bars(
         context: dg.AssetExecutionContext, config: BarsConfig, ib: IBGatewayResource, storage: StorageResource
     ) -> Iterator[dg.AssetMaterialization | dg.AssetCheckResult]:
-        store = storage.catalog_store()
-        months = _applicable(
-            universe, spec, split_bar_partition_keys(_run_partition_keys(context, partitions))
-        )
+        run = BarsRun(universe, spec, storage.catalog_store(), partitions.sessions)
+        months = run.applicable(split_bar_partition_keys(_run_partition_keys(context, partitions)))
         now = dt.datetime.now(dt.UTC)
-        if dg.AssetKey(asset_name) not in context.selected_asset_keys:
-            yield bar_quality_result(store, universe, spec, months, partitions.sessions, now)
+        if dg.AssetKey(asset_name) not in context.selected_asset_keys:  # the check alone
+            yield check_result(run.check(months, now), BAR_QUALITY_CHECK)
             return
-
-        def is_stored(instrument_id: str, date: str) -> bool:
-            bar_type, session = spec.bar_type(instrument_id), session_for(date)
-            return store.has_session(bar_type, session) or store.empty_reason(bar_type, session) is not None
-
-        plan = plan_sessions(months, partitions.sessions, now, _selection(config), is_stored)
-        requested = requested_dates(plan)
-        tag_bars_run(context, requested)
-        tally = MonthTally(plan)
-        failures: list[str] = []
-        recorded = 0
-        for month in tally.without_sessions():
-            yield _materialization(dg.AssetKey(asset_name), month)
-            recorded += 1
-        run_pid = context.instance.get_run_by_id(context.run_id).tags.get(RUN_PID_TAG, "")
-        progress = Progress(sum(len(dates) for dates in plan.values()))
-        structlog.contextvars.bind_contextvars(run_id=context.run_id)
-        try:
-            with StepWatchdog(int(run_pid) if run_pid.isdigit() else None) as watchdog:
-                records = ingest_sessions(universe, spec, requested, store, ib.fetcher, now=lambda: now)
-                for record in records:
-                    if not record.stored:
-                        failures.append(record.detail or f"{record.instrument_id} {record.date}: not stored")
-                    month = tally.add(record)
-                    if month is not None and not month.failed:
-                        yield _materialization(dg.AssetKey(asset_name), month)
-                        recorded += 1
-                    if line := progress.add(record.bars):
-                        context.log.info(line)
-                    if reason := watchdog.stop_reason():
-                        records.close()  # closes the IB connection
-                        raise dg.Failure(
-                            description=(
-                                f"{spec} bars stopped after {progress.done} of {progress.total} sessions: "
-                                f"{reason}. The {recorded} instrument-months completed are recorded; "
-                                "re-materialize the rest (only_missing: true skips what is stored)."
-                            )
-                        )
-        except FetchError as exc:  # no gateway, unknown contract, unreadable files: the rest cannot run
-            failures.insert(0, str(exc))
-        finally:
-            structlog.contextvars.clear_contextvars()
-        yield bar_quality_result(store, universe, spec, months, partitions.sessions, now, only=requested)
-        if failures:
-            raise _failure(spec, failures, recorded, len(plan))
+        with step_errors_as_failures(), StepWatchdog(_run_pid(context)) as watchdog:
+            selection = session_selection(config.first_session, config.last_session, config.only_missing)
+            for event in fetch_bars(run, months, selection, ib.fetcher, now, _hooks(context, watchdog)):
+                yield _dagster_event(dg.AssetKey(asset_name), event)
 
     return _bars
 

@@ -9,18 +9,17 @@ the nightly schedule: it fails naming every instrument whose latest session on i
 by the tick's time) has no materialization. The checks sit on an external asset, `bars_freshness`
 (downstream of the bars assets, never materialized): on a bars asset itself, every materialization of it
 (`dagster asset materialize --select bars_1_minute`, the UI's Materialize) would run them too, judging
-"now" in a run about some past session. The logic is in `markets/latest_sessions.py`.
+"now" in a run about some past session. The logic is in `app/freshness.py` and `markets/latest_sessions.py`.
 """
 
 import datetime as dt
 
 import dagster as dg
 
-from ntrader_pipeline.catalog.store import CatalogStore
+from ntrader_pipeline.app.freshness import check_latest_sessions
+from ntrader_pipeline.defs.outcomes import check_result
 from ntrader_pipeline.defs.resources import StorageResource
 from ntrader_pipeline.markets.bar_specs import bars_asset_name
-from ntrader_pipeline.markets.calendars import SessionCalendar
-from ntrader_pipeline.markets.latest_sessions import last_closed_session, missing_latest_sessions
 from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE
 from ntrader_pipeline.markets.universe import BarSpec, Universe
 
@@ -40,26 +39,6 @@ def check_time(tags: dict[str, str]) -> dt.datetime:
     return dt.datetime.fromisoformat(scheduled) if scheduled else dt.datetime.now(dt.UTC)
 
 
-def stored_latest_sessions(
-    store: CatalogStore,
-    spec: BarSpec,
-    instruments: list[tuple[str, SessionCalendar]],
-    now: dt.datetime,
-    first: dt.date,
-) -> set[tuple[str, str]]:
-    """(instrument, session) for each instrument whose last closed session the catalog holds: its bars,
-    or IB's recorded "no data" (a month partition's materialization does not say which sessions it has)."""
-    stored = set()
-    for instrument_id, calendar in instruments:
-        session = last_closed_session(calendar, now, first)
-        bar_type = spec.bar_type(instrument_id)
-        if session is not None and (
-            store.has_session(bar_type, session) or store.empty_reason(bar_type, session) is not None
-        ):
-            stored.add((instrument_id, session.key))
-    return stored
-
-
 def latest_session_check_name(spec: BarSpec) -> str:
     return f"{bars_asset_name(spec)}_latest_session"
 
@@ -77,17 +56,7 @@ def build_latest_session_check(universe: Universe, spec: BarSpec, first: dt.date
         context: dg.AssetCheckExecutionContext, storage: StorageResource
     ) -> dg.AssetCheckResult:
         now = check_time(context.run.tags)
-        stored = stored_latest_sessions(storage.catalog_store(), spec, instruments, now, first)
-        missing = missing_latest_sessions(instruments, now, first, stored)
-        return dg.AssetCheckResult(
-            passed=not missing,
-            description="; ".join(m.describe() for m in missing) or None,
-            metadata={
-                "checked_at": now.isoformat(),
-                "instruments": len(instruments),
-                "missing": len(missing),
-            },
-        )
+        return check_result(check_latest_sessions(storage.catalog_store(), spec, instruments, now, first))
 
     return latest_session_stored
 

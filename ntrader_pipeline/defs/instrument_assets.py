@@ -8,16 +8,22 @@ saw), so "unsynced" works per instrument as for a one-partition run. A partition
 None is left as it is (e.g. not declared for this asset). In a run over several instruments, a partition
 whose inputs, code and config are those of its last materialization is not recomputed: the nightly
 refresh does work in proportion to what changed. A partition that fails does not stop the others: the
-step fails at the end naming each failed instrument.
+step fails at the end naming each failed instrument. An instrument the chain is not declared for is left
+out of a range, and fails a run of its own naming where to declare it.
 """
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
+
+from ntrader_pipeline.app.locations import Locations
+from ntrader_pipeline.app.outcomes import StepOutcome
+from ntrader_pipeline.defs.outcomes import dagster_metadata, step_errors_as_failures
+from ntrader_pipeline.defs.run_tags import tag_run
 
 # Dagster's provenance tags on a materialization (dagster._core.definitions.data_version; pinned by
 # ntrader_pipeline_tests/defs/test_instrument_assets.py).
@@ -34,17 +40,18 @@ STABLE_CODE_VERSION_TAG = "ntrader/code_version"
 Inputs = Callable[[str, Any], Mapping[dg.AssetKey, Sequence[str]]]
 
 
+# (where the run reads and writes, instrument id, the run's config or None) → the partition's outcome
+# (the application layer's function; a StepError fails the partition).
+Compute = Callable[[Locations, str, Any], StepOutcome]
+
+
 @dataclass(frozen=True)
-class PartitionResult:
-    """What one instrument's computation produced: its metadata and, when it has one, its data version."""
+class Declared:
+    """The instruments a chain is declared for: what it is and where it is declared name a missing one."""
 
-    metadata: dict[str, Any]
-    data_version: str | None = None
-
-
-# (context, instrument id, the run's config or None) → the partition's result, or None to leave it be;
-# resources come from `context.resources` (the asset requires "storage").
-Compute = Callable[[dg.AssetExecutionContext, str, Any], PartitionResult | None]
+    instruments: Collection[str]
+    what: str  # "backtest sma_cross"
+    where: str  # the declarations file
 
 
 def provenance_tags(
@@ -133,7 +140,7 @@ def _record(
     context: dg.AssetExecutionContext,
     step: ChainStep,
     instrument_id: str,
-    result: PartitionResult,
+    result: StepOutcome,
     read: Mapping[dg.AssetKey, Sequence[str]],
     config_hash: str,
 ) -> dg.AssetMaterialization:
@@ -144,8 +151,9 @@ def _record(
     )
     tags[CONFIG_HASH_TAG] = config_hash
     tags[STABLE_CODE_VERSION_TAG] = _stable_version(step)
+    metadata = dagster_metadata(result.metadata)
     return dg.AssetMaterialization(
-        asset_key=step.spec.key, partition=instrument_id, metadata=result.metadata, tags=tags
+        asset_key=step.spec.key, partition=instrument_id, metadata=metadata, tags=tags
     )
 
 
@@ -153,15 +161,31 @@ def _stable_version(step: ChainStep) -> str:
     return _short_hash(step.spec.code_version or "unversioned")  # a tag value: [A-Za-z0-9_.-], ≤ 63
 
 
+def _run_instruments(context: dg.AssetExecutionContext, declared: Declared, config: Any) -> list[str]:
+    """The run's declared instruments (a range over the universe leaves the others out); tags the run
+    with them and the config's window."""
+    instruments = [i for i in context.partition_keys if i in declared.instruments]
+    if len(context.partition_keys) == 1 and not instruments:
+        raise dg.Failure(
+            f"{context.partition_key} is not declared for {declared.what} "
+            f"({', '.join(declared.instruments)}); add it to {declared.where}"
+        )
+    window = [w for w in (getattr(config, "start", None), getattr(config, "end", None)) if w]
+    if instruments and window:
+        tag_run(context, instruments, window)
+    return instruments
+
+
 def materialize_chain(
-    context: dg.AssetExecutionContext, steps: Sequence[ChainStep], config: Any = None
+    context: dg.AssetExecutionContext, steps: Sequence[ChainStep], declared: Declared, config: Any = None
 ) -> Iterator[dg.AssetMaterialization]:
     """For each instrument of the run, each selected step in order; yield each result as it is done."""
     selected = [step for step in steps if step.spec.key in context.selected_asset_keys]
+    locations: Locations = context.resources.storage.locations()
     failures: list[str] = []
     config_hash = _config_hash(config)
     ranged = len(context.partition_keys) > 1
-    for instrument_id in context.partition_keys:
+    for instrument_id in _run_instruments(context, declared, config):
         upstream_recomputed = False
         for step in selected:
             read = step.inputs(instrument_id, config)
@@ -175,15 +199,14 @@ def materialize_chain(
                 context.log.info(f"{step.spec.key.to_user_string()} {instrument_id}: inputs unchanged, kept")
                 continue
             try:
-                result = step.compute(context, instrument_id, config)
+                with step_errors_as_failures():
+                    result = step.compute(locations, instrument_id, config)
             except dg.Failure as exc:
                 if not ranged:
                     raise
                 failures.append(f"{step.spec.key.to_user_string()} {instrument_id}: {exc.description}")
                 context.log.error(failures[-1])
                 break  # the rest of this instrument's chain would read what failed
-            if result is None:
-                break  # not this chain's instrument
             upstream_recomputed = True
             yield _record(context, step, instrument_id, result, read, config_hash)
     if failures:
@@ -199,6 +222,7 @@ def instrument_chain(
     *,
     name: str,
     steps: Sequence[ChainStep],
+    declared: Declared,
     partitions_def: dg.StaticPartitionsDefinition,
     config_class: type[dg.Config] | None = None,
 ) -> dg.AssetsDefinition:
@@ -209,12 +233,12 @@ def instrument_chain(
     if config_class is None:
 
         def _chain(context: dg.AssetExecutionContext) -> Iterator[dg.AssetMaterialization]:
-            yield from materialize_chain(context, steps)
+            yield from materialize_chain(context, steps, declared)
 
     else:
 
         def _chain(context: dg.AssetExecutionContext, config) -> Iterator[dg.AssetMaterialization]:
-            yield from materialize_chain(context, steps, config)
+            yield from materialize_chain(context, steps, declared, config)
 
         _chain.__annotations__["config"] = config_class  # Dagster reads the config class off the signature
 

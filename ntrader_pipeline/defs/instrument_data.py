@@ -13,13 +13,13 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from ntrader_pipeline.backtest.declarations import BacktestDeclaration, Window
-from ntrader_pipeline.backtest.versions import catalog_files, data_version
-from ntrader_pipeline.backtest.window_inputs import window_data_version
-from ntrader_pipeline.catalog.hash_index import HashIndex
+from ntrader_pipeline.app.backtests import backtest_inputs_version, over_window
+from ntrader_pipeline.app.data_versions import instrument_files_version
+from ntrader_pipeline.backtest.declarations import BacktestDeclaration
 from ntrader_pipeline.defs.bars import bars_asset_name
-from ntrader_pipeline.defs.instrument_assets import ChainStep, PartitionResult
+from ntrader_pipeline.defs.instrument_assets import ChainStep
 from ntrader_pipeline.defs.names import backtest_inputs_asset_name
+from ntrader_pipeline.defs.outcomes import materialize_result
 from ntrader_pipeline.defs.partitions import INSTRUMENT_DIMENSION, bar_partition_key
 from ntrader_pipeline.defs.resources import StorageResource
 from ntrader_pipeline.markets.session_months import month_start, next_month
@@ -64,24 +64,12 @@ def index_dep(universe: Universe, asset_name: str, index_instrument: str) -> dg.
 
 def _windowed(declaration: BacktestDeclaration, config: object) -> BacktestDeclaration:
     """The declaration over the run's window (the launchpad's `start`/`end`, when the run has them)."""
-    start, end = getattr(config, "start", None), getattr(config, "end", None)
-    if start is None or end is None:
-        return declaration
-    return declaration.model_copy(update={"window": Window(start=start, end=end)})
+    return over_window(declaration, getattr(config, "start", None), getattr(config, "end", None))
 
 
 def inputs_step(declaration: BacktestDeclaration) -> ChainStep:
     spec = declaration.spec
     bars = dg.AssetKey(bars_asset_name(spec))
-
-    def compute(
-        context: dg.AssetExecutionContext, instrument_id: str, config: object
-    ) -> PartitionResult | None:
-        if instrument_id not in declaration.instruments:
-            return None
-        store = context.resources.storage.catalog_store()
-        version, counts = window_data_version(store, _windowed(declaration, config), instrument_id)
-        return PartitionResult(metadata={**counts, "data_version": version}, data_version=version)
 
     def inputs(instrument_id: str, config: object) -> dict[dg.AssetKey, Sequence[str]]:
         window = _windowed(declaration, config).window
@@ -101,7 +89,13 @@ def inputs_step(declaration: BacktestDeclaration) -> ChainStep:
             f"{declaration.index_instrument}, definitions, adjustment factors)."
         ),
     )
-    return ChainStep(asset_spec, compute, inputs)
+    return ChainStep(
+        asset_spec,
+        lambda locations, instrument_id, config: backtest_inputs_version(
+            locations, _windowed(declaration, config), instrument_id
+        ),
+        inputs,
+    )
 
 
 def build_instrument_data_asset(
@@ -117,17 +111,8 @@ def build_instrument_data_asset(
         description=f"Data version of each instrument's stored {spec} bars: a hash of its catalog files.",
     )
     def _instrument_data(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
-        store = storage.catalog_store()
-        paths = store.bar_files(spec.bar_type(context.partition_key))
-        paths += store.definition_files(context.partition_key)
-        index = HashIndex(store.path) if store.location.is_local else None
-        files = catalog_files(store.path, paths, index)
-        if index is not None:
-            index.save()
-        version = data_version(files)
-        return dg.MaterializeResult(
-            data_version=dg.DataVersion(version),
-            metadata={"files": len(files), "bytes": sum(f.bytes for f in files), "data_version": version},
+        return materialize_result(
+            instrument_files_version(storage.catalog_store(), spec, context.partition_key)
         )
 
     return _instrument_data

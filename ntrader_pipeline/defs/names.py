@@ -1,9 +1,5 @@
 """Names of the backtest chain's assets and group, shared by the assets, jobs, sensors and CLI."""
 
-from pathlib import Path
-
-from ntrader_pipeline.backtest.run import artifact_directory
-
 BACKTEST_GROUP = "backtests"
 COMPARISON_ASSET = "backtest_comparison"
 
@@ -32,8 +28,3 @@ def chain_asset_names(name: str) -> list[str]:
         metrics_asset_name(name),
         report_asset_name(name),
     ]
-
-
-def backtest_artifact_dir(storage: object, name: str, instrument_id: str) -> Path:
-    """Where a backtest of `name` on `instrument_id` keeps its artefacts (`storage`: a StorageResource)."""
-    return artifact_directory(storage.backtests_dir, name, instrument_id)

@@ -8,12 +8,12 @@ launchpad and the UI show the variable's name, never its value.
 import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import dagster as dg
 from pydantic import BaseModel, create_model
 from pydantic.fields import FieldInfo
 
+from ntrader_pipeline.app.locations import Locations
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.ib.client import IBConnection
 from ntrader_pipeline.ib.fetcher import IBFetcher
@@ -57,6 +57,14 @@ class _IBGateway(dg.ConfigurableResource):
 
 
 class _Storage(dg.ConfigurableResource):
+    def locations(self) -> Locations:
+        return Locations(
+            CatalogStore(self.catalog),  # type: ignore[attr-defined]
+            Path(self.artifacts),  # type: ignore[attr-defined]
+            Path(self.reports),  # type: ignore[attr-defined]
+            self.reports_url,  # type: ignore[attr-defined]
+        )
+
     def catalog_store(self) -> CatalogStore:
         return CatalogStore(self.catalog)  # type: ignore[attr-defined]
 
@@ -69,20 +77,7 @@ class _Storage(dg.ConfigurableResource):
         return Path(self.reports)  # type: ignore[attr-defined]
 
     def report_url(self, path: Path) -> str:
-        """A link to a report: `<reports_url>/<path under the reports dir>` when reports are served over
-        HTTP, else its file:// URI (browsers do not follow file:// links from the http:// UI)."""
-        resolved = Path(path).resolve()
-        base: str | None = self.reports_url  # type: ignore[attr-defined]
-        if not base:
-            return resolved.as_uri()
-        try:
-            relative = resolved.relative_to(self.reports_dir.resolve())
-        except ValueError as exc:
-            raise ValueError(
-                f"report {resolved} is outside the reports directory {self.reports_dir.resolve()} served "
-                f"at {base}; write reports under NTRADER_REPORTS"
-            ) from exc
-        return f"{base.rstrip('/')}/{quote(relative.as_posix())}"
+        return self.locations().report_url(path)
 
 
 IBGatewayResource = create_model(

@@ -113,22 +113,28 @@ def build_sensors(
     def after_bars(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
         return refresh_request(universe, declarations, context.dagster_run, context.instance)
 
-    refresh_after_success = dg.run_status_sensor(
-        name="refresh_backtests_after_bars",
-        run_status=dg.DagsterRunStatus.SUCCESS,
-        monitored_jobs=[jobs.market_data],
-        request_job=jobs.backtests,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        description="After a market_data_job run, one run refreshes the backtests its sessions affect.",
-    )(after_bars)
-    refresh_after_failure = dg.run_status_sensor(
-        name="refresh_backtests_after_partial_bars",
-        run_status=dg.DagsterRunStatus.FAILURE,
-        monitored_jobs=[jobs.market_data],
-        request_job=jobs.backtests,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        description="After a failed market_data_job run, refresh the backtests of what it did store.",
-    )(after_bars)
+    refresh_after_bars = [
+        dg.run_status_sensor(
+            name=name,
+            run_status=status,
+            monitored_jobs=[jobs.market_data],
+            request_job=jobs.backtests,
+            default_status=dg.DefaultSensorStatus.RUNNING,
+            description=description,
+        )(after_bars)
+        for name, status, description in (
+            (
+                "refresh_backtests_after_bars",
+                dg.DagsterRunStatus.SUCCESS,
+                "After a market_data_job run, one run refreshes the backtests its sessions affect.",
+            ),
+            (
+                "refresh_backtests_after_partial_bars",
+                dg.DagsterRunStatus.FAILURE,
+                "After a failed market_data_job run, refresh the backtests of what it did store.",
+            ),
+        )
+    ]
 
     @dg.run_status_sensor(
         name="refresh_comparison_after_backtests",
@@ -142,4 +148,4 @@ def build_sensors(
         run = context.dagster_run
         return dg.RunRequest(run_key=f"after:{run.run_id}", tags={AFTER_RUN_TAG: run.run_id})
 
-    return [refresh_after_success, refresh_after_failure, refresh_comparison_after_backtests]
+    return [*refresh_after_bars, refresh_comparison_after_backtests]

@@ -125,3 +125,12 @@ def test_backtest_names_sessions_missing_from_the_catalog(ib_resource, spy_windo
     message = result.failure_data_for_node("sma_cross").error.message
     assert "2 sessions are not in the catalog: 2024-01-08, 2024-01-09" in message
     assert "Materialize bars_1_minute" in message
+
+
+def test_a_run_on_an_undeclared_instrument_fails_saying_where_to_declare_it(ib_resource, storage):
+    chain = dg.AssetSelection.assets("sma_cross_split_adjusted_inputs", "sma_cross_split_adjusted_backtest")
+    result = materialize(chain, ib_resource, storage, partition_key="SPY.ARCA")
+    assert not result.success
+    message = result.failure_data_for_node("sma_cross_split_adjusted").error.message
+    assert "SPY.ARCA is not declared for backtest sma_cross_split_adjusted (ILLQ.NASDAQ); add it to" in message
+    assert materializations_of(result, "sma_cross_split_adjusted_inputs") == []

@@ -63,7 +63,7 @@ def test_a_run_whose_code_server_died_is_failed_after_max_runtime_and_its_slot_f
 ) -> None:
     """A run launched by the daemon whose code server died (with the run worker: a killed container or
     process group) stays STARTED holding its `ibkr` slot, and the run queue then holds every later IB run,
-    so no run guard (defs/run_guard.py) of a later run gets to start. Dagster's default launcher cannot ask
+    so no run guard (runtime/dead_runs.py) of a later run gets to start. Dagster's default launcher cannot ask
     a dead code server about its run, so run monitoring's only handle is `dagster/max_runtime`: this is the
     daemon's own monitoring pass and slot-freeing pass over such a run, with the clock moved past the bound
     (no code server exists here, as when it died)."""

@@ -43,9 +43,9 @@ import requests
 import yaml
 
 from ntrader_pipeline.cli.ui import free_port
-from ntrader_pipeline.defs.run_guard import RUN_PID_TAG
 from ntrader_pipeline.gateway import Fault
 from ntrader_pipeline.markets.sessions import sessions_between
+from ntrader_pipeline.runtime.process_tags import RUN_PID_TAG
 from ntrader_pipeline_tests.cli import DAGSTER, LoggedProcesses, dagster_home, run_env, sessions_config
 from ntrader_pipeline_tests.ops.test_fault_matrix_runs import (
     ASSET,

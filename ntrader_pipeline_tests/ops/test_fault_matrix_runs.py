@@ -39,9 +39,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from ntrader_pipeline.catalog.store import STALE_STAGING_S
-from ntrader_pipeline.defs.run_guard import REAP_INTERVAL_S, RUN_HOST_TAG, RUN_PID_TAG
 from ntrader_pipeline.gateway import Fault
 from ntrader_pipeline.markets.sessions import sessions_between
+from ntrader_pipeline.runtime.guarded_executor import REAP_INTERVAL_S
+from ntrader_pipeline.runtime.process_tags import RUN_HOST_TAG, RUN_PID_TAG
 from ntrader_pipeline_tests.cli import DAGSTER, LoggedProcesses, dagster_home, run_env, sessions_config
 
 BAR_TYPE = "SPY.ARCA-1-MINUTE-LAST-EXTERNAL"

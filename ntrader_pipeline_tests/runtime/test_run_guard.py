@@ -12,16 +12,15 @@ import dagster as dg
 import pytest
 
 from ntrader_pipeline.defs import build_definitions
-from ntrader_pipeline.defs.run_guard import (
+from ntrader_pipeline.runtime.dead_runs import reap_dead_runs, release_slots
+from ntrader_pipeline.runtime.guarded_executor import guarded_executor
+from ntrader_pipeline.runtime.process_tags import (
     RUN_HOST_TAG,
     RUN_PID_STARTED_TAG,
     RUN_PID_TAG,
-    guarded_executor,
     process_alive,
     process_started,
     process_tags,
-    reap_dead_runs,
-    release_slots,
 )
 from ntrader_pipeline_tests.defs.helpers import code_location
 
