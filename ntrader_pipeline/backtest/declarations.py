@@ -204,10 +204,9 @@ def checked_entry[D: Checkable](
     validate: Callable[[dict[str, Any]], D],
     values: dict[str, Any],
     universe: Universe,
-    *,
     where: str,
     whole: str,
-    error: type[Exception],
+    error: type[Exception] = BacktestDeclarationError,
 ) -> D:
     """One file entry (a backtest or a sweep) validated, then checked against the universe; either
     problem raises `error` as `<where>: field <name>: <message>` (`whole` as for `field_problems`)."""
@@ -248,11 +247,5 @@ def _declaration(path: Path, name: str, entry: object, universe: Universe) -> Ba
     where = f"backtests file {path}, backtest {name!r}"
     if not isinstance(entry, dict):
         raise BacktestDeclarationError(f"{where}: must be a mapping of fields, got {entry!r}")
-    return checked_entry(
-        BacktestDeclaration.model_validate,
-        {**entry, "name": name},
-        universe,
-        where=where,
-        whole="(declaration)",
-        error=BacktestDeclarationError,
-    )
+    values = {**entry, "name": name}
+    return checked_entry(BacktestDeclaration.model_validate, values, universe, where, "(declaration)")

@@ -242,11 +242,7 @@ def _sweep(
         raise SweepDeclarationError(f"{where}: must be a mapping of fields, got {entry!r}")
     if name in backtest_names:
         raise SweepDeclarationError(f"{where}: a backtest has the same name; rename the sweep")
+    values = {**entry, "name": name}
     return checked_entry(
-        SweepDeclaration.model_validate,
-        {**entry, "name": name},
-        universe,
-        where=where,
-        whole="(sweep)",
-        error=SweepDeclarationError,
+        SweepDeclaration.model_validate, values, universe, where, "(sweep)", error=SweepDeclarationError
     )
