@@ -125,13 +125,13 @@ def load_backtest_inputs(
     return BacktestInputs(
         instrument_id=instrument_id,
         instrument=instrument,
-        bars=bars,
         sessions=sessions,
         checked=checked,
+        actions=_window_actions(store.corporate_events(instrument_id), checked, sessions),
+        bars=bars,
         index_bars=index_bars,
         files=files,
         data_version=data_version(files),
-        actions=_window_actions(store.corporate_events(instrument_id), checked, sessions),
     )
 
 
