@@ -12,7 +12,7 @@ import threading
 from types import TracebackType
 from typing import Self
 
-from ntrader_pipeline.gateway.connection import Clock, GatewayContext, utc_now
+from ntrader_pipeline.gateway.connection import Clock, utc_now
 from ntrader_pipeline.gateway.faults import GatewayFaults
 from ntrader_pipeline.gateway.latency import AnswerTimeModel
 from ntrader_pipeline.gateway.pacing import HistoricalPacing
@@ -58,6 +58,7 @@ class EmbeddedGateway(GatewayState):
             synthetic_stocks=synthetic_stocks,
             answer_time=answer_time,
         )
+        self.context = self._server.context  # what GatewayState reads; the server never replaces it
         self._start_timeout = start_timeout
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -65,10 +66,6 @@ class EmbeddedGateway(GatewayState):
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
         self._port: int | None = None
-
-    @property
-    def context(self) -> GatewayContext:  # type: ignore[override]
-        return self._server.context
 
     @property
     def host(self) -> str:
