@@ -128,6 +128,29 @@ def compute_metrics(
     risk_free_rate: float = 0.0,
 ) -> PerformanceMetrics:
     """Measure one backtest; see the module docstring for definitions and NaN/inf conventions."""
+    _check_inputs(equity, starting_cash, benchmark)
+    values = equity["equity"].to_numpy()
+    _, last_rows = session_last_rows(equity["ts"])
+    daily = _session_returns(values, last_rows, starting_cash)
+    per_session_rf = risk_free_rate / periods_per_year
+    returns = _return_metrics(values, daily, starting_cash, per_session_rf, periods_per_year)
+    return PerformanceMetrics(
+        start=equity["ts"][0],
+        end=equity["ts"][-1],
+        bar_count=equity.height,
+        session_count=int(daily.size),
+        starting_cash=float(starting_cash),
+        **returns,
+        **_drawdown_metrics(equity, starting_cash, cagr=returns["cagr"]),
+        **_trade_metrics(trades),
+        **_activity_metrics(values, equity, fills),
+        **_relative_to_benchmark(
+            daily, benchmark, last_rows, per_session_rf, periods_per_year=periods_per_year
+        ),
+    )
+
+
+def _check_inputs(equity: pl.DataFrame, starting_cash: float, benchmark: pl.Series | None) -> None:
     validate_equity(equity, required=("ts", "position_qty", "equity"))
     if not starting_cash > 0:
         raise EquityCurveError(f"starting_cash must be positive to measure returns, got {starting_cash}")
@@ -137,61 +160,76 @@ def compute_metrics(
             "give the benchmark's equity at every bar of the curve (benchmarks.parquet `ts` = equity `ts`)"
         )
 
-    values = equity["equity"].to_numpy()
-    _, last_rows = session_last_rows(equity["ts"])
+
+def _session_returns(values: np.ndarray, last_rows: np.ndarray, starting_cash: float) -> np.ndarray:
+    """Session-over-session returns of the last equity of each session, the first against the cash."""
     session_equity = values[last_rows]
-    daily = session_equity / np.concatenate(([starting_cash], session_equity[:-1])) - 1.0
-    per_session_rf = risk_free_rate / periods_per_year
+    return session_equity / np.concatenate(([starting_cash], session_equity[:-1])) - 1.0
+
+
+def _return_metrics(
+    values: np.ndarray,
+    daily: np.ndarray,
+    starting_cash: float,
+    per_session_rf: float,
+    periods_per_year: int,
+) -> dict[str, float]:
+    """Growth, volatility and the risk-adjusted ratios (Sharpe and volatility need two sessions)."""
+    final_equity = float(values[-1])
     excess = daily - per_session_rf
     annualizer = math.sqrt(periods_per_year)
     daily_std = float(np.std(daily, ddof=1)) if daily.size > 1 else math.nan
     downside_deviation = float(np.sqrt(np.mean(np.minimum(excess, 0.0) ** 2)))
     mean_excess = float(np.mean(excess))
+    return {
+        "final_equity": final_equity,
+        "total_return": final_equity / starting_cash - 1.0,
+        "cagr": compound_annual_growth(final_equity / starting_cash, years=daily.size / periods_per_year),
+        "annual_volatility": daily_std * annualizer,
+        "sharpe": ratio(mean_excess, daily_std) * annualizer if daily.size > 1 else math.nan,
+        "sortino": ratio(mean_excess, downside_deviation) * annualizer,
+    }
 
-    final_equity = float(values[-1])
-    cagr = compound_annual_growth(final_equity / starting_cash, years=daily.size / periods_per_year)
+
+def _drawdown_metrics(equity: pl.DataFrame, starting_cash: float, *, cagr: float) -> dict[str, object]:
+    """The deepest episode's depth, dates and length, the longest time under water, and Calmar."""
     episodes = drawdown_episodes(equity, starting_cash)
     worst = episodes.worst(1)
     max_drawdown = float(worst["depth"][0]) if worst.height else 0.0
+    return {
+        "max_drawdown": max_drawdown,
+        "max_drawdown_duration_days": episodes.longest_days(),
+        "calmar": ratio(cagr, max_drawdown),
+        "max_drawdown_start": worst["start"][0] if worst.height else None,
+        "max_drawdown_trough": worst["trough"][0] if worst.height else None,
+        "max_drawdown_recovery": worst["recovery"][0] if worst.height else None,
+        "max_drawdown_episode_days": float(worst["duration_days"][0]) if worst.height else 0.0,
+    }
+
+
+def _trade_metrics(trades: pl.DataFrame) -> dict[str, float | int]:
     pnl = trades["pnl"].to_numpy() if trades.height else np.empty(0)
     wins, losses = pnl[pnl > 0], pnl[pnl < 0]
-    notional = float((fills["quantity"].abs() * fills["price"]).sum()) if fills.height else 0.0
-    relative = _relative_to_benchmark(
-        daily, benchmark, last_rows, per_session_rf, periods_per_year=periods_per_year
-    )
+    return {
+        "trade_count": trades.height,
+        "win_rate": ratio(float(wins.size), float(pnl.size)),
+        "profit_factor": ratio(float(wins.sum()), -float(losses.sum())),
+        "expectancy": _mean(pnl),
+        "average_win": _mean(wins),
+        "average_loss": _mean(losses),
+        "best_trade": float(pnl.max()) if pnl.size else math.nan,
+        "worst_trade": float(pnl.min()) if pnl.size else math.nan,
+    }
 
-    return PerformanceMetrics(
-        start=equity["ts"][0],
-        end=equity["ts"][-1],
-        bar_count=equity.height,
-        session_count=int(daily.size),
-        starting_cash=float(starting_cash),
-        final_equity=final_equity,
-        total_return=final_equity / starting_cash - 1.0,
-        cagr=cagr,
-        annual_volatility=daily_std * annualizer,
-        sharpe=ratio(mean_excess, daily_std) * annualizer if daily.size > 1 else math.nan,
-        sortino=ratio(mean_excess, downside_deviation) * annualizer,
-        max_drawdown=max_drawdown,
-        max_drawdown_duration_days=episodes.longest_days(),
-        calmar=ratio(cagr, max_drawdown),
-        trade_count=trades.height,
-        win_rate=ratio(float(wins.size), float(pnl.size)),
-        profit_factor=ratio(float(wins.sum()), -float(losses.sum())),
-        exposure=float((equity["position_qty"] != 0).mean()),
-        fees=float(fills["commission"].sum()) if fills.height else 0.0,
-        max_drawdown_start=worst["start"][0] if worst.height else None,
-        max_drawdown_trough=worst["trough"][0] if worst.height else None,
-        max_drawdown_recovery=worst["recovery"][0] if worst.height else None,
-        max_drawdown_episode_days=float(worst["duration_days"][0]) if worst.height else 0.0,
-        expectancy=_mean(pnl),
-        average_win=_mean(wins),
-        average_loss=_mean(losses),
-        best_trade=float(pnl.max()) if pnl.size else math.nan,
-        worst_trade=float(pnl.min()) if pnl.size else math.nan,
-        turnover=ratio(notional, float(np.mean(values))),
-        **relative,
-    )
+
+def _activity_metrics(values: np.ndarray, equity: pl.DataFrame, fills: pl.DataFrame) -> dict[str, float]:
+    """Time in market, fees, and turnover (traded notional over the mean equity)."""
+    notional = float((fills["quantity"].abs() * fills["price"]).sum()) if fills.height else 0.0
+    return {
+        "exposure": float((equity["position_qty"] != 0).mean()),
+        "fees": float(fills["commission"].sum()) if fills.height else 0.0,
+        "turnover": ratio(notional, float(np.mean(values))),
+    }
 
 
 def _relative_to_benchmark(

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import (
     BaseModel,
@@ -195,6 +196,31 @@ def field_problems(exc: ValidationError, whole: str) -> str:
     return "; ".join(f"field {'.'.join(str(p) for p in e['loc']) or whole}: {e['msg']}" for e in exc.errors())
 
 
+class Checkable(Protocol):
+    def check(self, universe: Universe) -> None: ...
+
+
+def checked_entry[D: Checkable](
+    validate: Callable[[dict[str, Any]], D],
+    values: dict[str, Any],
+    universe: Universe,
+    where: str,
+    whole: str,
+    error: type[Exception] = BacktestDeclarationError,
+) -> D:
+    """One file entry (a backtest or a sweep) validated, then checked against the universe; either
+    problem raises `error` as `<where>: field <name>: <message>` (`whole` as for `field_problems`)."""
+    try:
+        declared = validate(values)
+    except ValidationError as exc:
+        raise error(f"{where}: {field_problems(exc, whole)}") from exc
+    try:
+        declared.check(universe)
+    except FieldError as exc:
+        raise error(f"{where}: field {exc.field}: {exc}") from exc
+    return declared
+
+
 def load_declarations(path: Path | str, universe: Universe) -> list[BacktestDeclaration]:
     """Read and check every declaration of `path`; the first problem raises BacktestDeclarationError."""
     path = Path(path)
@@ -221,12 +247,5 @@ def _declaration(path: Path, name: str, entry: object, universe: Universe) -> Ba
     where = f"backtests file {path}, backtest {name!r}"
     if not isinstance(entry, dict):
         raise BacktestDeclarationError(f"{where}: must be a mapping of fields, got {entry!r}")
-    try:
-        declaration = BacktestDeclaration.model_validate({**entry, "name": name})
-    except ValidationError as exc:
-        raise BacktestDeclarationError(f"{where}: {field_problems(exc, '(declaration)')}") from exc
-    try:
-        declaration.check(universe)
-    except FieldError as exc:
-        raise BacktestDeclarationError(f"{where}: field {exc.field}: {exc}") from exc
-    return declaration
+    values = {**entry, "name": name}
+    return checked_entry(BacktestDeclaration.model_validate, values, universe, where, "(declaration)")

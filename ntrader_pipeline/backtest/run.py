@@ -107,22 +107,61 @@ def load_backtest_inputs(
         instrument or the index is missing or fails the quality rules (the message names them).
 
     """
-    spec = declaration.spec
+    sessions = _window_sessions(declaration)
+    checked = _gate_sessions(
+        declaration, instrument_id, store, sessions, asset_hint, max_missing_fraction or {}
+    )
+    instrument = store.instrument(instrument_id)
+    if instrument is None:
+        raise BacktestInputError(
+            f"backtest {declaration.name}: instrument {instrument_id} is not in the catalog; "
+            f"materialize {asset_hint} for it"
+        )
+    bars = _adjusted_bars(declaration, instrument_id, store, sessions)
+    index_bars = _index_closes(declaration, instrument_id, store, sessions)
+    files = _input_files(declaration, instrument_id, store, sessions)
+    if declaration.adjustment is not Adjustment.NONE:
+        instrument = adjusted_instrument(instrument)  # the adjusted bars' full precision
+    return BacktestInputs(
+        instrument_id=instrument_id,
+        instrument=instrument,
+        sessions=sessions,
+        checked=checked,
+        actions=_window_actions(store.corporate_events(instrument_id), checked, sessions),
+        bars=bars,
+        index_bars=index_bars,
+        files=files,
+        data_version=data_version(files),
+    )
+
+
+def _window_sessions(declaration: BacktestDeclaration) -> list[TradingSession]:
     sessions = sessions_between(declaration.window.start, declaration.window.end)
     if not sessions:
         raise BacktestInputError(
             f"backtest {declaration.name}: no NYSE sessions between {declaration.window.start} and "
             f"{declaration.window.end}; widen the window"
         )
-    index_id = declaration.index_instrument
-    thresholds = max_missing_fraction or {}
+    return sessions
+
+
+def _gate_sessions(
+    declaration: BacktestDeclaration,
+    instrument_id: str,
+    store: CatalogStore,
+    sessions: list[TradingSession],
+    asset_hint: str,
+    thresholds: Mapping[str, float | None],
+) -> list[SessionQuality]:
+    """Require the instrument's sessions and the benchmark index's stored and clean; the instrument's
+    quality records (its definition is required too: the backtest trades it)."""
     checked: dict[str, list[SessionQuality]] = {}
-    for needed in dict.fromkeys([instrument_id, index_id]):
+    for needed in dict.fromkeys([instrument_id, declaration.index_instrument]):
         try:
             checked[needed] = require_clean_sessions(
                 store,
                 needed,
-                spec,
+                declaration.spec,
                 sessions,
                 asset_hint=asset_hint,
                 require_definition=needed == instrument_id,
@@ -131,16 +170,17 @@ def load_backtest_inputs(
         except ValueError as exc:
             role = "" if needed == instrument_id else f"benchmark index {needed}: "
             raise BacktestInputError(f"backtest {declaration.name}: {role}{exc}") from exc
-    instrument = store.instrument(instrument_id)
-    if instrument is None:
-        raise BacktestInputError(
-            f"backtest {declaration.name}: instrument {instrument_id} is not in the catalog; "
-            f"materialize {asset_hint} for it"
-        )
-    bar_type = spec.bar_type(instrument_id)
+    return checked[instrument_id]
+
+
+def _adjusted_bars(
+    declaration: BacktestDeclaration, instrument_id: str, store: CatalogStore, sessions: list[TradingSession]
+) -> list[Bar]:
+    """The window's bars under the declared adjustment; a missing factor names what to materialize."""
     factors = store.adjustment_factors(instrument_id)
+    bars = _read_bars(store, declaration.spec.bar_type(instrument_id), sessions)
     try:
-        bars = adjust_bars(_read_bars(store, bar_type, sessions), factors, declaration.adjustment)
+        return adjust_bars(bars, factors, declaration.adjustment)
     except MissingFactorsError as exc:
         raise BacktestInputError(
             f"backtest {declaration.name}: adjustment {declaration.adjustment.value} of {instrument_id}: "
@@ -148,31 +188,32 @@ def load_backtest_inputs(
             f"Materialize the daily bars of {instrument_id} and its adjusted series for the window, then "
             "adjustment_factors for the instrument, and rerun."
         ) from exc
-    index_type = spec.bar_type(index_id)
-    index_bars = None
-    if index_id != instrument_id:
-        index_bars = store.read_bar_frame(index_type, sessions).select(pl.col("ts_init").alias("ts"), "close")
-    files = catalog_files(
+
+
+def _index_closes(
+    declaration: BacktestDeclaration, instrument_id: str, store: CatalogStore, sessions: list[TradingSession]
+) -> pl.DataFrame | None:
+    """The benchmark index's (ts, close); None when the index is the instrument itself."""
+    index_id = declaration.index_instrument
+    if index_id == instrument_id:
+        return None
+    frame = store.read_bar_frame(declaration.spec.bar_type(index_id), sessions)
+    return frame.select(pl.col("ts_init").alias("ts"), "close")
+
+
+def _input_files(
+    declaration: BacktestDeclaration, instrument_id: str, store: CatalogStore, sessions: list[TradingSession]
+) -> list[CatalogFile]:
+    """Every catalog file the backtest read: what its data version hashes."""
+    spec = declaration.spec
+    return catalog_files(
         store.path,
         [
-            *store.bar_files(bar_type, sessions),
-            *store.bar_files(index_type, sessions),
+            *store.bar_files(spec.bar_type(instrument_id), sessions),
+            *store.bar_files(spec.bar_type(declaration.index_instrument), sessions),
             *store.definition_files(instrument_id),
             *_factor_files(store, instrument_id, declaration),
         ],
-    )
-    if declaration.adjustment is not Adjustment.NONE:
-        instrument = adjusted_instrument(instrument)  # the adjusted bars' full precision
-    return BacktestInputs(
-        instrument_id=instrument_id,
-        instrument=instrument,
-        bars=bars,
-        sessions=sessions,
-        checked=checked[instrument_id],
-        index_bars=index_bars,
-        files=files,
-        data_version=data_version(files),
-        actions=_window_actions(store.corporate_events(instrument_id), checked[instrument_id], sessions),
     )
 
 

@@ -22,6 +22,23 @@ from ntrader_pipeline.gateway.server import DEFAULT_ACCOUNT, DEFAULT_HOST, LOGGE
 from ntrader_pipeline.gateway.universe import write_universe
 
 DEFAULT_PORT = 4002  # IB Gateway's paper-trading port
+# AnswerTimeModel field → (option, help): one table for the options and the model built from them
+_ANSWER_TIME_FLAGS = {
+    "base_s": ("--latency-base-s", "base answer time (default %(default)s s)"),
+    "per_bar_s": (
+        "--latency-per-bar-s",
+        "answer time per bar sent (default %(default)s s: 0.6 s for a session of minute bars)",
+    ),
+    "throttle_free_open": (
+        "--throttle-free-open",
+        "open requests answered at full speed before the soft throttle (default %(default)s)",
+    ),
+    "throttle_step_s": (
+        "--throttle-step-s",
+        "added per open request beyond that, bars > 30 s (default %(default)s s)",
+    ),
+    "throttle_max_s": ("--throttle-max-s", "most the throttle adds to one answer (default %(default)s s)"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,33 +116,9 @@ def _add_scale_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-latency", action="store_true", help="answer historical requests at once (no answer-time model)"
     )
-    parser.add_argument(
-        "--latency-base-s", type=float, default=model.base_s, help="base answer time (default %(default)s s)"
-    )
-    parser.add_argument(
-        "--latency-per-bar-s",
-        type=float,
-        default=model.per_bar_s,
-        help="answer time per bar sent (default %(default)s s: 0.6 s for a session of minute bars)",
-    )
-    parser.add_argument(
-        "--throttle-free-open",
-        type=int,
-        default=model.throttle_free_open,
-        help="open requests answered at full speed before the soft throttle (default %(default)s)",
-    )
-    parser.add_argument(
-        "--throttle-step-s",
-        type=float,
-        default=model.throttle_step_s,
-        help="added per open request beyond that, bars > 30 s (default %(default)s s)",
-    )
-    parser.add_argument(
-        "--throttle-max-s",
-        type=float,
-        default=model.throttle_max_s,
-        help="most the throttle adds to one answer (default %(default)s s)",
-    )
+    for name, (flag, help_text) in _ANSWER_TIME_FLAGS.items():
+        default = getattr(model, name)
+        parser.add_argument(flag, type=type(default), default=default, help=help_text)
 
 
 def answer_time_model(args: argparse.Namespace) -> AnswerTimeModel | None:
@@ -133,12 +126,13 @@ def answer_time_model(args: argparse.Namespace) -> AnswerTimeModel | None:
     if args.no_latency:
         return None
     return AnswerTimeModel(
-        base_s=args.latency_base_s,
-        per_bar_s=args.latency_per_bar_s,
-        throttle_free_open=args.throttle_free_open,
-        throttle_step_s=args.throttle_step_s,
-        throttle_max_s=args.throttle_max_s,
+        **{name: getattr(args, _dest(flag)) for name, (flag, _) in _ANSWER_TIME_FLAGS.items()}
     )
+
+
+def _dest(flag: str) -> str:
+    """argparse's attribute name for a long option."""
+    return flag.removeprefix("--").replace("-", "_")
 
 
 def _write_port_file(path: Path, port: int) -> None:

@@ -63,12 +63,13 @@ from ntrader_pipeline.gateway.realities import (
     DELAYED_NOTICE,
     HEAD_TIMESTAMP_NOT_SUBSCRIBED,
     GatewayRealities,
+    MarketReality,
     permission_error,
 )
 from ntrader_pipeline.gateway.reality_answers import refuse_as_ib_does, served_bars
 from ntrader_pipeline.gateway.reality_bars import head_timestamp
 from ntrader_pipeline.gateway.request_log import HistoricalRecord, ReceivedRequest, RequestLog
-from ntrader_pipeline.gateway.synthetic import DAY
+from ntrader_pipeline.gateway.synthetic import DAY, SyntheticBar
 from ntrader_pipeline.markets.calendars import get_session_calendar
 from ntrader_pipeline.markets.sessions import EXCHANGE_TIMEZONE
 
@@ -317,10 +318,49 @@ class ClientConnection:
     async def _historical_data(
         self, request: HistoricalDataRequest, received: ReceivedRequest, received_monotonic: float
     ) -> None:
-        query = request.contract
         what_to_show = request.what_to_show.strip().upper()
-        log = self.context.requests
-        record_id = log.add_historical(
+        record_id = self._record_historical(request, received, received_monotonic, what_to_show)
+        contract = find_contract(request.contract, self.context.contracts)
+        if contract is None:
+            self._fail(record_id, request.req_id, *NO_SECURITY_DEFINITION)
+            return
+        if request.keep_up_to_date:
+            LOGGER.info("connection %d: keepUpToDate requested; serving history only", self.id)
+        admitted, throttle_s = False, 0.0
+        try:
+            bar_seconds, duration = _parse_history_shape(request, what_to_show)
+            # a malformed query is refused before it counts for pacing
+            admitted, throttle_s = self._admit(request, bar_seconds, what_to_show)
+            _check_history_served(request, what_to_show, bar_seconds, duration)
+            window, reality, bars = self._window_bars(request, contract, what_to_show, bar_seconds, duration)
+        except HistoryRequestError as exc:
+            if admitted:
+                self._release()
+            self._fail(record_id, request.req_id, exc.code, exc.text)
+            return
+        outcome = self._decide_outcome(
+            record_id, request, contract, bars, what_to_show, bar_seconds, throttle_s
+        )
+        for code, text in outcome.notices:
+            self._send_error(-1, code, text)
+        if reality is not None and reality.permission == "delayed":
+            self._send_error(request.req_id, *DELAYED_NOTICE)  # a notice: the bars follow
+        answer = _Answer(record_id, request, window, bar_seconds, what_to_show, outcome)
+        if outcome.delay or outcome.silent:
+            self._answer_from_task(answer, admitted)
+            return
+        await self._answer(answer, release=admitted)
+
+    def _record_historical(
+        self,
+        request: HistoricalDataRequest,
+        received: ReceivedRequest,
+        received_monotonic: float,
+        what_to_show: str,
+    ) -> int:
+        """Log the request as asked (before any check can fail it); returns its record id."""
+        query = request.contract
+        return self.context.requests.add_historical(
             HistoricalRecord(
                 self.id,
                 request.req_id,
@@ -336,69 +376,58 @@ class ClientConnection:
                 received_monotonic,
             )
         )
-        contract = find_contract(request.contract, self.context.contracts)
-        if contract is None:
-            self._fail(record_id, request.req_id, *NO_SECURITY_DEFINITION)
-            return
-        if request.keep_up_to_date:
-            LOGGER.info("connection %d: keepUpToDate requested; serving history only", self.id)
-        admitted, throttle_s = False, 0.0
-        try:
-            bar_seconds = parse_bar_size(request.bar_size)
-            duration = Duration.parse(request.duration)
-            if what_to_show not in SERVED_WHAT_TO_SHOW:
-                raise HistoryRequestError(
-                    VALIDATION_ERROR,
-                    f"Error validating request.-'whatToShow' : cause - {request.what_to_show!r} is not "
-                    f"served by the embedded gateway; use one of {', '.join(SERVED_WHAT_TO_SHOW)}",
-                )
-            admitted, throttle_s = self._admit(request, bar_seconds, what_to_show)
-            require_served_bar_size(bar_seconds, request.bar_size)
-            check_duration_fits_bar_size(duration, bar_seconds)
-            if what_to_show == "ADJUSTED_LAST" and request.end_date_time.strip():
-                raise HistoryRequestError(  # IB's rule: adjusted bars only ever end now
-                    VALIDATION_ERROR,
-                    "Error validating request.-'bP' : cause - Adjusted Last historical data query end "
-                    f"date/time must be empty (got {request.end_date_time!r})",
-                )
-            now = self.context.clock()
-            window = history_window(
-                duration, parse_end_time(request.end_date_time, now), now, contract.calendar
-            )
-            reality = self.context.realities.get(contract.key)
-            bars = served_bars(contract.key, contract.symbol, window, bar_seconds, what_to_show, reality)
-            refuse_as_ib_does(reality, contract, query.exchange, what_to_show, window, bars)
-        except HistoryRequestError as exc:
-            if admitted:
-                self._release()
-            self._fail(record_id, request.req_id, exc.code, exc.text)
-            return
+
+    def _window_bars(
+        self,
+        request: HistoricalDataRequest,
+        contract: ListedContract,
+        what_to_show: str,
+        bar_seconds: int,
+        duration: Duration,
+    ) -> tuple[HistoryWindow, MarketReality | None, list[SyntheticBar]]:
+        """The requested window and its bars under the contract's reality; raises IB's error where IB
+        would refuse the query (no permission, no data)."""
+        now = self.context.clock()
+        window = history_window(duration, parse_end_time(request.end_date_time, now), now, contract.calendar)
+        reality = self.context.realities.get(contract.key)
+        bars = served_bars(contract.key, contract.symbol, window, bar_seconds, what_to_show, reality)
+        refuse_as_ib_does(reality, contract, request.contract.exchange, what_to_show, window, bars)
+        return window, reality, bars
+
+    def _decide_outcome(
+        self,
+        record_id: int,
+        request: HistoricalDataRequest,
+        contract: ListedContract,
+        bars: list[SyntheticBar],
+        what_to_show: str,
+        bar_seconds: int,
+        throttle_s: float,
+    ) -> FaultOutcome:
+        """The scripted faults' outcome, held back further by the pacing throttle and the answer time."""
         outcome = apply_faults(
             self.context.faults,
             contract.symbol,
             bars,
-            exchange=contract.primary_exchange or query.exchange.upper(),
+            exchange=contract.primary_exchange or request.contract.exchange.upper(),
             what_to_show=what_to_show,
         )
         throttle_s += self._answer_time(record_id, len(outcome.bars), bar_seconds)
         if throttle_s:
             outcome = dataclasses.replace(outcome, delay=outcome.delay + throttle_s)
-        for code, text in outcome.notices:
-            self._send_error(-1, code, text)
-        if reality is not None and reality.permission == "delayed":
-            self._send_error(request.req_id, *DELAYED_NOTICE)  # a notice: the bars follow
-        answer = _Answer(record_id, request, window, bar_seconds, what_to_show, outcome)
-        if outcome.delay or outcome.silent:
-            # logged now, before the client can see any effect of this request
-            if outcome.silent:
-                log.set_outcome(record_id, "error 1100", delayed_s=outcome.delay)
-            else:
-                log.set_outcome(record_id, "delayed", delayed_s=outcome.delay)
-            # answered from a task, so a slow or silent query holds up neither this connection's other
-            # requests nor other connections nor shutdown (close() cancels it)
-            self._pending[request.req_id] = asyncio.create_task(self._answer_later(answer, admitted))
-            return
-        await self._answer(answer, release=admitted)
+        return outcome
+
+    def _answer_from_task(self, answer: _Answer, admitted: bool) -> None:
+        """Answer a delayed or silent query later, from its own task."""
+        outcome, log = answer.outcome, self.context.requests
+        # logged now, before the client can see any effect of this request
+        if outcome.silent:
+            log.set_outcome(answer.record_id, "error 1100", delayed_s=outcome.delay)
+        else:
+            log.set_outcome(answer.record_id, "delayed", delayed_s=outcome.delay)
+        # a task, so a slow or silent query holds up neither this connection's other requests nor other
+        # connections nor shutdown (close() cancels it)
+        self._pending[answer.request.req_id] = asyncio.create_task(self._answer_later(answer, admitted))
 
     def _admit(
         self, request: HistoricalDataRequest, bar_seconds: int, what_to_show: str
@@ -526,3 +555,32 @@ class _Answer:
     bar_seconds: int
     what_to_show: str
     outcome: FaultOutcome
+
+
+def _parse_history_shape(request: HistoricalDataRequest, what_to_show: str) -> tuple[int, Duration]:
+    """The bar size in seconds and the duration; raises IB's validation error for a malformed query
+    or a what-to-show the gateway does not serve."""
+    bar_seconds = parse_bar_size(request.bar_size)
+    duration = Duration.parse(request.duration)
+    if what_to_show not in SERVED_WHAT_TO_SHOW:
+        raise HistoryRequestError(
+            VALIDATION_ERROR,
+            f"Error validating request.-'whatToShow' : cause - {request.what_to_show!r} is not "
+            f"served by the embedded gateway; use one of {', '.join(SERVED_WHAT_TO_SHOW)}",
+        )
+    return bar_seconds, duration
+
+
+def _check_history_served(
+    request: HistoricalDataRequest, what_to_show: str, bar_seconds: int, duration: Duration
+) -> None:
+    """IB's rules on a well-formed query: served bar sizes, a duration the bar size allows, and
+    adjusted bars that end now; raises its validation error otherwise."""
+    require_served_bar_size(bar_seconds, request.bar_size)
+    check_duration_fits_bar_size(duration, bar_seconds)
+    if what_to_show == "ADJUSTED_LAST" and request.end_date_time.strip():
+        raise HistoryRequestError(  # IB's rule: adjusted bars only ever end now
+            VALIDATION_ERROR,
+            "Error validating request.-'bP' : cause - Adjusted Last historical data query end "
+            f"date/time must be empty (got {request.end_date_time!r})",
+        )

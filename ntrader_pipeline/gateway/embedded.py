@@ -9,21 +9,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Mapping
 from types import TracebackType
 from typing import Self
 
 from ntrader_pipeline.gateway.connection import Clock, utc_now
-from ntrader_pipeline.gateway.contracts import ListedContract
 from ntrader_pipeline.gateway.faults import GatewayFaults
 from ntrader_pipeline.gateway.latency import AnswerTimeModel
 from ntrader_pipeline.gateway.pacing import HistoricalPacing
 from ntrader_pipeline.gateway.realities import GatewayRealities
-from ntrader_pipeline.gateway.request_log import RequestLog
-from ntrader_pipeline.gateway.server import DEFAULT_ACCOUNT, DEFAULT_HOST, LOGGER, GatewayServer
+from ntrader_pipeline.gateway.server import (
+    DEFAULT_ACCOUNT,
+    DEFAULT_HOST,
+    LOGGER,
+    GatewayServer,
+    GatewayState,
+)
 
 
-class EmbeddedGateway:
+class EmbeddedGateway(GatewayState):
     """A `GatewayServer` on its own event loop thread; `start()` returns once it listens."""
 
     def __init__(
@@ -55,6 +58,7 @@ class EmbeddedGateway:
             synthetic_stocks=synthetic_stocks,
             answer_time=answer_time,
         )
+        self.context = self._server.context  # what GatewayState reads; the server never replaces it
         self._start_timeout = start_timeout
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -72,33 +76,6 @@ class EmbeddedGateway:
         if self._port is None:
             raise RuntimeError("the embedded gateway is not running; call start() first")
         return self._port
-
-    @property
-    def faults(self) -> GatewayFaults:
-        return self._server.faults
-
-    @property
-    def realities(self) -> GatewayRealities:
-        """Per-symbol market realities; `gateway.realities.set("SPY", MarketReality(...))`."""
-        return self._server.realities
-
-    @property
-    def requests(self) -> RequestLog:
-        return self._server.requests
-
-    @property
-    def pacing(self) -> HistoricalPacing | None:
-        """The pacing emulation's state, or None when it is off."""
-        return self._server.pacing
-
-    @property
-    def server_version(self) -> int | None:
-        return self._server.server_version
-
-    @property
-    def contracts(self) -> Mapping[str, ListedContract]:
-        """What the gateway lists: the fixed contracts and its synthetic stocks, by registry key."""
-        return self._server.context.contracts
 
     def start(self) -> Self:
         if self._thread is not None:

@@ -100,14 +100,23 @@ def contract_data(
     hours: tuple[str, str],
 ) -> list[Field]:
     """One contractDetails (stock, FX pair or future); `hours` is (tradingHours, liquidHours)."""
-    v = server_version
+    return [
+        *_contract_identity(server_version, req_id, contract, exchange),
+        *_contract_description(server_version, contract, hours),
+        *_contract_extensions(server_version, contract),
+    ]
+
+
+def _contract_identity(v: int, req_id: int, contract: ListedContract, exchange: str) -> list[Field]:
+    """The header and the contract's identity, from the message id to minTick."""
     fields: list[Field] = [Outgoing.CONTRACT_DATA]
     if v < sv.MIN_SERVER_VER_SIZE_RULES:
         fields.append(8)  # message version; >= 3 carries the reqId
     fields += [req_id, contract.symbol, contract.sec_type, contract.last_trade]
     if v >= sv.MIN_SERVER_VER_LAST_TRADE_DATE:
         fields.append(contract.last_trade)  # lastTradeDate
-    fields += [
+    return [
+        *fields,
         0,  # strike
         "",  # right
         exchange,
@@ -118,6 +127,11 @@ def contract_data(
         contract.con_id,
         contract.min_tick,
     ]
+
+
+def _contract_description(v: int, contract: ListedContract, hours: tuple[str, str]) -> list[Field]:
+    """What every server version sends after minTick: names, exchanges, hours and the secIdList."""
+    fields: list[Field] = []
     if sv.MIN_SERVER_VER_MD_SIZE_MULTIPLIER <= v < sv.MIN_SERVER_VER_SIZE_RULES:
         fields.append(1)  # mdSizeMultiplier
     fields += [
@@ -140,6 +154,12 @@ def contract_data(
     ]
     # secIdList: Nautilus requires an ISIN for equities; FX and futures carry none
     fields += [1, "ISIN", contract.isin] if contract.isin else [0]
+    return fields
+
+
+def _contract_extensions(v: int, contract: ListedContract) -> list[Field]:
+    """The trailing fields later server versions added, each from its own version on."""
+    fields: list[Field] = []
     if v >= sv.MIN_SERVER_VER_AGG_GROUP:
         fields.append(1)
     if v >= sv.MIN_SERVER_VER_UNDERLYING_INFO:

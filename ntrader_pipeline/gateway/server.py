@@ -6,9 +6,11 @@ import asyncio
 import ipaddress
 import itertools
 import logging
+from collections.abc import Mapping
 
 from ntrader_pipeline.gateway import messages
 from ntrader_pipeline.gateway.connection import ClientConnection, Clock, GatewayContext, utc_now
+from ntrader_pipeline.gateway.contracts import ListedContract
 from ntrader_pipeline.gateway.faults import GatewayFaults
 from ntrader_pipeline.gateway.latency import AnswerTimeModel
 from ntrader_pipeline.gateway.pacing import HistoricalPacing
@@ -34,7 +36,41 @@ def require_loopback(host: str) -> None:
         raise ValueError(f"the embedded gateway binds to loopback only (e.g. 127.0.0.1), not {host!r}")
 
 
-class GatewayServer:
+class GatewayState:
+    """The state a gateway's users read and script, all from its `GatewayContext`: shared by the server
+    and the embedded gateway that runs one."""
+
+    context: GatewayContext
+
+    @property
+    def server_version(self) -> int | None:
+        return self.context.server_version
+
+    @property
+    def faults(self) -> GatewayFaults:
+        return self.context.faults
+
+    @property
+    def realities(self) -> GatewayRealities:
+        """Per-symbol market realities; `gateway.realities.set("SPY", MarketReality(...))`."""
+        return self.context.realities
+
+    @property
+    def requests(self) -> RequestLog:
+        return self.context.requests
+
+    @property
+    def pacing(self) -> HistoricalPacing | None:
+        """The pacing emulation's state, or None when it is off."""
+        return self.context.pacing
+
+    @property
+    def contracts(self) -> Mapping[str, ListedContract]:
+        """What the gateway lists: the fixed contracts and its synthetic stocks, by registry key."""
+        return self.context.contracts
+
+
+class GatewayServer(GatewayState):
     """Serves the TWS socket protocol on a loopback port; run it inside an asyncio event loop."""
 
     def __init__(
@@ -81,26 +117,6 @@ class GatewayServer:
         self._server: asyncio.Server | None = None
         self._connections: dict[int, ClientConnection] = {}
         self._connection_ids = itertools.count(1)
-
-    @property
-    def server_version(self) -> int | None:
-        return self.context.server_version
-
-    @property
-    def faults(self) -> GatewayFaults:
-        return self.context.faults
-
-    @property
-    def requests(self) -> RequestLog:
-        return self.context.requests
-
-    @property
-    def pacing(self) -> HistoricalPacing | None:
-        return self.context.pacing
-
-    @property
-    def realities(self) -> GatewayRealities:
-        return self.context.realities
 
     @property
     def port(self) -> int:

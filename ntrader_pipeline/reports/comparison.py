@@ -24,17 +24,10 @@ import polars as pl
 
 from ntrader_pipeline.atomic_files import write_text_atomically
 from ntrader_pipeline.reports.config import ReportConfig
-from ntrader_pipeline.reports.downsample import downsample_extremes
-from ntrader_pipeline.reports.figures import (
-    LINEAR_LOG_TOGGLE,
-    TIME_AXIS_TITLE,
-    exchange_time_labels,
-    table_figure,
-)
+from ntrader_pipeline.reports.figures import equity_lines_figure, table_figure, time_line
 from ntrader_pipeline.reports.formatting import METRIC_ROWS, format_value
 from ntrader_pipeline.reports.headline import Card, cards_html, conventions_note, tone
 from ntrader_pipeline.reports.html import figure_section, html_page, provenance_details, shared_plotly_js
-from ntrader_pipeline.reports.timeaxis import skip_closed_time
 
 # Metrics where a smaller value ranks higher.
 LOWER_IS_BETTER: frozenset[str] = frozenset(
@@ -145,21 +138,14 @@ def equity_overlay(
             continue
         times.append(curve["ts"])
         normalized = curve.select("ts", growth=pl.col("equity") / pl.col("equity").first())
-        shown = downsample_extremes(normalized, ("growth",), max_points)
-        traces.append(
-            go.Scatter(
-                x=exchange_time_labels(shown["ts"]), y=shown["growth"].to_numpy(), name=key, mode="lines"
-            )
-        )
-    figure = go.Figure(traces)
-    figure.update_layout(
+        traces.append(time_line(normalized, "growth", key, max_points))
+    return equity_lines_figure(
+        traces,
+        times,
         title="Equity, normalized to 1 at the first bar",
-        xaxis_title=TIME_AXIS_TITLE,
         yaxis_title="Growth of 1",
-        hovermode="x unified",
-        updatemenus=[LINEAR_LOG_TOGGLE],
+        skip_closed_hours=skip_closed_hours,
     )
-    return skip_closed_time(figure, times, enabled=skip_closed_hours)
 
 
 def render_comparison_html(

@@ -131,6 +131,35 @@ def exchange_time_labels(ts: pl.Series, time_format: str = "%Y-%m-%d %H:%M:%S") 
     return ts.to_frame("ts").select(_exchange_time("ts", time_format))["ts"].to_list()
 
 
+def time_line(curve: pl.DataFrame, column: str, name: str, max_points: int) -> go.Scatter:
+    """`curve[column]` as one named line over exchange time, downsampled keeping extremes."""
+    shown = downsample_extremes(curve, (column,), max_points)
+    return go.Scatter(
+        x=exchange_time_labels(shown["ts"]), y=shown[column].to_numpy(), name=name, mode="lines"
+    )
+
+
+def equity_lines_figure(
+    lines: Sequence[go.Scatter],
+    ts: pl.Series | list[pl.Series],
+    *,
+    title: str,
+    yaxis_title: str,
+    skip_closed_hours: bool,
+) -> go.Figure:
+    """The equity charts' common frame: lines over exchange time, one hover for all of them, the
+    linear/log toggle, and the closed periods of `ts` skipped unless `skip_closed_hours` is False."""
+    figure = go.Figure(lines)
+    figure.update_layout(
+        title=title,
+        xaxis_title=TIME_AXIS_TITLE,
+        yaxis_title=yaxis_title,
+        hovermode="x unified",
+        updatemenus=[LINEAR_LOG_TOGGLE],
+    )
+    return skip_closed_time(figure, ts, enabled=skip_closed_hours)
+
+
 def _exchange_time(column: str, time_format: str) -> pl.Expr:
     return pl.col(column).dt.convert_time_zone(EXCHANGE_TIMEZONE).dt.strftime(time_format)
 

@@ -18,10 +18,9 @@ from ntrader_pipeline.analytics import PerformanceMetrics
 from ntrader_pipeline.analytics.periods import monthly_returns, rolling_sharpe, yearly_returns
 from ntrader_pipeline.reports.downsample import downsample_extremes
 from ntrader_pipeline.reports.figures import (
-    LINEAR_LOG_TOGGLE,
     MAX_LINE_POINTS,
-    TIME_AXIS_TITLE,
     downsampled_title,
+    equity_lines_figure,
     exchange_time_labels,
     table_figure,
 )
@@ -55,20 +54,16 @@ def equity_vs_benchmark(
         "instrument": {"color": _BENCHMARK_COLOR, "dash": "dot"},
         "index": {"color": _INDEX_COLOR, "dash": "dash"},
     }
-    figure = go.Figure(
+    return equity_lines_figure(
         [
             go.Scatter(x=x, y=shown[key].to_numpy(), name=names[key], mode="lines", line=styles[key])
             for key in columns
-        ]
-    )
-    figure.update_layout(
+        ],
+        curves["ts"],
         title=downsampled_title("Equity vs benchmark", shown.height, curves.height),
-        xaxis_title=TIME_AXIS_TITLE,
         yaxis_title="Equity",
-        hovermode="x unified",
-        updatemenus=[LINEAR_LOG_TOGGLE],
+        skip_closed_hours=skip_closed_hours,
     )
-    return skip_closed_time(figure, curves["ts"], enabled=skip_closed_hours)
 
 
 def monthly_returns_heatmap(daily: pl.DataFrame) -> go.Figure:

@@ -98,6 +98,16 @@ def instrument_daily(inputs: ReportInputs) -> pl.DataFrame | None:
     return None if curve is None else daily_returns(curve, float(curve["equity"][0]))
 
 
+def _strategy_vs_instrument(chart: Callable[[pl.DataFrame, pl.DataFrame | None], go.Figure]) -> Renderer:
+    """A section drawing the strategy's daily returns beside the instrument's."""
+    return lambda inputs, config: chart(strategy_daily(inputs), instrument_daily(inputs))
+
+
+def _with_events(inputs: ReportInputs, figure: go.Figure) -> go.Figure:
+    """A time chart of the window with the report's dated events marked on it."""
+    return figures.mark_events(figure, inputs.equity["ts"], inputs.events)
+
+
 def _drawdowns(inputs: ReportInputs) -> pl.DataFrame:
     if inputs.drawdowns is not None:
         return inputs.drawdowns
@@ -118,7 +128,8 @@ register_section(
     Section(
         "equity",
         "Equity vs benchmark",
-        lambda inputs, config: figures.mark_events(
+        lambda inputs, config: _with_events(
+            inputs,
             performance.equity_vs_benchmark(
                 inputs.equity,
                 benchmark_frame(inputs),
@@ -127,8 +138,6 @@ register_section(
                 max_points=config.max_line_points,
                 skip_closed_hours=config.skip_closed_hours,
             ),
-            inputs.equity["ts"],
-            inputs.events,
         ),
     )
 )
@@ -163,9 +172,7 @@ register_section(
     Section(
         "yearly",
         "Yearly returns",
-        lambda inputs, config: performance.yearly_returns_chart(
-            strategy_daily(inputs), instrument_daily(inputs)
-        ),
+        _strategy_vs_instrument(performance.yearly_returns_chart),
     )
 )
 register_section(
@@ -184,24 +191,21 @@ register_section(
     Section(
         "distribution",
         "Return distribution",
-        lambda inputs, config: performance.return_distribution(
-            strategy_daily(inputs), instrument_daily(inputs)
-        ),
+        _strategy_vs_instrument(performance.return_distribution),
     )
 )
 register_section(
     Section(
         "price",
         "Price with entries and exits",
-        lambda inputs, config: figures.mark_events(
+        lambda inputs, config: _with_events(
+            inputs,
             figures.price_with_trades(
                 inputs.equity,
                 inputs.fills,
                 max_points=config.max_line_points,
                 skip_closed_hours=config.skip_closed_hours,
             ),
-            inputs.equity["ts"],
-            inputs.events,
         ),
     )
 )

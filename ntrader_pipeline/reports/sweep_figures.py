@@ -16,9 +16,7 @@ import polars as pl
 from plotly.subplots import make_subplots
 
 from ntrader_pipeline.reports.comparison import as_number, format_cell
-from ntrader_pipeline.reports.downsample import downsample_extremes
-from ntrader_pipeline.reports.figures import LINEAR_LOG_TOGGLE, TIME_AXIS_TITLE, exchange_time_labels
-from ntrader_pipeline.reports.timeaxis import skip_closed_time
+from ntrader_pipeline.reports.figures import equity_lines_figure, time_line
 
 _BEST_MARKER = {"symbol": "star", "size": 16, "color": "#111111", "line": {"width": 1, "color": "#ffffff"}}
 _IS_COLOR, _OOS_COLOR = "#7f7f7f", "#1f77b4"
@@ -191,24 +189,17 @@ def oos_equity_chart(
     traces = []
     for fold in folds:
         curve = oos_equity.filter(pl.col("fold") == fold).select("ts", "equity")
-        shown = downsample_extremes(curve, ("equity",), per_fold)
         name = f"Fold {int(fold) + 1}"
         if fold_parameters and fold in fold_parameters:
             name += f" ({fold_parameters[fold]})"
-        traces.append(
-            go.Scatter(
-                x=exchange_time_labels(shown["ts"]), y=shown["equity"].to_numpy(), name=name, mode="lines"
-            )
-        )
-    figure = go.Figure(traces)
-    figure.update_layout(
+        traces.append(time_line(curve, "equity", name, per_fold))
+    return equity_lines_figure(
+        traces,
+        oos_equity["ts"],
         title="Out-of-sample equity, folds stitched end to end",
-        xaxis_title=TIME_AXIS_TITLE,
         yaxis_title="Equity",
-        hovermode="x unified",
-        updatemenus=[LINEAR_LOG_TOGGLE],
+        skip_closed_hours=skip_closed_hours,
     )
-    return skip_closed_time(figure, oos_equity["ts"], enabled=skip_closed_hours)
 
 
 def is_vs_oos_chart(folds: pl.DataFrame, *, label: str) -> go.Figure:
@@ -217,28 +208,26 @@ def is_vs_oos_chart(folds: pl.DataFrame, *, label: str) -> go.Figure:
     hover = [str(value) for value in folds["parameters"]]
     figure = go.Figure(
         [
-            go.Bar(
-                x=names,
-                y=folds["is_metric"].to_list(),
-                name="In sample",
-                marker_color=_IS_COLOR,
-                customdata=hover,
-                hovertemplate="%{x} in sample<br>%{customdata}<br>%{y:.3f}<extra></extra>",
-            ),
-            go.Bar(
-                x=names,
-                y=folds["oos_metric"].to_list(),
-                name="Out of sample",
-                marker_color=_OOS_COLOR,
-                customdata=hover,
-                hovertemplate="%{x} out of sample<br>%{customdata}<br>%{y:.3f}<extra></extra>",
-            ),
+            _fold_bars(names, folds["is_metric"], "In sample", _IS_COLOR, hover),
+            _fold_bars(names, folds["oos_metric"], "Out of sample", _OOS_COLOR, hover),
         ]
     )
     figure.update_layout(
         title=f"{label} in sample vs out of sample, per fold", barmode="group", yaxis_title=label
     )
     return figure
+
+
+def _fold_bars(names: list[str], values: pl.Series, sample: str, color: str, hover: list[str]) -> go.Bar:
+    """One bar per fold of the metric in one sample (in or out), each hover naming the fold's point."""
+    return go.Bar(
+        x=names,
+        y=values.to_list(),
+        name=sample,
+        marker_color=color,
+        customdata=hover,
+        hovertemplate=f"%{{x}} {sample.lower()}<br>%{{customdata}}<br>%{{y:.3f}}<extra></extra>",
+    )
 
 
 def _fixed_note(parameters: Sequence[str], best: Mapping[str, object], free: Sequence[str]) -> str:

@@ -17,9 +17,9 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
-from ntrader_pipeline.backtest.declarations import BacktestDeclaration, FieldError, field_problems
+from ntrader_pipeline.backtest.declarations import BacktestDeclaration, FieldError, checked_entry
 from ntrader_pipeline.backtest.versions import config_hash
 from ntrader_pipeline.markets.sessions import sessions_between
 from ntrader_pipeline.markets.universe import Universe
@@ -242,12 +242,7 @@ def _sweep(
         raise SweepDeclarationError(f"{where}: must be a mapping of fields, got {entry!r}")
     if name in backtest_names:
         raise SweepDeclarationError(f"{where}: a backtest has the same name; rename the sweep")
-    try:
-        sweep = SweepDeclaration.model_validate({**entry, "name": name})
-    except ValidationError as exc:
-        raise SweepDeclarationError(f"{where}: {field_problems(exc, '(sweep)')}") from exc
-    try:
-        sweep.check(universe)
-    except FieldError as exc:
-        raise SweepDeclarationError(f"{where}: field {exc.field}: {exc}") from exc
-    return sweep
+    values = {**entry, "name": name}
+    return checked_entry(
+        SweepDeclaration.model_validate, values, universe, where, "(sweep)", error=SweepDeclarationError
+    )
