@@ -136,6 +136,17 @@ class ChainStep:
     inputs: Inputs
 
 
+def artefact_step(
+    spec: dg.AssetSpec, upstream: dg.AssetKey, write: Callable[[Locations, str], StepOutcome]
+) -> ChainStep:
+    """A step that reads its upstream asset's partition of the same instrument (metrics, report)."""
+    return ChainStep(
+        spec,
+        lambda locations, instrument_id, _: write(locations, instrument_id),
+        lambda instrument_id, _: {upstream: [instrument_id]},
+    )
+
+
 def _record(
     context: dg.AssetExecutionContext,
     step: ChainStep,

@@ -4,7 +4,7 @@ import dagster as dg
 
 from ntrader_pipeline.app.backtests import write_metrics
 from ntrader_pipeline.backtest.declarations import BacktestDeclaration
-from ntrader_pipeline.defs.instrument_assets import ChainStep
+from ntrader_pipeline.defs.instrument_assets import ChainStep, artefact_step
 from ntrader_pipeline.defs.names import BACKTEST_GROUP, backtest_asset_name, metrics_asset_name
 
 
@@ -21,8 +21,4 @@ def metrics_step(declaration: BacktestDeclaration) -> ChainStep:
             f"relative to buy-and-hold of {declaration.index_instrument}; also as numeric metadata."
         ),
     )
-    return ChainStep(
-        spec,
-        lambda locations, instrument_id, _: write_metrics(locations, declaration.name, instrument_id),
-        lambda instrument_id, _: {backtest: [instrument_id]},
-    )
+    return artefact_step(spec, backtest, lambda locations, i: write_metrics(locations, declaration.name, i))

@@ -5,7 +5,7 @@ from pydantic import Field
 
 from ntrader_pipeline.app.backtests import compare_backtests, write_report
 from ntrader_pipeline.backtest.declarations import BacktestDeclaration
-from ntrader_pipeline.defs.instrument_assets import ChainStep
+from ntrader_pipeline.defs.instrument_assets import ChainStep, artefact_step
 from ntrader_pipeline.defs.names import (
     BACKTEST_GROUP,
     COMPARISON_ASSET,
@@ -30,11 +30,7 @@ def report_step(declaration: BacktestDeclaration) -> ChainStep:
             f"{declaration.index_instrument}, drawdown, trades, metrics, provenance."
         ),
     )
-    return ChainStep(
-        spec,
-        lambda locations, instrument_id, _: write_report(locations, declaration.name, instrument_id),
-        lambda instrument_id, _: {metrics: [instrument_id]},
-    )
+    return artefact_step(spec, metrics, lambda locations, i: write_report(locations, declaration.name, i))
 
 
 class ComparisonConfig(dg.Config):

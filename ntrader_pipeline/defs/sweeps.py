@@ -7,8 +7,12 @@ sweep's job runs in one process by default, where the points share one read of t
 (`sweeps.inputs_cache`); with NTRADER_EXECUTOR=celery each worker process keeps its own.
 """
 
+from collections.abc import Callable, Sequence
+
 import dagster as dg
 
+from ntrader_pipeline.app.locations import Locations
+from ntrader_pipeline.app.outcomes import StepOutcome
 from ntrader_pipeline.app.sweeps import (
     SweepRun,
     run_sweep_point,
@@ -72,15 +76,45 @@ def build_point_asset(
     return _point
 
 
+# (the sweep, where the run reads and writes, the instrument) → the asset's outcome
+SweepStep = Callable[[SweepRun, Locations, str], StepOutcome]
+
+
+def _sweep_asset(
+    setup: SweepRun,
+    instrument_partitions: dg.StaticPartitionsDefinition,
+    *,
+    name: str,
+    deps: Sequence[str | dg.AssetKey],
+    kinds: set[str],
+    description: str,
+    step: SweepStep,
+) -> dg.AssetsDefinition:
+    """A sweep-level asset of one instrument (results table, walk-forward, report)."""
+
+    @dg.asset(
+        name=name,
+        group_name=sweep_group(setup.sweep.name),
+        partitions_def=instrument_partitions,
+        deps=deps,
+        kinds=kinds,
+        description=description,
+    )
+    def _sweep_step(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
+        with step_errors_as_failures():
+            return materialize_result(step(setup, storage.locations(), context.partition_key))
+
+    return _sweep_step
+
+
 def build_results_asset(
     setup: SweepRun, instrument_partitions: dg.StaticPartitionsDefinition
 ) -> dg.AssetsDefinition:
     sweep = setup.sweep
-
-    @dg.asset(
+    return _sweep_asset(
+        setup,
+        instrument_partitions,
         name=results_asset_name(sweep.name),
-        group_name=sweep_group(sweep.name),
-        partitions_def=instrument_partitions,
         deps=[point_asset_key(sweep.name, p) for p in sweep.points()],
         kinds={"parquet"},
         description=(
@@ -88,25 +122,19 @@ def build_results_asset(
             f"{sweep.metric.value}, with the deflated Sharpe ratio and the probability of backtest "
             "overfitting over the points' daily returns."
         ),
+        step=write_sweep_results,
     )
-    def _results(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
-        with step_errors_as_failures():
-            return materialize_result(write_sweep_results(setup, storage.locations(), context.partition_key))
-
-    return _results
 
 
 def build_walk_forward_asset(
     setup: SweepRun, instrument_partitions: dg.StaticPartitionsDefinition
 ) -> dg.AssetsDefinition:
-    sweep = setup.sweep
-    wf = sweep.walk_forward
+    sweep, wf = setup.sweep, setup.sweep.walk_forward
     assert wf is not None
-
-    @dg.asset(
+    return _sweep_asset(
+        setup,
+        instrument_partitions,
         name=walk_forward_asset_name(sweep.name),
-        group_name=sweep_group(sweep.name),
-        partitions_def=instrument_partitions,
         deps=[results_asset_name(sweep.name)],
         kinds={"nautilus", "parquet"},
         description=(
@@ -114,14 +142,8 @@ def build_walk_forward_asset(
             f"point by {sweep.metric.value} per fold, run out of sample; the stitched out-of-sample curve "
             "and the degradation per fold."
         ),
+        step=write_sweep_walk_forward,
     )
-    def _walk_forward(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
-        with step_errors_as_failures():
-            return materialize_result(
-                write_sweep_walk_forward(setup, storage.locations(), context.partition_key)
-            )
-
-    return _walk_forward
 
 
 def build_sweep_report_asset(
@@ -131,11 +153,10 @@ def build_sweep_report_asset(
     upstream = [results_asset_name(sweep.name)]
     if sweep.walk_forward is not None:
         upstream.append(walk_forward_asset_name(sweep.name))
-
-    @dg.asset(
+    return _sweep_asset(
+        setup,
+        instrument_partitions,
         name=sweep_report_asset_name(sweep.name),
-        group_name=sweep_group(sweep.name),
-        partitions_def=instrument_partitions,
         deps=upstream,
         kinds={"plotly", "html"},
         description=(
@@ -143,12 +164,8 @@ def build_sweep_report_asset(
             "pairs, robustness around the best point"
             + (", walk-forward folds and overfitting statistics." if sweep.walk_forward else ".")
         ),
+        step=write_sweep_report,
     )
-    def _report(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
-        with step_errors_as_failures():
-            return materialize_result(write_sweep_report(setup, storage.locations(), context.partition_key))
-
-    return _report
 
 
 def build_sweep_assets(

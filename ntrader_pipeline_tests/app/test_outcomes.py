@@ -39,7 +39,8 @@ def test_results_carry_data_version_and_verdict() -> None:
     result = materialize_result(StepOutcome({"bars": 1}, data_version="abc123"))
     assert result.data_version == dg.DataVersion("abc123") and result.metadata == {"bars": 1}
     assert materialize_result(StepOutcome({})).data_version is None
-    check = check_result(CheckOutcome(False, {"missing": 2}, "SPY.ARCA: 2024-01-03 not stored"), "bar_quality")
+    outcome = CheckOutcome(False, {"missing": 2}, "SPY.ARCA: 2024-01-03 not stored")
+    check = check_result(outcome, "bar_quality")
     assert (check.check_name, check.passed, check.description) == (
         "bar_quality",
         False,

@@ -132,5 +132,6 @@ def test_a_run_on_an_undeclared_instrument_fails_saying_where_to_declare_it(ib_r
     result = materialize(chain, ib_resource, storage, partition_key="SPY.ARCA")
     assert not result.success
     message = result.failure_data_for_node("sma_cross_split_adjusted").error.message
-    assert "SPY.ARCA is not declared for backtest sma_cross_split_adjusted (ILLQ.NASDAQ); add it to" in message
+    declared = "SPY.ARCA is not declared for backtest sma_cross_split_adjusted (ILLQ.NASDAQ); add it to"
+    assert declared in message
     assert materializations_of(result, "sma_cross_split_adjusted_inputs") == []
