@@ -13,7 +13,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     NTRADER_ARTIFACTS=/data/backtests \
     NTRADER_REPORTS=/data/reports \
     NTRADER_UNIVERSE=/app/data/universe.yaml \
-    NTRADER_BACKTESTS=/app/data/backtests.yaml
+    NTRADER_BACKTESTS=/app/data/backtests.yaml \
+    PYTHONWARNINGS="ignore:Function `asset_materialize_command` is superseded:FutureWarning"
 
 RUN useradd --create-home --uid 1000 ntrader && mkdir -p /app /data && chown ntrader /app /data
 WORKDIR /app

@@ -12,13 +12,13 @@ from collections.abc import Iterable
 import dagster as dg
 
 from ntrader_pipeline.adjustments.modes import Adjustment
+from ntrader_pipeline.app.refresh import affected
 from ntrader_pipeline.backtest.declarations import BacktestDeclaration
 from ntrader_pipeline.defs.adjustments import ADJUSTMENT_FACTORS, builds_adjustment_factors
 from ntrader_pipeline.defs.jobs import Jobs
 from ntrader_pipeline.defs.names import chain_asset_names
 from ntrader_pipeline.defs.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
 from ntrader_pipeline.defs.run_tags import INSTRUMENT_TAG, SESSIONS_TAG, instruments_label
-from ntrader_pipeline.markets.bar_specs import bars_asset_name
 from ntrader_pipeline.markets.universe import Universe
 
 AFTER_RUN_TAG = "ntrader/after_run"
@@ -49,26 +49,6 @@ def session_bounds(tags: dict[str, str]) -> tuple[str, str] | None:
     if len(first) != 10 or len(last) != 10 or "|" in label:
         return None
     return first, last
-
-
-def affected(
-    declarations: Iterable[BacktestDeclaration],
-    stored: dict[str, set[str]],
-    sessions: tuple[str, str] | None,
-) -> dict[str, set[str]]:
-    """{backtest name: {instruments}} whose bars (the instrument's or the benchmark index's) the run
-    stored inside the backtest's window; all stored when the run's sessions are unknown."""
-    found: dict[str, set[str]] = {}
-    for d in declarations:
-        if sessions is not None and (
-            sessions[1] < d.window.start.isoformat() or sessions[0] > d.window.end.isoformat()
-        ):
-            continue  # the changed sessions are outside the window: nothing to rerun
-        changed = stored.get(bars_asset_name(d.spec), set())
-        instruments = set(d.instruments) if d.index_instrument in changed else changed & set(d.instruments)
-        if instruments:
-            found[d.name] = instruments
-    return found
 
 
 def chain_keys(universe: Universe, declarations: Iterable[BacktestDeclaration]) -> list[dg.AssetKey]:

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+import structlog
+
 from ntrader_pipeline.catalog.store import CatalogStore
 from ntrader_pipeline.ib.fetcher import IBFetcher, SessionResult
 from ntrader_pipeline.ingest.completeness import SessionCoverage, bars_coverage, ensure_closed
@@ -27,6 +29,7 @@ from ntrader_pipeline.ingest.errors import (
 from ntrader_pipeline.ingest.file_sessions import FileSessions
 from ntrader_pipeline.logs import get_logger
 from ntrader_pipeline.markets.bar_specs import BarSpec
+from ntrader_pipeline.markets.session_months import month_key
 from ntrader_pipeline.markets.sessions import TradingSession
 from ntrader_pipeline.markets.universe import InstrumentSpec, Universe
 
@@ -70,6 +73,16 @@ class SessionRecord:
     def sparse(self) -> bool:
         """Stored with bars missing: IB answered the whole session, but some minutes had no trade."""
         return self.status is SessionStatus.WRITTEN and self.missing_bars > 0
+
+
+def _session_logger(instrument_id: str, session: TradingSession) -> structlog.stdlib.BoundLogger:
+    """Log lines of one session: the session, and the Dagster partition it is recorded in (its month)."""
+    return get_logger(
+        __name__,
+        instrument=instrument_id,
+        session=session.key,
+        partition=f"{month_key(session.key)}|{instrument_id}",
+    )
 
 
 def ingest_sessions(
@@ -181,7 +194,7 @@ def store_ib_result(
     store: CatalogStore, instrument_id: str, bar_type: str, result: SessionResult
 ) -> SessionRecord:
     session = result.session
-    log = get_logger(__name__, instrument=instrument_id, partition=f"{session.key}|{instrument_id}")
+    log = _session_logger(instrument_id, session)
     if result.is_empty:
         marker = store.write_empty_session(bar_type, session, result.empty_reason or "")
         # bars stored by an earlier run are kept (no marker is written over them)
@@ -226,7 +239,7 @@ def _file_sessions(
     files = FileSessions(instrument, universe.base_dir, sessions)
     store.write_instrument(files.instrument)
     for session in sessions:
-        log = get_logger(__name__, instrument=instrument_id, partition=f"{session.key}|{instrument_id}")
+        log = _session_logger(instrument_id, session)
         try:
             bars = files.bars(session)
         except IncompleteSessionError as exc:

@@ -26,7 +26,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from ntrader_pipeline.defs import bars as bars_module
+from ntrader_pipeline.app import bars as bars_module
 from ntrader_pipeline.defs import build_assets
 from ntrader_pipeline.defs.partitions import build_partitions
 from ntrader_pipeline.gateway.realities import ILLQ_REALITY

@@ -7,6 +7,7 @@ import dagster as dg
 import pytest
 
 from ntrader_pipeline.defs.run_tags import INSTRUMENT_TAG, SESSIONS_TAG
+from ntrader_pipeline.markets.session_months import month_key
 from ntrader_pipeline.markets.sessions import sessions_between
 from ntrader_pipeline_tests.cli import dagster_home, materialize_cli, sessions_config
 
@@ -47,9 +48,10 @@ def test_range_backfill_is_one_tagged_run_and_a_rerun_duplicates_nothing(
     assert sorted(p.name for p in store.bar_directory(BAR_TYPE).glob("*.parquet")) == files
     assert len(store.read_bars(BAR_TYPE, sessions)) == bars
 
-    # structlog JSON lines carry the run id and the partition of each stored session.
+    # structlog JSON lines carry the run id, each stored session and its month partition.
     written = [line for line in json_lines(second.stderr) if line.get("event") == "session_written"]
-    assert sorted(line["partition"] for line in written) == [f"{s.key}|SPY.ARCA" for s in sessions]
+    assert sorted(line["session"] for line in written) == [s.key for s in sessions]
+    assert {line["partition"] for line in written} == {f"{month_key(s.key)}|SPY.ARCA" for s in sessions}
     assert all(line["bars"] == 390 and line["instrument"] == "SPY.ARCA" for line in written)
 
     monkeypatch.chdir(home)  # dagster.yaml's storage paths are relative to the working directory

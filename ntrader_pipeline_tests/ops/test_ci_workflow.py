@@ -19,6 +19,7 @@ from ntrader_pipeline_tests.cli import CLI_TIMEOUT_S, tree_pythonpath
 
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "materialize.yml"
 HOW_TO = REPO_ROOT / "docs" / "how-to" / "run-in-ci.md"
+DAGSTER_LIFECYCLE_WARNINGS = ("BetaWarning", "PreviewWarning", "SupersessionWarning", "DeprecationWarning")
 
 
 def workflow_job() -> dict:
@@ -71,6 +72,8 @@ def test_workflow_commands_materialize_a_partition_and_a_range(tmp_path: Path) -
                 timeout=CLI_TIMEOUT_S,
             )
             assert done.returncode == 0, f"{command}\n{done.stderr[-3000:]}"
+            lifecycle = [w for w in DAGSTER_LIFECYCLE_WARNINGS if w in done.stderr + done.stdout]
+            assert lifecycle == [], f"{command} printed Dagster's {lifecycle}:\n{done.stderr[-3000:]}"
         finished = True  # the workflow's last step stopped the gateway
     finally:
         pid_file = tmp_path / "gateway.pid"

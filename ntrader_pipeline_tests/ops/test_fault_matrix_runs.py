@@ -94,7 +94,9 @@ def session_files(catalog: Path) -> dict[str, str]:
     found = {}
     for path in sorted(directory.glob("*.parquet")):
         assert month_of_file(path.name) is not None, f"{path.name} is not a month file"
-        table = pq.read_table(path)
+        # One open handle: a writer may replace the month file (an atomic rename) while it is read.
+        with path.open("rb") as handle:
+            table = pq.read_table(handle)
         for day, (first, rows) in session_index(table.schema, table.num_rows).items():
             sink = pa.BufferOutputStream()
             with pa.ipc.new_stream(sink, table.schema.remove_metadata()) as writer:

@@ -2,8 +2,9 @@
 
 import dagster as dg
 
+from ntrader_pipeline.app.refresh import affected
 from ntrader_pipeline.defs.partitions import PARTITION_RANGE_END_TAG, PARTITION_RANGE_START_TAG
-from ntrader_pipeline.defs.sensors import affected, chain_keys, session_bounds
+from ntrader_pipeline.defs.sensors import chain_keys, session_bounds
 from ntrader_pipeline_tests.defs.helpers import code_location, definitions
 
 _, UNIVERSE, DECLARATIONS = code_location()

@@ -61,7 +61,8 @@ def _wait_for_webserver(ui: RunningUi) -> None:
     raise AssertionError(f"no webserver at {ui.ui_url} after {WEBSERVER_START_TIMEOUT_S} s")
 
 
-def start_ui(tmp_path: Path) -> RunningUi:
+def start_ui(tmp_path: Path, settings: dict[str, str] | None = None) -> RunningUi:
+    """The launcher on free ports with its storage in `tmp_path`; `settings`: more NTRADER_* variables."""
     home = dagster_home(tmp_path)
     reports = tmp_path / "reports"
     env = {
@@ -70,6 +71,7 @@ def start_ui(tmp_path: Path) -> RunningUi:
         "NTRADER_CATALOG": str(tmp_path / "catalog"),
         "NTRADER_ARTIFACTS": str(tmp_path / "backtests"),
         "NTRADER_REPORTS": str(reports),
+        **(settings or {}),
     }
     log = tmp_path / "ui.log"
     command = [sys.executable, "-m", "ntrader_pipeline.cli.ui", "--ui-port", "0"]

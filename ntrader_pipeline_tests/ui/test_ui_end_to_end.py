@@ -1,6 +1,8 @@
-"""The Dagster UI end to end: `python -m ntrader_pipeline.cli.ui` on free ports, a backfill of the demo window
-(every instrument × every session) launched through GraphQL, then headless Chromium on the asset graph and
-on a report opened from the asset's URL metadata.
+"""The Dagster UI end to end: `python -m ntrader_pipeline.cli.ui` on free ports, a backfill of January 2024
+(every instrument × every session, every declared backtest over that month) launched through GraphQL, then
+headless Chromium on the asset graph and on a report opened from the asset's URL metadata. One month, not
+the demo's three: the path through the daemon, the runs and the UI is the same, and `make demo` and the
+CLI tests cover the whole window.
 
 Screenshots go to $NTRADER_SCREENSHOTS (default: the test's tmp dir); paths and the backfill's wall time
 are printed (`pytest -s` shows them).
@@ -15,6 +17,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import yaml
 from playwright.sync_api import ConsoleMessage, Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -29,6 +32,7 @@ from ntrader_pipeline_tests.ui.graphql import AssetNode, DagsterGraphQL
 from ntrader_pipeline_tests.ui.launcher import RunningUi, start_ui, still_listening, stop_ui
 
 SETTINGS, UNIVERSE, DECLARATIONS = code_location()
+WINDOW = ("2024-01-02", "2024-01-31")  # the month the backfill covers, and the backtests' window
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu"]
 BACKFILL_TIMEOUT_S = 1200
@@ -42,9 +46,19 @@ BENIGN_CONSOLE_ERRORS: dict[str, str] = {}
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"headless Chromium needs {CHROMIUM}")
 
 
+def _backtests_over_window(tmp_path: Path) -> Path:
+    """The repo's backtests file with every declared backtest's window narrowed to WINDOW."""
+    declared = yaml.safe_load(SETTINGS.ntrader.backtests.read_text())
+    for backtest in declared["backtests"].values():
+        backtest["window"] = {"start": WINDOW[0], "end": WINDOW[1]}
+    path = tmp_path / "backtests.yaml"
+    path.write_text(yaml.safe_dump(declared, sort_keys=False))
+    return path
+
+
 @pytest.fixture
 def ui(tmp_path: Path) -> Iterator[RunningUi]:
-    running = start_ui(tmp_path)
+    running = start_ui(tmp_path, {"NTRADER_BACKTESTS": str(_backtests_over_window(tmp_path))})
     try:
         yield running
     finally:
@@ -140,7 +154,7 @@ def _watch_console(page: Page) -> list[str]:
 
 def test_backfill_through_graphql_and_screenshots(ui: RunningUi, tmp_path: Path) -> None:
     graphql = DagsterGraphQL(ui.ui_url)
-    start, end = SETTINGS.ntrader.demo_start.isoformat(), SETTINGS.ntrader.demo_end.isoformat()
+    start, end = WINDOW
     sessions = len(sessions_between(start, end))
     instruments = UNIVERSE.instrument_ids
     selection = _backfill_selection(graphql.asset_nodes(), start, end)
@@ -151,7 +165,7 @@ def test_backfill_through_graphql_and_screenshots(ui: RunningUi, tmp_path: Path)
     # In-process runs: the default multiprocess executor starts a Python per step, and each re-imports
     # Nautilus and Dagster (15-40 s on 2 busy cores); the work itself is the same.
     backfill_id = graphql.launch_backfill(
-        selection, title="UI end-to-end: demo window", run_config=json.loads(IN_PROCESS)
+        selection, title="UI end-to-end: January 2024", run_config=json.loads(IN_PROCESS)
     )
     screenshots = _screenshots_dir(tmp_path)
     running_png, status_then = _screenshot_running_backfill(ui, graphql, backfill_id, screenshots)
