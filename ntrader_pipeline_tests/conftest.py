@@ -16,7 +16,7 @@ from ntrader_pipeline_tests.ci_strict import (  # noqa: F401  (hooks: under CI=t
     pytest_terminal_summary,
 )
 from ntrader_pipeline_tests.cli import tree_pythonpath
-from ntrader_pipeline_tests.tiers import assign_tiers
+from ntrader_pipeline_tests.tiers import assign_tiers, order_for_workers
 
 # Every child process a test starts (the `dagster` and `ntrader` commands, `dagster dev`, workers) imports
 # this tree's code first, not whatever checkout the venv's editable install points at.
@@ -31,6 +31,7 @@ CONNECT_TIMEOUT_S = 5.0
 @pytest.hookimpl(tryfirst=True)  # before `-m unit` deselects by the markers assigned here
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     assign_tiers(items)
+    order_for_workers(items)
 
 
 @pytest.fixture(scope="session")

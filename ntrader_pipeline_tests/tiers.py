@@ -126,3 +126,31 @@ def assign_tiers(items: list[pytest.Item]) -> None:
         tier = tier_of_item(item)
         if not item.get_closest_marker(tier):
             item.add_marker(tier)
+
+
+LONG_RUNNING = "long_running"
+
+
+def _file_of(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
+
+
+def _rank(item: pytest.Item) -> float:
+    """Lower starts earlier: a long-running module by its minutes (`long_running(minutes=4)`), longest
+    first; then e2e, integration, unit."""
+    long_running = item.get_closest_marker(LONG_RUNNING)
+    if long_running is not None:
+        return -float(long_running.kwargs.get("minutes", 1))
+    tier = next(marker.name for marker in item.iter_markers() if marker.name in TIERS)
+    return len(TIERS) - 1 - TIERS.index(tier)
+
+
+def order_for_workers(items: list[pytest.Item]) -> None:
+    """Files in the order the xdist workers should start them (`--dist loadfile` hands out files in
+    collection order): modules marked `long_running` first, longest first, then files with e2e,
+    integration, then unit tests only. Started last, a file of several minutes would run on alone while
+    the other workers idle. A file's tests keep their order."""
+    rank: dict[str, float] = {}
+    for item in items:
+        rank[_file_of(item)] = min(rank.get(_file_of(item), float("inf")), _rank(item))
+    items.sort(key=lambda item: rank[_file_of(item)])

@@ -62,6 +62,8 @@ from ntrader_pipeline_tests.ops.test_fault_matrix_runs import (
 )
 from ntrader_pipeline_tests.ui.graphql import DagsterGraphQL
 
+pytestmark = pytest.mark.long_running(minutes=4)  # started first under xdist (tiers.order_for_workers)
+
 LOCATION = "ntrader_pipeline.definitions"
 SESSION_DELAY_S = 1.5  # per session, one at a time
 STOP_AFTER_FILES = 4

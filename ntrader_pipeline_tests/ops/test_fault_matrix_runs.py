@@ -45,6 +45,8 @@ from ntrader_pipeline.runtime.guarded_executor import REAP_INTERVAL_S
 from ntrader_pipeline.runtime.process_tags import RUN_HOST_TAG, RUN_PID_TAG
 from ntrader_pipeline_tests.cli import DAGSTER, LoggedProcesses, dagster_home, run_env, sessions_config
 
+pytestmark = pytest.mark.long_running(minutes=4)  # started first under xdist (tiers.order_for_workers)
+
 BAR_TYPE = "SPY.ARCA-1-MINUTE-LAST-EXTERNAL"
 ASSET = dg.AssetKey("bars_1_minute")
 FIRST, LAST = "2024-01-29", "2024-02-09"  # 10 sessions: 3 in January, 7 in February

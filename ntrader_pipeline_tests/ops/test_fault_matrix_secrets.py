@@ -31,6 +31,8 @@ from ntrader_pipeline_tests.ops.postgres_cluster import Cluster, throwaway_postg
 from ntrader_pipeline_tests.ops.test_fault_matrix_config import _free_port
 from ntrader_pipeline_tests.ops.test_s3_catalog import BUCKET, s3_endpoint  # noqa: F401  (fixture)
 
+pytestmark = pytest.mark.long_running(minutes=1.5)  # started first under xdist (tiers.order_for_workers)
+
 SENTINELS = {
     "AWS_SECRET_ACCESS_KEY": "sentinel-aws-secret-q7Zx41",
     "AWS_SESSION_TOKEN": "sentinel-aws-session-token-Lk93Pw",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
+import pytest
 from dagster import DagsterEventType, DagsterRunStatus
 
 from ntrader_pipeline.catalog.file_cache import clear_identity_caches
@@ -14,6 +15,8 @@ from ntrader_pipeline.defs.sweeps import results_asset_name, sweep_group, sweep_
 from ntrader_pipeline.sweeps.results import RESULTS_PARQUET
 from ntrader_pipeline_tests.scale.celery_cluster import celery_cluster, cluster_home, code_env
 from ntrader_pipeline_tests.sweeps.sweep_fixtures import INSTRUMENT, SWEEP, gateway_resource, sweep_setup
+
+pytestmark = pytest.mark.long_running(minutes=1)  # started first under xdist (tiers.order_for_workers)
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 RUN_TIMEOUT_S = 300

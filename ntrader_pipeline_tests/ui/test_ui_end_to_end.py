@@ -43,7 +43,10 @@ COMMUNITY_DIALOG_TIMEOUT_MS = 20_000
 # Console errors that are not faults of the page under test, each with why it is benign.
 BENIGN_CONSOLE_ERRORS: dict[str, str] = {}
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"headless Chromium needs {CHROMIUM}")
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"headless Chromium needs {CHROMIUM}"),
+    pytest.mark.long_running(minutes=4),  # started first under xdist (tiers.order_for_workers)
+]
 
 
 def _backtests_over_window(tmp_path: Path) -> Path:
