@@ -44,7 +44,7 @@ def build_assets(
     path = settings.ntrader.backtests
     assets = [
         *bars,
-        *build_instrument_data_assets(universe, partitions.instruments),
+        *build_instrument_data_assets(universe, partitions),
         *build_backtest_assets(declarations, universe, path, partitions.instruments),
         build_comparison_asset(declarations),
         *build_sweep_assets(sweeps or [], universe, partitions.instruments),

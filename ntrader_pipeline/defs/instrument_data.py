@@ -17,11 +17,9 @@ from ntrader_pipeline.app.backtests import backtest_inputs_version, over_window
 from ntrader_pipeline.app.data_versions import instrument_files_version
 from ntrader_pipeline.backtest.declarations import BacktestDeclaration
 from ntrader_pipeline.defs.bars import bars_asset_name
-from ntrader_pipeline.defs.instrument_assets import ChainStep
+from ntrader_pipeline.defs.instrument_assets import ChainStep, Declared, instrument_chain
 from ntrader_pipeline.defs.names import backtest_inputs_asset_name
-from ntrader_pipeline.defs.outcomes import materialize_result
-from ntrader_pipeline.defs.partitions import INSTRUMENT_DIMENSION, bar_partition_key
-from ntrader_pipeline.defs.resources import StorageResource
+from ntrader_pipeline.defs.partitions import INSTRUMENT_DIMENSION, BarPartitions, bar_partition_key
 from ntrader_pipeline.markets.session_months import month_start, next_month
 from ntrader_pipeline.markets.universe import BarSpec, Universe
 
@@ -99,29 +97,42 @@ def inputs_step(declaration: BacktestDeclaration) -> ChainStep:
 
 
 def build_instrument_data_asset(
-    spec: BarSpec, instrument_partitions: dg.StaticPartitionsDefinition
+    spec: BarSpec, universe: Universe, partitions: BarPartitions
 ) -> dg.AssetsDefinition:
-    @dg.asset(
-        name=instrument_data_asset_name(spec),
+    """`<bars>_version` per instrument. A chain of one step (defs/instrument_assets.py), so a backfill of
+    many instruments is one run and records each instrument's own data version (a plain asset would take
+    one run per instrument, or give every instrument of a range the same version)."""
+    bars = dg.AssetKey(bars_asset_name(spec))
+    asset_spec = dg.AssetSpec(
+        instrument_data_asset_name(spec),
         group_name=INSTRUMENT_DATA_GROUP,
-        partitions_def=instrument_partitions,
         deps=[_bars_dep(spec)],
         automation_condition=_AFTER_BARS_UPDATE,
         kinds={"parquet"},
+        skippable=True,
         description=f"Data version of each instrument's stored {spec} bars: a hash of its catalog files.",
     )
-    def _instrument_data(context: dg.AssetExecutionContext, storage: StorageResource) -> dg.MaterializeResult:
-        return materialize_result(
-            instrument_files_version(storage.catalog_store(), spec, context.partition_key)
-        )
 
-    return _instrument_data
+    def inputs(instrument_id: str, _: object) -> dict[dg.AssetKey, Sequence[str]]:
+        return {
+            bars: [str(bar_partition_key(m, instrument_id)) for m in partitions.months.get_partition_keys()]
+        }
+
+    step = ChainStep(
+        asset_spec,
+        lambda locations, instrument_id, _: instrument_files_version(locations.store, spec, instrument_id),
+        inputs,
+    )
+    return instrument_chain(
+        name=instrument_data_asset_name(spec),
+        steps=[step],
+        declared=Declared(universe.instrument_ids, f"{spec} bars", "the universe file"),
+        partitions_def=partitions.instruments,
+    )
 
 
-def build_instrument_data_assets(
-    universe: Universe, instrument_partitions: dg.StaticPartitionsDefinition
-) -> list[dg.AssetsDefinition]:
-    return [build_instrument_data_asset(spec, instrument_partitions) for spec in universe.all_bar_specs]
+def build_instrument_data_assets(universe: Universe, partitions: BarPartitions) -> list[dg.AssetsDefinition]:
+    return [build_instrument_data_asset(spec, universe, partitions) for spec in universe.all_bar_specs]
 
 
 def instrument_data_dep(universe: Universe, spec: BarSpec, index_instrument: str) -> dg.AssetDep:

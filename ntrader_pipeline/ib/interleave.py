@@ -44,7 +44,10 @@ class InterleavedPool:
     """`add()` jobs (also while iterating `results()`); `drop_lane()` forgets a lane's queued jobs.
 
     `max_open` worker threads each take the next job in turn as soon as they are free, so a finished
-    request's slot is refilled at once, even while the reader is busy writing a result."""
+    request's slot is refilled at once, even while the reader is busy writing a result. Results the reader
+    has not taken yet count against `max_open` too: when writing is slower than fetching, the workers wait
+    instead of piling up answered sessions in memory, and a reader that stops early (a stopped run) leaves
+    at most `max_open` requests asked for nothing."""
 
     def __init__(self, max_open: int) -> None:
         if max_open < 1:
@@ -53,6 +56,7 @@ class InterleavedPool:
         self._lanes: OrderedDict[Hashable, deque[Job]] = OrderedDict()
         self._changed = threading.Condition()  # guards the lanes and the counts below
         self._running = 0
+        self._unread = 0  # results queued for the reader and not taken yet
         self._closed = False
         self._finished: queue.SimpleQueue[Finished] = queue.SimpleQueue()
         self.peak_running = 0
@@ -97,7 +101,11 @@ class InterleavedPool:
                 with self._changed:
                     if not self._lanes and self._running == 0 and self._finished.empty():
                         return
-                yield self._finished.get()
+                finished = self._finished.get()
+                with self._changed:
+                    self._unread -= 1
+                    self._changed.notify_all()
+                yield finished
         finally:
             # Done, or closed early: start nothing more and do not wait here for running jobs; they end
             # on their own once the caller closes what they use (IBFetcher.__exit__).
@@ -109,7 +117,7 @@ class InterleavedPool:
     def _work(self) -> None:
         while True:
             with self._changed:
-                while not self._closed and not self._lanes:
+                while not self._closed and (not self._lanes or self._running + self._unread >= self.max_open):
                     self._changed.wait()
                 if self._closed:
                     return
@@ -126,6 +134,7 @@ class InterleavedPool:
                 # counted as running until its result is queued, so the reader never sees "all done" early
                 self._finished.put(finished)
                 self._running -= 1
+                self._unread += 1
 
     def _inline(self) -> Iterator[Finished]:
         while (job := self._next_job()) is not None:
