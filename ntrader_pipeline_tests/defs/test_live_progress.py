@@ -5,6 +5,7 @@ import time
 
 import dagster as dg
 
+from ntrader_pipeline.defs.resources import IBGatewayResource
 from ntrader_pipeline.gateway import Fault
 from ntrader_pipeline.ingest.progress import Progress
 from ntrader_pipeline.markets.sessions import sessions_between
@@ -14,8 +15,11 @@ FIRST, LAST = "2024-01-24", "2024-02-06"  # 10 sessions: 6 in January, 4 in Febr
 BOUND_S = 120  # the whole run, on a busy machine
 
 
-def test_materialized_partition_count_rises_while_the_range_run_goes_on(ib_gateway, ib_resource, storage):
+def test_materialized_partition_count_rises_while_the_range_run_goes_on(ib_gateway, ib_settings, storage):
     ib_gateway.faults.script("SPY", Fault(delay=0.4))  # each session's answer is slow
+    # One request at a time: January settles about 1.6 s before February (4 × 0.4 s), a window the poll
+    # below sees even on a loaded machine (with 8 in flight both months settle within 0.4 s).
+    ib_resource = IBGatewayResource(**{**ib_settings.model_dump(), "max_open_requests": 1})
     sessions = [s.key for s in sessions_between(FIRST, LAST)]
     keys = ["2024-01-01|SPY.ARCA", "2024-02-01|SPY.ARCA"]
     results: list[dg.ExecuteInProcessResult] = []
