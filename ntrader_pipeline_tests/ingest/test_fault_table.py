@@ -134,14 +134,20 @@ def test_backoff_is_exponential_with_jitter_and_bounded(ib_gateway, fault_settin
 
 def test_daily_backfill_is_one_request_per_year(ib_gateway, fault_settings):
     sessions = [session_for(d) for d in ("2024-01-02", "2024-03-15", "2024-12-31", "2025-06-02")]
+    started = time.monotonic()
     with IBFetcher(fault_settings) as fetcher:
         results = list(fetcher.sessions(SPY, BarSpec.parse("1-DAY-LAST"), sessions))
     assert [r.session for r in results] == sessions
     assert all(len(r.bars) == 1 for r in results)
-    # daily bars only: the gateway is shared by the worker's tests, and a killed run's step from an
-    # earlier test may still be asking for its minute bars for a few seconds
-    requests = ib_gateway.requests.historical_requests()
-    durations = [r.duration for r in requests if r.bar_size == "1 day"]
+    # this test's connection only (the one that asked for the year): the gateway is shared by the worker's
+    # tests, and a run stopped by an earlier test may still be asking for its bars for a few seconds
+    daily = [
+        r
+        for r in ib_gateway.requests.historical_requests()
+        if r.received_monotonic >= started and r.bar_size == "1 day"
+    ]
+    connection = next(r.connection_id for r in daily if r.duration == "1 Y")
+    durations = [r.duration for r in daily if r.connection_id == connection]
     assert durations == ["1 Y", "1 D"]  # 2024 in one request; 2025-06-02 alone is a "1 D"
 
 
