@@ -51,7 +51,7 @@ def run_backtest(
             locations.store,
             locations.backtests_dir,
             bars_asset_name(declaration.spec),
-            max_missing_fraction={i.instrument_id: i.max_missing_fraction for i in universe.instruments},
+            max_missing_fraction=universe.max_missing_fractions,
         )
     except BacktestInputError as exc:
         raise StepError(str(exc)) from exc

@@ -63,9 +63,7 @@ class SweepRun:
                 self.declared(instrument_id),
                 locations.store,
                 bars_asset_name(self.sweep.spec),
-                max_missing_fraction={
-                    i.instrument_id: i.max_missing_fraction for i in self.universe.instruments
-                },
+                max_missing_fraction=self.universe.max_missing_fractions,
             )
         except BacktestInputError as exc:
             raise StepError(f"sweep {self.sweep.name}: {exc}") from exc

@@ -171,6 +171,11 @@ class Universe(BaseModel):
         return [spec.instrument_id for spec in self.instruments]
 
     @property
+    def max_missing_fractions(self) -> dict[str, float | None]:
+        """Each instrument's threshold of missing bars above which a session blocks its backtests."""
+        return {spec.instrument_id: spec.max_missing_fraction for spec in self.instruments}
+
+    @property
     def all_bar_specs(self) -> list[BarSpec]:
         """Every bar spec some instrument provides: the IB list, then file sources' own."""
         specs = list(self.bar_specs)
