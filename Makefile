@@ -16,6 +16,9 @@ NO_DEPS_DEV := ib_async==2.1.0 aeventkit==2.1.0 nest_asyncio==1.6.0
 # pytest's workers: 3 on the 2-core CI machine (the e2e tests spend much of their time waiting on daemon
 # ticks and child processes, which a third worker overlaps: 689 s vs 769 s with 2); 0 runs serially.
 PYTEST_WORKERS ?= 3
+# --no-loadscope-reorder: xdist (3.6+) otherwise hands out the files with the most tests first, which
+# starts the one-test modules of several minutes last (conftest.py orders the files for the workers).
+XDIST := -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 IMAGE ?= ntrader-pipeline
 CONTAINER ?= $(shell command -v podman >/dev/null && echo podman || echo docker)
 # The repo root is the Dagster instance: dagster.yaml here, run storage under data/dagster/.
@@ -37,17 +40,17 @@ demo: venv
 
 # Every test, in parallel (tests of one module share a worker: --dist loadfile).
 test: venv
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest $(XDIST)
 
 # The tiers (ntrader_pipeline_tests/tiers.py assigns one to every test): unit is pure logic, under a minute.
 test-fast: venv
-	$(BIN)/python -m pytest -m unit -n $(PYTEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -m unit $(XDIST)
 
 test-integration: venv
-	$(BIN)/python -m pytest -m integration -n $(PYTEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -m integration $(XDIST)
 
 test-e2e: venv
-	$(BIN)/python -m pytest -m e2e -n $(PYTEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -m e2e $(XDIST)
 
 # Dagster UI on 127.0.0.1:$(UI_PORT) + embedded gateway on $(GATEWAY_PORT) + HTML reports over HTTP on
 # $(REPORTS_PORT); all stop together on Ctrl-C (0 = a free port).

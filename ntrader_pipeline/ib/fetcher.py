@@ -2,7 +2,8 @@
 
 - One connection per run, replaced by a fresh one after a request whose outcome is RETRY when no other
   request is using it (else only once it is dead), so several threads may fetch through one fetcher at
-  once: their requests are then in flight together on the connection (see ib/interleave.py).
+  once: their requests are then in flight together on the connection (see ib/interleave.py); a retry
+  after the connection died runs alone on it (ib/connection_share.py).
 - Daily bars: one "1 Y" request per year of sessions, split into sessions client-side; a session the
   yearly answer lacks is fetched on its own. Intraday bars: one "1 D" request per session.
 - Every request waits for the cross-process pacing limiter first; a 162 pacing violation that still
@@ -39,6 +40,7 @@ from ntrader_pipeline.ib.codes import (
     is_permission_error,
     permission_message,
 )
+from ntrader_pipeline.ib.connection_share import ConnectionShare
 from ntrader_pipeline.ib.pacing import PacedRequest, PacingLimiter
 from ntrader_pipeline.ib.request_groups import request_groups, yearly_requests_fit
 from ntrader_pipeline.ingest.completeness import (
@@ -123,6 +125,7 @@ class IBFetcher:
         self._connection: IBConnection | None = None
         self._lock = threading.RLock()  # the connection, its users and the stats, across threads
         self._users = 0  # requests running on the connection now
+        self._share = ConnectionShare()  # a retry after the connection died runs alone on it
         self._finished = False  # exited: no new connection (worker threads still running wind down)
         self._heads: dict[tuple[str, str], dt.datetime | None] = {}
         self.stats = FetchStats()
@@ -163,16 +166,18 @@ class IBFetcher:
             return self._connection
 
     @contextmanager
-    def _using(self) -> Iterator[IBConnection]:
-        """The run's connection, counted as in use until the block ends (see `_renew_connection`)."""
-        with self._lock:
-            connection = self.connection()
-            self._users += 1
-        try:
-            yield connection
-        finally:
+    def _using(self, alone: bool = False) -> Iterator[IBConnection]:
+        """The run's connection, counted as in use until the block ends (see `_renew_connection`);
+        `alone`: with no other request on it (ib/connection_share.py)."""
+        with self._share.using(alone):
             with self._lock:
-                self._users -= 1
+                connection = self.connection()
+                self._users += 1
+            try:
+                yield connection
+            finally:
+                with self._lock:
+                    self._users -= 1
 
     def _renew_connection(self) -> None:
         """A fresh connection for the next attempt, unless other requests are running on this one (a
@@ -261,8 +266,9 @@ class IBFetcher:
     def session(self, spec: InstrumentSpec, bar_spec: BarSpec, session: TradingSession) -> SessionResult:
         """One session by a "1 D" request; raises SessionFetchFailedError once retries are spent."""
         last = ""
+        alone = False  # after the connection died under it, a retry runs alone (ib/connection_share.py)
         for attempt in range(1, self.settings.max_attempts + 1):
-            received, errors, alive = self._request(spec, bar_spec, session.close, "1 D")
+            received, errors, alive = self._request(spec, bar_spec, session.close, "1 D", alone)
             bars: list[Bar] = []
             found: SessionCoverage | None = None
             incomplete = ""
@@ -297,6 +303,7 @@ class IBFetcher:
             )
             if attempt < self.settings.max_attempts:
                 self._prepare_retry(verdict, attempt)
+                alone = not alive
         raise SessionFetchFailedError(
             f"{spec.instrument_id} {bar_spec} session {session.key}: not stored after "
             f"{self.settings.max_attempts} attempts (IB_MAX_ATTEMPTS) against the IB gateway at "
@@ -335,11 +342,11 @@ class IBFetcher:
         return found
 
     def _request(
-        self, spec: InstrumentSpec, bar_spec: BarSpec, end: dt.datetime, duration: str
+        self, spec: InstrumentSpec, bar_spec: BarSpec, end: dt.datetime, duration: str, alone: bool = False
     ) -> tuple[list[Bar], list[IBError], bool]:
         end_utc = end.astimezone(dt.UTC).replace(tzinfo=None)
         try:
-            with self._using() as connection:
+            with self._using(alone) as connection:
                 with self._lock:
                     self.stats.requests += 1
                 if self.limiter is None:

@@ -183,3 +183,17 @@ def test_closing_the_records_early_starts_no_more_requests(gateway, tmp_path):
     assert all(r.status is SessionStatus.WRITTEN for r in taken)
     assert asked <= len(taken) + 3  # the ones answered, and at most the 3 then in flight
     assert asked < len(STOCKS) * len(DATES)
+
+
+def test_a_session_that_drops_the_connection_fails_alone(gateway, tmp_path):
+    """A request the gateway answers by dropping the connection takes the requests in flight beside it
+    down too; their retries run alone, so only the session that drops it fails, by name, and the others
+    of the range are written."""
+    stock = STOCKS[0]
+    gateway.faults.set(stock.symbol, Fault(drop=True), session=dt.date.fromisoformat(DATES[1]))
+    records = _ingest(gateway, _universe(_spec(stock.symbol, stock.primary_exchange)), tmp_path, max_open=4)
+    status = {r.date: r.status for r in records}
+    assert status == {d: SessionStatus.FAILED if d == DATES[1] else SessionStatus.WRITTEN for d in DATES}
+    (failed,) = [r for r in records if r.status is SessionStatus.FAILED]
+    assert f"session {DATES[1]}: not stored after 3 attempts" in (failed.detail or "")
+    assert max(r.attempts for r in records if r.status is SessionStatus.WRITTEN) > 1, "they were in flight"
