@@ -14,7 +14,7 @@ REPORTS_PORT ?= 3001
 # pins list.
 NO_DEPS_DEV := ib_async==2.1.0 aeventkit==2.1.0 nest_asyncio==1.6.0
 # pytest's workers: 3 on the 2-core CI machine (the e2e tests spend much of their time waiting on daemon
-# ticks and child processes, which a third worker overlaps: 689 s vs 769 s with 2); 0 runs serially.
+# ticks and child processes, which a third worker overlaps: 434 s vs 586 s with 2); 0 runs serially.
 PYTEST_WORKERS ?= 3
 # --no-loadscope-reorder: xdist (3.6+) otherwise hands out the files with the most tests first, which
 # starts the one-test modules of several minutes last (conftest.py orders the files for the workers).
