@@ -54,19 +54,23 @@ class Declared:
     where: str  # the declarations file
 
 
+def newest_inputs(
+    instance: dg.DagsterInstance, inputs: Mapping[dg.AssetKey, Sequence[str]]
+) -> dict[dg.AssetKey, list]:
+    """For each upstream asset, its newest materialization among the partitions read (one query each,
+    shared by `is_current` and `provenance_tags`: at 500 instruments × 131 months a query is ~50 ms)."""
+    return {key: _latest(instance, key, partitions) for key, partitions in inputs.items()}
+
+
 def provenance_tags(
-    instance: dg.DagsterInstance,
-    code_version: str,
-    data_version: str | None,
-    inputs: Mapping[dg.AssetKey, Sequence[str]],
+    code_version: str, data_version: str | None, newest: Mapping[dg.AssetKey, list]
 ) -> dict[str, str]:
     """The tags Dagster writes on an output's materialization, for a runtime one: for each upstream asset,
-    the newest event among the partitions read and its data version."""
+    the newest event among the partitions read (as the step started) and its data version."""
     tags = {CODE_VERSION_TAG: code_version}
     if data_version is not None:
         tags |= {DATA_VERSION_TAG: data_version, USER_PROVIDED_TAG: "true"}
-    for key, partitions in inputs.items():
-        records = _latest(instance, key, partitions)
+    for key, records in newest.items():
         name = key.to_user_string()
         if not records:
             tags[INPUT_DATA_VERSION_PREFIX + name] = "INITIAL"
@@ -90,7 +94,7 @@ def is_current(
     key: dg.AssetKey,
     instrument_id: str,
     code_version: str,
-    inputs: Mapping[dg.AssetKey, Sequence[str]],
+    newest_inputs: Mapping[dg.AssetKey, list],
     config_hash: str,
 ) -> bool:
     """True when the partition's last materialization saw the newest event of every input, with this
@@ -101,8 +105,7 @@ def is_current(
     tags = records[0].event_log_entry.tags or {}
     if tags.get(STABLE_CODE_VERSION_TAG) != code_version or tags.get(CONFIG_HASH_TAG) != config_hash:
         return False
-    for input_key, partitions in inputs.items():
-        newest = _latest(instance, input_key, partitions)
+    for input_key, newest in newest_inputs.items():
         if newest and not _seen(tags, input_key.to_user_string(), newest[0]):
             return False
     return True
@@ -152,14 +155,12 @@ def _record(
     step: ChainStep,
     instrument_id: str,
     result: StepOutcome,
-    read: Mapping[dg.AssetKey, Sequence[str]],
+    newest: Mapping[dg.AssetKey, list],
     config_hash: str,
 ) -> dg.AssetMaterialization:
     # Without a declared code version every run is new code (Dagster's own rule); our own tag keeps the
     # definition's, so a range run can tell an unchanged partition.
-    tags = provenance_tags(
-        context.instance, step.spec.code_version or context.run_id, result.data_version, read
-    )
+    tags = provenance_tags(step.spec.code_version or context.run_id, result.data_version, newest)
     tags[CONFIG_HASH_TAG] = config_hash
     tags[STABLE_CODE_VERSION_TAG] = _stable_version(step)
     metadata = dagster_metadata(result.metadata)
@@ -199,12 +200,12 @@ def materialize_chain(
     for instrument_id in _run_instruments(context, declared, config):
         upstream_recomputed = False
         for step in selected:
-            read = step.inputs(instrument_id, config)
+            newest = newest_inputs(context.instance, step.inputs(instrument_id, config))
             if (
                 ranged
                 and not upstream_recomputed
                 and is_current(
-                    context.instance, step.spec.key, instrument_id, _stable_version(step), read, config_hash
+                    context.instance, step.spec.key, instrument_id, _stable_version(step), newest, config_hash
                 )
             ):
                 context.log.info(f"{step.spec.key.to_user_string()} {instrument_id}: inputs unchanged, kept")
@@ -219,7 +220,7 @@ def materialize_chain(
                 context.log.error(failures[-1])
                 break  # the rest of this instrument's chain would read what failed
             upstream_recomputed = True
-            yield _record(context, step, instrument_id, result, read, config_hash)
+            yield _record(context, step, instrument_id, result, newest, config_hash)
     if failures:
         raise dg.Failure(
             description=(
